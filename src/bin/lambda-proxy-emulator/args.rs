@@ -1,0 +1,239 @@
+//! Command-line parsing for the emulator: listeners, credentials, API keys, region, TLS names.
+//!
+//! Plain `std::env::args` parsing (no clap); pingora's own CLI flags are deliberately not parsed.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use crate::sigv4_verify::Credential;
+
+/// Access key used when no `--credential` is given (the AWS documentation example).
+pub const DEFAULT_ACCESS_KEY: &str = "AKIDEXAMPLE";
+/// Secret key used when no `--credential` is given (the AWS documentation example).
+pub const DEFAULT_SECRET_KEY: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+/// API key accepted on `/apikey/...` when no `--api-key` is given.
+pub const DEFAULT_API_KEY: &str = "demo-api-key";
+/// Region the SigV4 credential scope must name when no `--region` is given.
+pub const DEFAULT_REGION: &str = "us-east-1";
+/// Length every secret key must have (AWS secret keys are 40 characters; the verifier relies on it).
+pub const SECRET_KEY_LEN: usize = 40;
+
+pub const USAGE: &str = "\
+usage: lambda-proxy-emulator [--http ADDR:PORT] [--https ADDR:PORT --cert-dir DIR]
+           [--credential AKID:SECRET[:SESSION_TOKEN]]... [--api-key KEY]...
+           [--region REGION] [--tls-name NAME]...
+
+A strict local stand-in for AWS API Gateway / Lambda Function URL endpoints.
+  --http ADDR:PORT       plain listener (HTTP/1.1 and h2c on the same port)
+  --https ADDR:PORT      TLS listener (h2 and HTTP/1.1 by ALPN); needs --cert-dir
+  --cert-dir DIR         where the generated ca.pem, cert.pem and key.pem are written
+  --credential A:S[:T]   accepted SigV4 credential, repeatable (secret: 40 characters)
+                         default AKIDEXAMPLE:wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY
+  --api-key KEY          accepted x-api-key value, repeatable (default demo-api-key)
+  --region REGION        region the signature scope must use (default us-east-1)
+  --tls-name NAME        name in the generated certificate, repeatable; IP addresses
+                         become IP SANs (default: localhost and 127.0.0.1)
+Prints READY on stdout once listening. Stages: /open /apikey /iam /url /stall /status/NNN";
+
+/// Everything the emulator was asked to do.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub http: Option<SocketAddr>,
+    pub https: Option<SocketAddr>,
+    pub cert_dir: Option<PathBuf>,
+    pub credentials: Vec<Credential>,
+    pub api_keys: Vec<String>,
+    pub region: String,
+    pub tls_names: Vec<String>,
+}
+
+/// What the command line asked for.
+#[derive(Debug)]
+pub enum Command {
+    Run(Config),
+    Help,
+}
+
+/// Parses the arguments after the program name.
+pub fn parse<I, S>(args: I) -> Result<Command, String>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    let mut http = None;
+    let mut https = None;
+    let mut cert_dir = None;
+    let mut credentials = Vec::new();
+    let mut api_keys = Vec::new();
+    let mut region = None;
+    let mut tls_names = Vec::new();
+
+    let mut args = args.into_iter().map(Into::into);
+    while let Some(arg) = args.next() {
+        // Accept both `--flag value` and `--flag=value`.
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+            _ => (arg.clone(), None),
+        };
+        if flag == "--help" || flag == "-h" {
+            return Ok(Command::Help);
+        }
+        let mut value = || -> Result<String, String> {
+            match inline.clone() {
+                Some(v) => Ok(v),
+                None => args.next().ok_or_else(|| format!("{flag} needs a value")),
+            }
+        };
+        match flag.as_str() {
+            "--http" => http = Some(parse_addr(&flag, &value()?)?),
+            "--https" => https = Some(parse_addr(&flag, &value()?)?),
+            "--cert-dir" => cert_dir = Some(PathBuf::from(value()?)),
+            "--credential" => credentials.push(parse_credential(&value()?)?),
+            "--api-key" => {
+                let key = value()?;
+                if key.is_empty() {
+                    return Err("--api-key must not be empty".into());
+                }
+                api_keys.push(key);
+            }
+            "--region" => {
+                let r = value()?;
+                if r.is_empty() || r.contains('/') {
+                    return Err(format!("invalid --region {r:?}"));
+                }
+                region = Some(r);
+            }
+            "--tls-name" => {
+                let n = value()?;
+                if n.is_empty() {
+                    return Err("--tls-name must not be empty".into());
+                }
+                tls_names.push(n);
+            }
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+
+    if http.is_none() && https.is_none() {
+        return Err("at least one of --http or --https is required".into());
+    }
+    if https.is_some() && cert_dir.is_none() {
+        return Err("--https needs --cert-dir".into());
+    }
+    if credentials.is_empty() {
+        credentials.push(Credential {
+            access_key: DEFAULT_ACCESS_KEY.into(),
+            secret_key: DEFAULT_SECRET_KEY.into(),
+            session_token: None,
+        });
+    }
+    if api_keys.is_empty() {
+        api_keys.push(DEFAULT_API_KEY.into());
+    }
+    if tls_names.is_empty() {
+        tls_names = vec!["localhost".into(), "127.0.0.1".into()];
+    }
+    Ok(Command::Run(Config {
+        http,
+        https,
+        cert_dir,
+        credentials,
+        api_keys,
+        region: region.unwrap_or_else(|| DEFAULT_REGION.into()),
+        tls_names,
+    }))
+}
+
+fn parse_addr(flag: &str, value: &str) -> Result<SocketAddr, String> {
+    value
+        .parse()
+        .map_err(|_| format!("{flag} wants IP:PORT (e.g. 127.0.0.1:9000), got {value:?}"))
+}
+
+/// `AKID:SECRET[:SESSION_TOKEN]`; the token may itself contain `:`.
+fn parse_credential(value: &str) -> Result<Credential, String> {
+    let mut parts = value.splitn(3, ':');
+    let access_key = parts.next().unwrap_or_default();
+    let secret_key = parts.next().unwrap_or_default();
+    let session_token = parts.next();
+    if access_key.is_empty() || access_key.contains('/') {
+        return Err(format!("--credential: bad access key in {value:?}"));
+    }
+    if secret_key.len() != SECRET_KEY_LEN || !secret_key.is_ascii() {
+        return Err(format!(
+            "--credential: the secret key must be {SECRET_KEY_LEN} ASCII characters (got {})",
+            secret_key.len()
+        ));
+    }
+    if session_token == Some("") {
+        return Err("--credential: empty session token".into());
+    }
+    Ok(Credential {
+        access_key: access_key.into(),
+        secret_key: secret_key.into(),
+        session_token: session_token.map(Into::into),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(args: &[&str]) -> Result<Config, String> {
+        match parse(args.iter().copied())? {
+            Command::Run(c) => Ok(c),
+            Command::Help => Err("help".into()),
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let c = run(&["--http", "127.0.0.1:9000"]).unwrap();
+        assert_eq!(c.http, Some("127.0.0.1:9000".parse().unwrap()));
+        assert_eq!(c.https, None);
+        assert_eq!(c.credentials.len(), 1);
+        assert_eq!(c.credentials[0].access_key, DEFAULT_ACCESS_KEY);
+        assert_eq!(c.api_keys, vec![DEFAULT_API_KEY.to_string()]);
+        assert_eq!(c.region, "us-east-1");
+        assert_eq!(c.tls_names, vec!["localhost", "127.0.0.1"]);
+    }
+
+    #[test]
+    fn repeated_and_inline_flags() {
+        let c = run(&[
+            "--https=127.0.0.1:9443",
+            "--cert-dir",
+            "/tmp/x",
+            "--credential",
+            "AKID1:wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+            "--credential",
+            "AKID2:wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY:tok:en",
+            "--api-key",
+            "a",
+            "--api-key",
+            "b",
+            "--region",
+            "eu-west-1",
+            "--tls-name",
+            "api.local",
+        ])
+        .unwrap();
+        assert_eq!(c.credentials.len(), 2);
+        assert_eq!(c.credentials[1].session_token.as_deref(), Some("tok:en"));
+        assert_eq!(c.api_keys, vec!["a", "b"]);
+        assert_eq!(c.region, "eu-west-1");
+        assert_eq!(c.tls_names, vec!["api.local"]);
+    }
+
+    #[test]
+    fn rejects_bad_input() {
+        assert!(run(&[]).is_err());
+        assert!(run(&["--https", "127.0.0.1:1"]).is_err());
+        assert!(run(&["--http", "localhost"]).is_err());
+        assert!(run(&["--http"]).is_err());
+        assert!(run(&["--http", "127.0.0.1:1", "--bogus"]).is_err());
+        assert!(run(&["--http", "127.0.0.1:1", "--credential", "AKID:short"]).is_err());
+        assert!(run(&["--http", "127.0.0.1:1", "--credential", "AKID"]).is_err());
+        assert!(matches!(parse(["--help"]), Ok(Command::Help)));
+    }
+}

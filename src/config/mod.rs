@@ -1,0 +1,149 @@
+//! The configuration file: one YAML document holding Pingora's own server settings at the
+//! top level and the gateway's sections (`listeners`, `routes`, `dns`).
+//!
+//! Loading splits the top-level keys between the two, parses each with field-path tracking and
+//! validates the result, so every error names the file, the field path and the reason, e.g.
+//! `conf/x.yaml: routes[2].function_uri: scheme must be http or https`.
+
+mod model;
+mod validate;
+
+pub use model::*;
+pub use validate::resolve as validate_resolve;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use pingora::server::configuration::ServerConf;
+use serde::de::DeserializeOwned;
+use serde_yaml::{Mapping, Value};
+
+/// The gateway's own top-level sections; every other top-level key must be a Pingora setting.
+const GATEWAY_SECTIONS: &[&str] = &["listeners", "routes", "dns"];
+
+/// A configuration error: which file, which field, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    /// Field path such as `routes[2].authorization.iam.secretkey`; empty for whole-file errors.
+    pub field: String,
+    pub reason: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.field.is_empty() {
+            write!(f, "{}: {}", self.file.display(), self.reason)
+        } else {
+            write!(
+                f,
+                "{}: {}: {}",
+                self.file.display(),
+                self.field,
+                self.reason
+            )
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// A loaded, validated configuration.
+#[derive(Debug)]
+pub struct Config {
+    pub file: PathBuf,
+    pub server: ServerConf,
+    pub gateway: GatewayConf,
+}
+
+impl Config {
+    /// Reads and validates `path`.
+    pub fn load(path: impl AsRef<Path>) -> Result<Config, ConfigError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.to_path_buf(),
+            field: String::new(),
+            reason: format!("cannot read file: {e}"),
+        })?;
+        Self::from_yaml_str(path, &text)
+    }
+
+    /// Parses and validates YAML text; `file` is only used in error messages and to resolve
+    /// relative paths inside the file.
+    pub fn from_yaml_str(file: &Path, text: &str) -> Result<Config, ConfigError> {
+        let err = |field: &str, reason: String| ConfigError {
+            file: file.to_path_buf(),
+            field: field.to_string(),
+            reason,
+        };
+        let root: Value = serde_yaml::from_str(text).map_err(|e| err("", e.to_string()))?;
+        let root = match root {
+            Value::Mapping(m) => m,
+            Value::Null => Mapping::new(),
+            _ => return Err(err("", "the top level must be a mapping".into())),
+        };
+
+        let pingora_keys = pingora_setting_names();
+        let mut pingora_part = Mapping::new();
+        let mut gateway_part = Mapping::new();
+        for (k, v) in root {
+            let Some(key) = k.as_str() else {
+                return Err(err(
+                    "",
+                    format!("top-level keys must be strings, got {k:?}"),
+                ));
+            };
+            if GATEWAY_SECTIONS.contains(&key) {
+                gateway_part.insert(k, v);
+            } else if pingora_keys.iter().any(|p| p == key) {
+                pingora_part.insert(k, v);
+            } else {
+                return Err(err(
+                    key,
+                    format!(
+                        "unknown top-level key (gateway sections: {}; otherwise it must be a Pingora server setting)",
+                        GATEWAY_SECTIONS.join(", ")
+                    ),
+                ));
+            }
+        }
+
+        let mut server: ServerConf = parse_with_path(file, Value::Mapping(pingora_part))?;
+        if server.version == 0 {
+            server.version = 1;
+        }
+        let server = server
+            .validate()
+            .map_err(|e| err("", format!("invalid Pingora settings: {e}")))?;
+        let mut gateway: GatewayConf = parse_with_path(file, Value::Mapping(gateway_part))?;
+        validate::validate(file, &mut gateway)?;
+        Ok(Config {
+            file: file.to_path_buf(),
+            server,
+            gateway,
+        })
+    }
+}
+
+/// The names of Pingora's `ServerConf` settings, read from the type itself so they follow the
+/// pinned Pingora version.
+fn pingora_setting_names() -> Vec<String> {
+    match serde_yaml::to_value(ServerConf::default()) {
+        Ok(Value::Mapping(m)) => m
+            .keys()
+            .filter_map(|k| k.as_str().map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn parse_with_path<T: DeserializeOwned>(file: &Path, value: Value) -> Result<T, ConfigError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let field = e.path().to_string();
+        ConfigError {
+            file: file.to_path_buf(),
+            field: if field == "." { String::new() } else { field },
+            reason: e.into_inner().to_string(),
+        }
+    })
+}

@@ -1,0 +1,229 @@
+//! Checks on the parsed gateway sections that serde cannot express, each failing with the
+//! field path and the reason. Also normalises a few values (upper-case methods, lower-case hosts).
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use super::{ConfigError, GatewayConf, RouteConf};
+
+pub(super) fn validate(file: &Path, conf: &mut GatewayConf) -> Result<(), ConfigError> {
+    let err = |field: String, reason: String| ConfigError {
+        file: file.to_path_buf(),
+        field,
+        reason,
+    };
+
+    if conf.listeners.is_empty() {
+        return Err(err(
+            "listeners".into(),
+            "at least one listener is required".into(),
+        ));
+    }
+    let mut seen = HashSet::new();
+    for (i, l) in conf.listeners.iter().enumerate() {
+        let at = format!("listeners[{i}]");
+        if l.address.parse::<SocketAddr>().is_err() {
+            return Err(err(
+                format!("{at}.address"),
+                format!("`{}` is not IP:PORT", l.address),
+            ));
+        }
+        if !seen.insert(l.address.clone()) {
+            return Err(err(
+                format!("{at}.address"),
+                "duplicate listener address".into(),
+            ));
+        }
+        if let Some(tls) = &l.tls {
+            for (name, p) in [("cert", &tls.cert), ("key", &tls.key)] {
+                if let Err(e) = std::fs::metadata(resolve(file, p)) {
+                    return Err(err(
+                        format!("{at}.tls.{name}"),
+                        format!("cannot read `{p}`: {e}"),
+                    ));
+                }
+            }
+        }
+    }
+    if conf.dns.refresh_seconds == 0 {
+        return Err(err(
+            "dns.refresh_seconds".into(),
+            "must be at least 1".into(),
+        ));
+    }
+
+    let mut names = HashSet::new();
+    for (i, r) in conf.routes.iter_mut().enumerate() {
+        let at = format!("routes[{i}]");
+        validate_route(r, &at).map_err(|(f, reason)| err(f, reason))?;
+        if !names.insert(r.name.clone()) {
+            return Err(err(
+                format!("{at}.name"),
+                format!("duplicate route name `{}`", r.name),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Resolves a path from the config file relative to the file's directory.
+pub fn resolve(file: &Path, p: &str) -> std::path::PathBuf {
+    let p = Path::new(p);
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        file.parent().unwrap_or(Path::new(".")).join(p)
+    }
+}
+
+fn validate_route(r: &mut RouteConf, at: &str) -> Result<(), (String, String)> {
+    let e = |field: &str, reason: String| Err((format!("{at}.{field}"), reason));
+    if r.name.trim().is_empty() || r.name.len() > 64 {
+        return e("name", "must be 1 to 64 characters".into());
+    }
+    if !r
+        .name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        return e(
+            "name",
+            "may only contain letters, digits, `-`, `_` and `.`".into(),
+        );
+    }
+    if r.uri.is_none() && r.uris.is_empty() {
+        return e("uri", "a route needs `uri` or `uris`".into());
+    }
+    if let Some(u) = &r.uri {
+        check_uri_pattern(u).or_else(|reason| e("uri", reason))?;
+    }
+    for (j, u) in r.uris.iter().enumerate() {
+        check_uri_pattern(u).or_else(|reason| e(&format!("uris[{j}]"), reason))?;
+    }
+    for (j, m) in r.methods.iter_mut().enumerate() {
+        let up = m.to_ascii_uppercase();
+        if http::Method::from_bytes(up.as_bytes()).is_err() || up.is_empty() {
+            return e(
+                &format!("methods[{j}]"),
+                format!("`{m}` is not an HTTP method"),
+            );
+        }
+        *m = up;
+    }
+    for (j, h) in r.hosts.iter_mut().enumerate() {
+        let low = h.to_ascii_lowercase();
+        let bare = low.strip_prefix("*.").unwrap_or(&low);
+        if bare.is_empty()
+            || bare.contains('*')
+            || !bare
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+        {
+            return e(
+                &format!("hosts[{j}]"),
+                format!("`{h}` is not a host name or `*.domain`"),
+            );
+        }
+        *h = low;
+    }
+    if let Err(reason) = crate::target::UpstreamUrl::parse(&r.function_uri) {
+        return e("function_uri", reason);
+    }
+    if let Some(t) = r.timeout {
+        if t == 0 {
+            return e("timeout", "must be at least 1 ms".into());
+        }
+    }
+    if r.connect_timeout == 0 {
+        return e("connect_timeout", "must be at least 1 ms".into());
+    }
+    if r.keepalive_pool == 0 {
+        return e("keepalive_pool", "must be at least 1".into());
+    }
+    if r.keepalive_timeout == 0 {
+        return e("keepalive_timeout", "must be at least 1 ms".into());
+    }
+    if let Some(m) = r.max_body_size {
+        if m > 1 << 30 {
+            return e(
+                "max_body_size",
+                "must be at most 1 GiB (bodies of signed routes are held in memory)".into(),
+            );
+        }
+    }
+    if let Some(auth) = &r.authorization {
+        if let Some(k) = &auth.apikey {
+            if k.expose().is_empty() || !is_header_value(k.expose()) {
+                return e(
+                    "authorization.apikey",
+                    "must be a non-empty printable string".into(),
+                );
+            }
+        }
+        if let Some(iam) = &auth.iam {
+            if iam.accesskey.trim().is_empty() {
+                return e("authorization.iam.accesskey", "must not be empty".into());
+            }
+            if iam.secretkey.expose().is_empty() {
+                return e("authorization.iam.secretkey", "must not be empty".into());
+            }
+            if let Some(t) = &iam.session_token {
+                if t.expose().is_empty() || !is_header_value(t.expose()) {
+                    return e(
+                        "authorization.iam.session_token",
+                        "must be a non-empty printable string".into(),
+                    );
+                }
+            }
+            if iam.aws_region.is_empty()
+                || !iam
+                    .aws_region
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            {
+                return e(
+                    "authorization.iam.aws_region",
+                    format!("`{}` is not an AWS region name", iam.aws_region),
+                );
+            }
+            if iam.service.is_empty()
+                || !iam
+                    .service
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            {
+                return e(
+                    "authorization.iam.service",
+                    format!(
+                        "`{}` is not a SigV4 service name (execute-api, lambda)",
+                        iam.service
+                    ),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn is_header_value(s: &str) -> bool {
+    s.bytes().all(|b| (0x20..0x7f).contains(&b))
+}
+
+fn check_uri_pattern(u: &str) -> Result<(), String> {
+    if !u.starts_with('/') {
+        return Err(format!("`{u}` must start with `/`"));
+    }
+    let star = u.find('*');
+    if let Some(pos) = star {
+        if pos != u.len() - 1 || !u.ends_with("/*") {
+            return Err(format!(
+                "`{u}`: `*` is only allowed as a final `/*` (prefix wildcard)"
+            ));
+        }
+    }
+    if u.contains('?') || u.contains('#') {
+        return Err(format!("`{u}` must be a path without query or fragment"));
+    }
+    Ok(())
+}

@@ -1,0 +1,12 @@
+//! lambda-proxy: a Pingora gateway in front of AWS Lambda and API Gateway.
+//!
+//! The binary (`src/main.rs`) only parses the command line and hands over to [`server`];
+//! each module below owns one concern.
+
+pub mod config;
+pub mod dns;
+pub mod proxy;
+pub mod routing;
+pub mod server;
+pub mod sigv4;
+pub mod target;

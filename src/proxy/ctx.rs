@@ -1,0 +1,62 @@
+//! Per-request state carried between phases.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::routing::Route;
+
+/// The SHA-256 and length of a request body that was read in full before signing.
+#[derive(Debug, Clone)]
+pub struct BufferedBody {
+    pub sha256: String,
+    pub len: u64,
+}
+
+/// What a parent request hands to the subrequest that forwards a large signed body.
+#[derive(Clone)]
+pub struct SubrequestInfo {
+    pub route: Arc<Route>,
+    pub upstream_target: String,
+    pub payload: BufferedBody,
+}
+
+pub struct RequestCtx {
+    pub started: Instant,
+    pub route: Option<Arc<Route>>,
+    /// Path and query to send upstream.
+    pub upstream_target: Option<String>,
+    /// Set for signed routes once the body is read.
+    pub payload: Option<BufferedBody>,
+    /// Body bytes seen so far on a streamed (unsigned) route.
+    pub streamed_body_bytes: u64,
+    /// This request is the child that forwards a large signed body.
+    pub is_subrequest: bool,
+    /// The response was produced by a child subrequest, which logs it.
+    pub answered_by_subrequest: bool,
+    /// Short machine-readable reason when the gateway answered with an error itself.
+    pub error_code: Option<&'static str>,
+    /// Whether a connection to the upstream was reused from the pool.
+    pub upstream_reused: Option<bool>,
+}
+
+impl Default for RequestCtx {
+    fn default() -> Self {
+        RequestCtx {
+            started: Instant::now(),
+            route: None,
+            upstream_target: None,
+            payload: None,
+            streamed_body_bytes: 0,
+            is_subrequest: false,
+            answered_by_subrequest: false,
+            error_code: None,
+            upstream_reused: None,
+        }
+    }
+}
+
+impl RequestCtx {
+    pub fn route_name(&self) -> &str {
+        self.route.as_ref().map_or("-", |r| &r.name)
+    }
+}

@@ -1,0 +1,109 @@
+//! The `ProxyHttp` implementation: one file per Pingora phase this gateway uses.
+//!
+//! Request path (see docs/design.md): `request_filter` matches the route, checks policies and,
+//! for signed routes, reads and hashes the body → `upstream_peer` hands out a pooled peer for
+//! the pre-resolved address → `upstream_request_filter` rewrites path and `Host`, adds the API
+//! key and signs → response filters strip hop-by-hop headers → `fail_to_proxy` turns upstream
+//! faults into JSON errors → `logging` writes the access log line.
+
+mod ctx;
+mod failure;
+mod logging;
+mod request_filter;
+mod respond;
+mod response_filter;
+mod signed_body;
+mod upstream_peer;
+mod upstream_request;
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use async_trait::async_trait;
+use bytes::Bytes;
+use pingora::http::ResponseHeader;
+use pingora::prelude::*;
+use pingora::proxy::{FailToProxy, ProxyHttp, Session};
+
+pub use ctx::RequestCtx;
+
+use crate::routing::RouteTable;
+
+/// The gateway. The route table sits behind an `ArcSwap` so a reload can replace it while
+/// requests keep reading the old one.
+pub struct Gateway {
+    pub routes: Arc<ArcSwap<RouteTable>>,
+}
+
+#[async_trait]
+impl ProxyHttp for Gateway {
+    type CTX = RequestCtx;
+
+    fn new_ctx(&self) -> RequestCtx {
+        RequestCtx::default()
+    }
+
+    /// Signed bodies above the 64 KiB retry buffer are forwarded through a subrequest.
+    fn allow_spawning_subrequest(&self, _session: &Session, _ctx: &RequestCtx) -> bool {
+        true
+    }
+
+    async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
+        request_filter::request_filter(self, session, ctx).await
+    }
+
+    async fn request_body_filter(
+        &self,
+        _session: &mut Session,
+        body: &mut Option<Bytes>,
+        _end_of_stream: bool,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        request_filter::count_streamed_body(body, ctx)
+    }
+
+    async fn upstream_peer(
+        &self,
+        _session: &mut Session,
+        ctx: &mut RequestCtx,
+    ) -> Result<Box<HttpPeer>> {
+        upstream_peer::upstream_peer(ctx)
+    }
+
+    async fn upstream_request_filter(
+        &self,
+        _session: &mut Session,
+        upstream_request: &mut RequestHeader,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        upstream_request::upstream_request_filter(upstream_request, ctx)
+    }
+
+    async fn upstream_response_filter(
+        &self,
+        _session: &mut Session,
+        upstream_response: &mut ResponseHeader,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        response_filter::upstream_response_filter(upstream_response, ctx);
+        Ok(())
+    }
+
+    async fn fail_to_proxy(
+        &self,
+        session: &mut Session,
+        e: &Error,
+        ctx: &mut RequestCtx,
+    ) -> FailToProxy {
+        failure::fail_to_proxy(session, e, ctx).await
+    }
+
+    /// `fail_to_proxy` writes its own log line naming the route.
+    fn suppress_error_log(&self, _session: &Session, _ctx: &RequestCtx, _error: &Error) -> bool {
+        true
+    }
+
+    async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
+        logging::access_log(session, e, ctx);
+    }
+}

@@ -1,0 +1,205 @@
+//! `request_filter`: route matching, per-route request policies, body limits, and for signed
+//! routes reading the whole body so its SHA-256 is known before the head is signed.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use pingora::prelude::*;
+use pingora::proxy::Session;
+
+use super::ctx::SubrequestInfo;
+use super::{respond, signed_body, Gateway, RequestCtx};
+use crate::config::ApiKeyPolicy;
+use crate::routing::RouteMatch;
+use crate::target::forward_path;
+
+/// How long a refused request body is drained so an HTTP/1.1 client reads the error.
+const REFUSED_BODY_DRAIN: Duration = Duration::from_secs(5);
+
+pub async fn request_filter(
+    gw: &Gateway,
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+) -> Result<bool> {
+    // The child of a large signed body: everything was decided by the parent.
+    if let Some(sub) = session.subrequest_ctx.as_ref() {
+        if let Some(info) = sub
+            .user_ctx()
+            .and_then(|u| u.downcast_ref::<SubrequestInfo>())
+        {
+            ctx.is_subrequest = true;
+            ctx.route = Some(info.route.clone());
+            ctx.upstream_target = Some(info.upstream_target.clone());
+            ctx.payload = Some(info.payload.clone());
+            return Ok(false);
+        }
+    }
+
+    let table = gw.routes.load();
+    let req = session.req_header();
+    let path = req.uri.path();
+    let host = request_host(req);
+    let found = match table.find(path, host, req.method.as_str()) {
+        RouteMatch::Found { route, rest } => (
+            route.clone(),
+            forward_path(&route.target.url.base_path, rest),
+        ),
+        RouteMatch::MethodNotAllowed(allowed) => {
+            ctx.error_code = Some("method_not_allowed");
+            let msg = format!("method {} is not allowed here", req.method);
+            respond::json_error(
+                session,
+                405,
+                "method_not_allowed",
+                &msg,
+                &[("allow", allowed.join(", "))],
+                true,
+            )
+            .await?;
+            return Ok(true);
+        }
+        RouteMatch::NotFound => {
+            ctx.error_code = Some("route_not_found");
+            respond::json_error(
+                session,
+                404,
+                "route_not_found",
+                "no route matches this request",
+                &[],
+                true,
+            )
+            .await?;
+            return Ok(true);
+        }
+    };
+    let (route, path) = found;
+    let Ok(mut target) = path else {
+        ctx.route = Some(route);
+        ctx.error_code = Some("bad_path");
+        respond::json_error(
+            session,
+            400,
+            "bad_path",
+            "the path may not leave the route's base path",
+            &[],
+            true,
+        )
+        .await?;
+        return Ok(true);
+    };
+    if let Some(q) = req.uri.query() {
+        target.push('?');
+        target.push_str(q);
+    }
+    ctx.upstream_target = Some(target);
+
+    let t = &route.target;
+    if let Some(k) = &t.api_key {
+        if k.policy == ApiKeyPolicy::Reject && req.headers.contains_key("x-api-key") {
+            ctx.route = Some(route);
+            return refuse(
+                session,
+                ctx,
+                400,
+                "client_api_key_refused",
+                "this route does not accept a client x-api-key",
+            )
+            .await;
+        }
+    }
+    if let (Some(limit), Some(declared)) = (t.body_limit, declared_length(req)) {
+        if declared > limit {
+            ctx.route = Some(route.clone());
+            let msg = format!(
+                "request body of {declared} bytes is over this route's limit of {limit} bytes"
+            );
+            return refuse(session, ctx, 413, "body_too_large", &msg).await;
+        }
+    }
+    let signed = t.signer.is_some();
+    ctx.route = Some(route);
+    if signed {
+        return signed_body::read_and_forward(session, ctx).await;
+    }
+    Ok(false)
+}
+
+/// Answers an error before the body was read, then drains the body for a bounded time so an
+/// HTTP/1.1 client that is still sending can read the answer; the connection is then closed.
+pub async fn refuse(
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+    status: u16,
+    code: &'static str,
+    message: &str,
+) -> Result<bool> {
+    ctx.error_code = Some(code);
+    respond::json_error(session, status, code, message, &[], false).await?;
+    if !session.is_body_done() {
+        session
+            .as_downstream_mut()
+            .set_total_drain_timeout(Some(REFUSED_BODY_DRAIN));
+        let _ = session.drain_request_body().await;
+    }
+    Ok(true)
+}
+
+/// Counts streamed body bytes on unsigned routes that have a `max_body_size`.
+pub fn count_streamed_body(body: &Option<Bytes>, ctx: &mut RequestCtx) -> Result<()> {
+    if ctx.payload.is_some() {
+        return Ok(());
+    }
+    let Some(limit) = ctx.route.as_ref().and_then(|r| r.target.body_limit) else {
+        return Ok(());
+    };
+    if let Some(b) = body {
+        ctx.streamed_body_bytes += b.len() as u64;
+        if ctx.streamed_body_bytes > limit {
+            ctx.error_code = Some("body_too_large");
+            return Error::e_explain(HTTPStatus(413), "request body over the route's limit");
+        }
+    }
+    Ok(())
+}
+
+/// The request's host name without port: `Host` header (h1) or the `:authority` (h2).
+fn request_host(req: &RequestHeader) -> Option<&str> {
+    let raw = match req.headers.get(http::header::HOST) {
+        Some(h) => h.to_str().ok()?,
+        None => req.uri.host()?,
+    };
+    Some(strip_port(raw))
+}
+
+fn strip_port(h: &str) -> &str {
+    if let Some(rest) = h.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    match h.rfind(':') {
+        Some(i) if h[i + 1..].bytes().all(|b| b.is_ascii_digit()) => &h[..i],
+        _ => h,
+    }
+}
+
+fn declared_length(req: &RequestHeader) -> Option<u64> {
+    req.headers
+        .get(http::header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strip_port;
+
+    #[test]
+    fn host_without_port() {
+        assert_eq!(strip_port("a.example.com:8080"), "a.example.com");
+        assert_eq!(strip_port("a.example.com"), "a.example.com");
+        assert_eq!(strip_port("[::1]:80"), "::1");
+        assert_eq!(strip_port("127.0.0.1"), "127.0.0.1");
+    }
+}

@@ -1,0 +1,39 @@
+//! Answers the gateway writes itself: short JSON error bodies with the right status.
+
+use bytes::Bytes;
+use pingora::http::ResponseHeader;
+use pingora::prelude::*;
+use pingora::proxy::Session;
+
+/// The JSON body of a gateway error: `{"error":"<code>","message":"<text>"}`.
+pub fn error_body(code: &str, message: &str) -> Bytes {
+    serde_json::json!({ "error": code, "message": message })
+        .to_string()
+        .into()
+}
+
+/// Writes a complete JSON error response. `extra` headers are added as given. The connection
+/// is kept only when `keepalive` is true and the request body was fully consumed.
+pub async fn json_error(
+    session: &mut Session,
+    status: u16,
+    code: &str,
+    message: &str,
+    extra: &[(&'static str, String)],
+    keepalive: bool,
+) -> Result<()> {
+    let body = error_body(code, message);
+    let mut resp = ResponseHeader::build(status, Some(3 + extra.len()))?;
+    resp.insert_header("content-type", "application/json")?;
+    resp.insert_header("content-length", body.len().to_string())?;
+    for (k, v) in extra {
+        resp.insert_header(*k, v.as_str())?;
+    }
+    let body_consumed = session.is_body_empty() || session.is_body_done();
+    if !keepalive || !body_consumed {
+        session.set_keepalive(None);
+    }
+    session.write_response_header(Box::new(resp), false).await?;
+    session.write_response_body(Some(body), true).await?;
+    Ok(())
+}

@@ -1,0 +1,128 @@
+//! Request bodies of signed routes. SigV4 needs the body's SHA-256 in the signature, which goes
+//! out with the request head, before Pingora sends any body byte. Pingora 0.9.1 can replay a
+//! body read early only from its 64 KiB retry buffer, so:
+//!
+//! * bodies up to 64 KiB (the common case) are read with retry buffering on; Pingora replays
+//!   the buffer to the upstream itself: one pass through the phases;
+//! * larger bodies (up to the route's limit) are handed to a subrequest with the body preset;
+//!   the child runs the same phases and its response is piped to the client.
+
+use bytes::Bytes;
+use http::Version;
+use pingora::prelude::*;
+use pingora::proxy::subrequest::pipe::{pipe_subrequest, InputBody, InputBodyType};
+use pingora::proxy::subrequest::{BodyMode, Ctx as SubrequestCtx};
+use pingora::proxy::Session;
+use sha2::{Digest, Sha256};
+
+use super::ctx::{BufferedBody, SubrequestInfo};
+use super::request_filter::refuse;
+use super::RequestCtx;
+use crate::sigv4::EMPTY_PAYLOAD_SHA256;
+
+/// Reads the whole body, hashing it, then lets Pingora forward it (small) or pipes it through a
+/// subrequest (large). Returns `Ok(true)` when the response was already written.
+pub async fn read_and_forward(session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
+    let limit = ctx
+        .route
+        .as_ref()
+        .and_then(|r| r.target.body_limit)
+        .unwrap_or(u64::MAX);
+    if session.is_body_empty() {
+        ctx.payload = Some(BufferedBody {
+            sha256: EMPTY_PAYLOAD_SHA256.to_string(),
+            len: 0,
+        });
+        return Ok(false);
+    }
+    session.enable_retry_buffering();
+    let mut hasher = Sha256::new();
+    let mut chunks: Vec<Bytes> = Vec::new();
+    let mut len: u64 = 0;
+    while let Some(chunk) = session.read_request_body().await? {
+        len += chunk.len() as u64;
+        if len > limit {
+            let msg = format!("request body is over this route's limit of {limit} bytes");
+            return refuse(session, ctx, 413, "body_too_large", &msg).await;
+        }
+        hasher.update(&chunk);
+        chunks.push(chunk);
+    }
+    let payload = BufferedBody {
+        sha256: hex::encode(hasher.finalize()),
+        len,
+    };
+    if !session.as_ref().retry_buffer_truncated() {
+        // Pingora replays its retry buffer as the body.
+        ctx.payload = Some(payload);
+        return Ok(false);
+    }
+    ctx.payload = Some(payload.clone());
+    forward_via_subrequest(session, ctx, payload, chunks).await
+}
+
+async fn forward_via_subrequest(
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+    payload: BufferedBody,
+    chunks: Vec<Bytes>,
+) -> Result<bool> {
+    let (Some(route), Some(target)) = (ctx.route.clone(), ctx.upstream_target.clone()) else {
+        return Error::e_explain(InternalError, "subrequest without route");
+    };
+    // The child parses the parent's head as HTTP/1.1 text: give an h2 head an h1 shape.
+    let req = session.req_header_mut();
+    if req.version == Version::HTTP_2 {
+        let authority = req.uri.authority().map(|a| a.as_str().to_string());
+        req.set_version(Version::HTTP_11);
+        if let Some(a) = authority {
+            if !req.headers.contains_key(http::header::HOST) {
+                req.insert_header(http::header::HOST, a)?;
+            }
+        }
+        let pq = req
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "/".into());
+        let uri = http::Uri::try_from(pq)
+            .map_err(|e| Error::explain(InternalError, format!("uri: {e}")))?;
+        req.set_uri(uri);
+    }
+    let info = SubrequestInfo {
+        route,
+        upstream_target: target,
+        payload,
+    };
+    let sub_ctx = SubrequestCtx::builder()
+        .body_mode(BodyMode::ExpectBody)
+        .user_ctx(Box::new(info))
+        .build();
+    let Some(spawner) = session.subrequest_spawner.as_ref() else {
+        return Error::e_explain(InternalError, "subrequests not enabled");
+    };
+    let (prepared, handle) = spawner.create_subrequest(session.as_downstream(), sub_ctx);
+    let input = InputBodyType::Preset(InputBody::Bytes(chunks));
+    match pipe_subrequest(session, prepared, handle, |t| Ok(Some(t)), input).await {
+        Ok(state) => {
+            if let Some(j) = state.join_handle {
+                let _ = j.await;
+            }
+            if state.header_received {
+                ctx.answered_by_subrequest = true;
+                Ok(true)
+            } else {
+                Error::e_explain(ConnectError, "subrequest ended without a response")
+            }
+        }
+        Err(e) => {
+            if e.state.header_received {
+                // The response started; the child logged the failure. The client sees it cut.
+                ctx.answered_by_subrequest = true;
+                Ok(true)
+            } else {
+                Err(e.error)
+            }
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! `upstream_peer`: the pooled peer for the route's pre-resolved upstream address.
+
+use pingora::prelude::*;
+
+use super::RequestCtx;
+
+pub fn upstream_peer(ctx: &mut RequestCtx) -> Result<Box<HttpPeer>> {
+    let route = ctx
+        .route
+        .as_ref()
+        .ok_or_else(|| Error::explain(InternalError, "no route in context"))?;
+    route.target.peer().ok_or_else(|| {
+        Error::explain(
+            ConnectNoRoute,
+            format!(
+                "upstream host {} is not resolved (yet)",
+                route.target.url.host
+            ),
+        )
+    })
+}

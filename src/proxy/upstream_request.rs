@@ -1,0 +1,49 @@
+//! `upstream_request_filter`: the final upstream head: path and `Host` rewritten to the
+//! target, the API key applied, body framing pinned for buffered bodies, then SigV4 over
+//! exactly what is sent. Runs again on every retry, so signatures are always fresh.
+
+use std::time::SystemTime;
+
+use http::header::{CONNECTION, CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
+use pingora::prelude::*;
+
+use super::RequestCtx;
+use crate::config::ApiKeyPolicy;
+
+pub fn upstream_request_filter(req: &mut RequestHeader, ctx: &mut RequestCtx) -> Result<()> {
+    let route = ctx
+        .route
+        .as_ref()
+        .ok_or_else(|| Error::explain(InternalError, "no route in context"))?;
+    let t = &route.target;
+    if let Some(target) = ctx.upstream_target.as_deref() {
+        let uri = http::Uri::try_from(target)
+            .map_err(|e| Error::explain(InternalError, format!("upstream uri: {e}")))?;
+        req.set_uri(uri);
+    }
+    req.insert_header(HOST, t.host_header.clone())?;
+    if let Some(k) = &t.api_key {
+        let keep_client =
+            k.policy == ApiKeyPolicy::KeepClient && req.headers.contains_key("x-api-key");
+        if !keep_client {
+            req.insert_header("x-api-key", k.value.clone())?;
+        }
+    }
+    if !t.keepalive {
+        req.insert_header(CONNECTION, "close")?;
+    }
+    if let Some(signer) = &t.signer {
+        let payload = ctx
+            .payload
+            .as_ref()
+            .ok_or_else(|| Error::explain(InternalError, "signed route without body hash"))?;
+        req.remove_header(&TRANSFER_ENCODING);
+        if payload.len > 0 || req.headers.contains_key(CONTENT_LENGTH) {
+            req.insert_header(CONTENT_LENGTH, payload.len.to_string())?;
+        }
+        signer
+            .sign_request_header(req, &payload.sha256, SystemTime::now())
+            .map_err(|e| Error::explain(InternalError, format!("signing failed: {e}")))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,167 @@
+//! Process start-up: command line, logging, configuration, and the Pingora server with its
+//! services (the proxy on every listener, DNS refresh in the background).
+//!
+//! Everything that can fail on bad configuration runs before `bootstrap()`, so `-t` checks the
+//! whole file: Pingora settings, the gateway's sections, TLS files and upstream trust stores.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use log::{error, info, LevelFilter};
+use pingora::apps::HttpServerOptions;
+use pingora::connectors::ConnectorOptions;
+use pingora::listeners::tls::TlsSettings;
+use pingora::proxy::ProxyServiceBuilder;
+use pingora::server::configuration::Opt;
+use pingora::server::Server;
+use pingora::services::background::background_service;
+
+use crate::config::{validate_resolve, Config, ConfigError};
+use crate::dns::{DnsRefresh, Resolver};
+use crate::proxy::Gateway;
+use crate::routing::RouteTable;
+
+/// Default configuration path when `-c` is not given.
+pub const DEFAULT_CONF: &str = "/etc/lambda-proxy/lambda-proxy.yaml";
+
+/// Sets up logging: `RUST_LOG` as usual (default `info`), but Pingora's modules that dump whole
+/// request heads at debug/trace (which would include signatures and session tokens) are capped
+/// at `info`.
+pub fn init_logging() {
+    let mut b = env_logger::Builder::new();
+    b.filter_level(LevelFilter::Info);
+    if let Ok(s) = std::env::var("RUST_LOG") {
+        b.parse_filters(&s);
+    }
+    for m in [
+        "pingora_core",
+        "pingora_proxy",
+        "pingora_http",
+        "h2",
+        "hyper",
+    ] {
+        b.filter_module(m, LevelFilter::Info);
+    }
+    b.format_timestamp_millis();
+    let _ = b.try_init();
+}
+
+pub fn run() -> ! {
+    init_logging();
+    let opt = Opt::parse_args();
+    let path = opt.conf.clone().unwrap_or_else(|| DEFAULT_CONF.to_string());
+    let config = Config::load(&path).unwrap_or_else(|e| fail(&e));
+    let resolver = Resolver::new();
+    let table = RouteTable::build(&config, &resolver).unwrap_or_else(|e| fail(&e));
+    let listeners = build_listeners(&config).unwrap_or_else(|e| fail(&e));
+    if opt.test {
+        println!(
+            "lambda-proxy: {}: configuration OK ({} listeners, {} routes)",
+            config.file.display(),
+            config.gateway.listeners.len(),
+            table.routes().len()
+        );
+    }
+
+    let pool_size = table
+        .routes()
+        .iter()
+        .map(|r| r.target.keepalive_pool)
+        .sum::<usize>()
+        .max(config.server.upstream_keepalive_pool_size);
+    let dns_interval = Duration::from_secs(config.gateway.dns.refresh_seconds);
+    let h2c = config
+        .gateway
+        .listeners
+        .iter()
+        .any(|l| l.tls.is_none() && l.h2c);
+
+    let mut server_opt = opt;
+    server_opt.conf = None; // already loaded; keeps Pingora from warning about `-c`
+    let mut server = Server::new_with_opt_and_conf(server_opt, config.server);
+    server.bootstrap();
+
+    let routes = Arc::new(ArcSwap::from_pointee(table));
+    let gateway = Gateway {
+        routes: routes.clone(),
+    };
+    let mut server_options = HttpServerOptions::default();
+    server_options.h2c = h2c;
+    let mut client_options = ConnectorOptions::from_server_conf(&server.configuration);
+    client_options.keepalive_pool_size = pool_size;
+    let mut proxy = ProxyServiceBuilder::new(&server.configuration, gateway)
+        .name("lambda-proxy")
+        .server_options(server_options)
+        .client_options(client_options)
+        .build();
+    for l in listeners {
+        match l {
+            Listener::Plain(addr) => proxy.add_tcp(&addr),
+            Listener::Tls(addr, settings) => proxy.add_tls_with_settings(&addr, None, *settings),
+        }
+    }
+    server.add_service(proxy);
+    server.add_service(background_service(
+        "dns refresh",
+        DnsRefresh {
+            resolver,
+            interval: dns_interval,
+        },
+    ));
+    info!("lambda-proxy: starting with {}", path);
+    server.run_forever()
+}
+
+enum Listener {
+    Plain(String),
+    Tls(String, Box<TlsSettings>),
+}
+
+fn build_listeners(config: &Config) -> Result<Vec<Listener>, ConfigError> {
+    let mut out = Vec::new();
+    let plain_h2c: Vec<bool> = config
+        .gateway
+        .listeners
+        .iter()
+        .filter(|l| l.tls.is_none())
+        .map(|l| l.h2c)
+        .collect();
+    for (i, l) in config.gateway.listeners.iter().enumerate() {
+        let err = |field: &str, reason: String| ConfigError {
+            file: config.file.clone(),
+            field: format!("listeners[{i}].{field}"),
+            reason,
+        };
+        match &l.tls {
+            None => {
+                if plain_h2c.iter().any(|&h| h != l.h2c) {
+                    return Err(err(
+                        "h2c",
+                        "all plain listeners must agree on h2c (it is a per-service setting)"
+                            .into(),
+                    ));
+                }
+                out.push(Listener::Plain(l.address.clone()));
+            }
+            Some(tls) => {
+                let cert = validate_resolve(&config.file, &tls.cert);
+                let key = validate_resolve(&config.file, &tls.key);
+                let mut settings =
+                    TlsSettings::intermediate(&cert.to_string_lossy(), &key.to_string_lossy())
+                        .map_err(|e| err("tls", format!("cannot load certificate or key: {e}")))?;
+                if tls.h2 {
+                    settings.enable_h2();
+                }
+                out.push(Listener::Tls(l.address.clone(), Box::new(settings)));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn fail(e: &ConfigError) -> ! {
+    error!("{e}");
+    eprintln!("lambda-proxy: configuration error: {e}");
+    std::process::exit(1)
+}
