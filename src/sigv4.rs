@@ -371,6 +371,10 @@ impl RequestSigner {
     /// 3. inserts `Authorization`, `X-Amz-Date` (and `X-Amz-Security-Token`,
     ///    `X-Amz-Content-Sha256` when applicable) into the head.
     ///
+    /// Call it on every attempt, as late as possible: a signature is valid for 5 minutes
+    /// after `time`, and Pingora runs `upstream_request_filter` again on each retry. Calling
+    /// it twice on the same head is fine (the first signature is replaced).
+    ///
     /// On error the client-sent signing headers have already been removed and nothing was
     /// added: the request must not be forwarded.
     pub fn sign_request_header(
@@ -388,21 +392,26 @@ impl RequestSigner {
             let Some(host) = head.headers.get(HOST) else {
                 return Err(SignError::new("the upstream request has no host header"));
             };
-            if !head.raw_path_is_utf8() {
-                return Err(SignError::new("the request target is not valid UTF-8"));
-            }
+            // `raw_path` is what Pingora writes on the request line (for HTTP/2 the same
+            // path-and-query goes into `:path`).
             let target = std::str::from_utf8(head.raw_path())
                 .map_err(|_| SignError::new("the request target is not valid UTF-8"))?;
-            // An absolute-form target carries its own authority, which HTTP/2 sends as
-            // `:authority` instead of `host`; it must be the host that is signed.
-            if let Some(authority) = head.uri.authority() {
-                if !authority
-                    .as_str()
-                    .as_bytes()
-                    .eq_ignore_ascii_case(host.as_bytes())
-                {
+            // Origin-form ("/path?query") is the normal case. An absolute-form target
+            // ("http://host/path") is sent verbatim on HTTP/1.1, and a server then takes the
+            // host from it rather than from `Host` (RFC 9112 §3.2.2), so the two must agree
+            // for the signed `host` to be the one AWS checks. Anything else (asterisk-form,
+            // authority-form) is not a request we can sign.
+            if !target.starts_with('/') {
+                let authority_matches = target.parse::<http::Uri>().ok().is_some_and(|u| {
+                    u.scheme().is_some()
+                        && u.authority().is_some_and(|a| {
+                            a.as_str().as_bytes().eq_ignore_ascii_case(host.as_bytes())
+                        })
+                });
+                if !authority_matches {
                     return Err(SignError::new(
-                        "the request target's authority differs from the host header",
+                        "the request target is neither origin-form nor absolute-form with \
+                         the host header's authority",
                     ));
                 }
             }
@@ -805,6 +814,51 @@ mod tests {
         signer
             .sign_request_header(&mut req, EMPTY_PAYLOAD_SHA256, t)
             .unwrap();
+    }
+
+    #[test]
+    fn absolute_form_target_must_match_host_and_resigning_replaces() {
+        let signer = suite_signer(Some(TOKEN));
+        let t = suite_time();
+        let mut req = RequestHeader::build("GET", b"http://other.example/x?a=1", None).unwrap();
+        req.insert_header("Host", "example.amazonaws.com").unwrap();
+        assert!(signer
+            .sign_request_header(&mut req, EMPTY_PAYLOAD_SHA256, t)
+            .is_err());
+
+        let mut req =
+            RequestHeader::build("GET", b"http://example.amazonaws.com/x?a=1", None).unwrap();
+        req.insert_header("Host", "example.amazonaws.com").unwrap();
+        signer
+            .sign_request_header(&mut req, EMPTY_PAYLOAD_SHA256, t)
+            .unwrap();
+        let out = signer
+            .sign(
+                "GET",
+                "/x?a=1",
+                &[("host", "example.amazonaws.com")],
+                EMPTY_PAYLOAD_SHA256,
+                t,
+            )
+            .unwrap();
+        assert_eq!(
+            head_value(&req, "authorization"),
+            get(&out, "authorization")
+        );
+
+        // A retry signs the already-signed head again, later: one set of headers, new date.
+        let later = t + Duration::from_secs(61);
+        signer
+            .sign_request_header(&mut req, EMPTY_PAYLOAD_SHA256, later)
+            .unwrap();
+        for h in ["authorization", "x-amz-date", "x-amz-security-token"] {
+            assert_eq!(req.headers.get_all(h).iter().count(), 1, "{h}");
+        }
+        assert_eq!(head_value(&req, "x-amz-date").unwrap(), "20150830T123701Z");
+        assert_ne!(
+            head_value(&req, "authorization"),
+            get(&out, "authorization")
+        );
     }
 
     #[test]

@@ -1,0 +1,270 @@
+//! Test harness: starts the real binaries (the emulator as the AWS side, the gateway under
+//! test) on ports chosen at run time on 127.0.0.1, and stops them by PID when dropped.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+pub const AKID: &str = "AKIDEXAMPLE";
+pub const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+pub const API_KEY: &str = "demo-api-key";
+
+/// A port that was free a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for_port(addr: SocketAddr, child: &mut Child, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{what} exited early: {status}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("{what} did not listen on {addr} within 30 s");
+}
+
+/// The bundled AWS emulator.
+pub struct Emulator {
+    pub http: SocketAddr,
+    pub https: SocketAddr,
+    pub dir: tempfile::TempDir,
+    child: Child,
+}
+
+impl Emulator {
+    pub fn start() -> Emulator {
+        Self::start_with(&[])
+    }
+
+    /// Starts with extra arguments (e.g. `--credential AK:SECRET:TOKEN`).
+    pub fn start_with(extra: &[&str]) -> Emulator {
+        let dir = tempfile::tempdir().unwrap();
+        let http: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let https: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_lambda-proxy-emulator"));
+        cmd.arg("--http")
+            .arg(http.to_string())
+            .arg("--https")
+            .arg(https.to_string())
+            .arg("--cert-dir")
+            .arg(dir.path())
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        if !extra.iter().any(|a| *a == "--credential") {
+            cmd.arg("--credential").arg(format!("{AKID}:{SECRET}"));
+        }
+        if !extra.iter().any(|a| *a == "--api-key") {
+            cmd.arg("--api-key").arg(API_KEY);
+        }
+        let mut child = cmd.spawn().expect("start emulator");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.trim() == "READY" {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        if rx.recv_timeout(Duration::from_secs(30)).is_err() {
+            let _ = child.kill();
+            panic!("emulator did not print READY");
+        }
+        wait_for_port(http, &mut child, "emulator");
+        Emulator {
+            http,
+            https,
+            dir,
+            child,
+        }
+    }
+
+    pub fn ca_pem(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+
+    pub fn http_url(&self, path: &str) -> String {
+        format!("http://{}{}", self.http, path)
+    }
+
+    /// HTTPS base URL using the name in the emulator's certificate.
+    pub fn https_url(&self, path: &str) -> String {
+        format!("https://localhost:{}{}", self.https.port(), path)
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The gateway under test, started from YAML text with the listener and Pingora paths filled in.
+pub struct Gateway {
+    pub addr: SocketAddr,
+    pub dir: tempfile::TempDir,
+    pub log: PathBuf,
+    child: Child,
+}
+
+impl Gateway {
+    /// `routes_yaml` is the `routes:` list (and any other gateway sections), without listeners.
+    pub fn start(routes_yaml: &str) -> Gateway {
+        Self::start_full(routes_yaml, "")
+    }
+
+    /// `extra_top` adds top-level settings or listeners (`listeners:` replaces the default).
+    pub fn start_full(routes_yaml: &str, extra_top: &str) -> Gateway {
+        let dir = tempfile::tempdir().unwrap();
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let listeners = if extra_top.contains("listeners:") {
+            String::new()
+        } else {
+            format!("listeners:\n  - address: {addr}\n")
+        };
+        let yaml = format!(
+            "version: 1\nthreads: 2\npid_file: {d}/pid\nupgrade_sock: {d}/upgrade.sock\n\
+             grace_period_seconds: 0\ngraceful_shutdown_timeout_seconds: 1\n{extra_top}\n{listeners}{routes_yaml}\n",
+            d = dir.path().display()
+        );
+        let conf = dir.path().join("gateway.yaml");
+        std::fs::write(&conf, yaml).unwrap();
+        let log = dir.path().join("gateway.log");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lambda-proxy"))
+            .arg("-c")
+            .arg(&conf)
+            .env(
+                "RUST_LOG",
+                std::env::var("GATEWAY_LOG").unwrap_or_else(|_| "info".into()),
+            )
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("start gateway");
+        wait_for_port(addr, &mut child, "gateway");
+        Gateway {
+            addr,
+            dir,
+            log,
+            child,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn log_text(&self) -> String {
+        let mut s = String::new();
+        if let Ok(mut f) = std::fs::File::open(&self.log) {
+            let _ = f.read_to_string(&mut s);
+        }
+        s
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The gateway binary, for `-t` runs.
+pub fn gateway_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_lambda-proxy")
+}
+
+pub fn repo_path(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
+}
+
+/// A plain HTTP/1.1 client without connection reuse surprises.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .http1_only()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
+
+/// The emulator's echo, parsed.
+#[derive(Debug, serde::Deserialize)]
+pub struct Echo {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub headers: Vec<(String, String)>,
+    pub body_len: u64,
+    pub body_sha256: String,
+    pub body: Option<String>,
+    pub peer: String,
+    pub http_version: String,
+    pub auth: String,
+    pub access_key: Option<String>,
+}
+
+impl Echo {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    pub fn header_count(&self, name: &str) -> usize {
+        self.headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .count()
+    }
+}
+
+pub fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(data))
+}
+
+/// Sends raw bytes (one HTTP/1.1 request with `Connection: close`) and returns the status and
+/// body. For paths a URL library would normalise before sending.
+pub fn raw_request(addr: SocketAddr, request: &[u8]) -> (u16, String) {
+    use std::io::Write;
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    s.write_all(request).unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+    (status, body)
+}
+
+pub fn raw_get(addr: SocketAddr, target: &str) -> (u16, String) {
+    raw_request(
+        addr,
+        format!("GET {target} HTTP/1.1\r\nHost: gw.test\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+}

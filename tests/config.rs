@@ -1,0 +1,170 @@
+//! Configuration loading: the reference file loads, `-t` checks the whole file, and every
+//! error names the file, the field path and the reason.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+use lambda_proxy::config::Config;
+
+const REFERENCE: &str = "conf/lambda-proxy.yaml";
+
+#[test]
+fn reference_config_loads_and_passes_dash_t() {
+    let c = Config::load(repo_path(REFERENCE)).expect("reference config loads");
+    assert_eq!(c.gateway.routes.len(), 2);
+    assert_eq!(c.server.threads, 2);
+    let out = Command::new(gateway_bin())
+        .arg("-t")
+        .arg("-c")
+        .arg(repo_path(REFERENCE))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("configuration OK (1 listeners, 2 routes)"),
+        "{stdout}"
+    );
+}
+
+/// (replace this, with this, expected field path in the error)
+const BROKEN: &[(&str, &str, &str)] = &[
+    ("threads: 2", "threads: two", "threads"),
+    (
+        "threads: 2",
+        "threads: 2\nthread_count: 4",
+        "thread_count: unknown top-level key",
+    ),
+    ("\nlisteners:", "\nlistners:", "listners"),
+    (
+        "  - address: 127.0.0.1:8080",
+        "  - address: localhost",
+        "listeners[0].address",
+    ),
+    ("    h2c: true", "    h2c: maybe", "listeners[0].h2c"),
+    (
+        "  refresh_seconds: 30",
+        "  refresh_seconds: 0",
+        "dns.refresh_seconds",
+    ),
+    (
+        "  - name: orders",
+        "  - name: thumbnails",
+        "routes[1].name: duplicate route name",
+    ),
+    ("    uri: /orders/*", "    uri: orders/*", "routes[0].uri"),
+    (
+        "    uri: /orders/*",
+        "    uri: /orders/*/x",
+        "routes[0].uri",
+    ),
+    (
+        "    methods: [GET, POST]",
+        "    methods: [GET, 'NOT A METHOD']",
+        "routes[1].methods[1]",
+    ),
+    (
+        "    function_uri: https://abc123.execute-api.us-east-1.amazonaws.com/prod",
+        "    function_uri: ftp://abc123.execute-api.us-east-1.amazonaws.com/prod",
+        "routes[0].function_uri: scheme must be http or https",
+    ),
+    (
+        "    keepalive_pool: 5",
+        "    keepalive_pool: 0",
+        "routes[0].keepalive_pool",
+    ),
+    (
+        "    keepalive_pool: 5",
+        "    keepalive_pol: 5",
+        "routes[0].keepalive_pol: unknown field",
+    ),
+    (
+        "      apikey_policy: replace",
+        "      apikey_policy: sometimes",
+        "routes[0].authorization.apikey_policy",
+    ),
+    (
+        "        service: lambda",
+        "        service: 'Lambda Service'",
+        "routes[1].authorization.iam.service",
+    ),
+    (
+        "        aws_region: eu-west-1",
+        "        aws_region: ''",
+        "routes[1].authorization.iam.aws_region",
+    ),
+    (
+        "        secretkey: \"replace-me\"",
+        "        secretkee: x",
+        "routes[1].authorization.iam",
+    ),
+    (
+        "    max_body_size: 6291456",
+        "    max_body_size: -1",
+        "routes[1].max_body_size",
+    ),
+    (
+        "    connect_timeout: 3000",
+        "    connect_timeout: 3000\n    ca_file: /nonexistent/ca.pem",
+        "routes[0].ca_file",
+    ),
+];
+
+#[test]
+fn broken_copies_fail_naming_the_field() {
+    let reference = std::fs::read_to_string(repo_path(REFERENCE)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for (i, (from, to, expected)) in BROKEN.iter().enumerate() {
+        assert!(reference.contains(from), "reference lacks {from:?}");
+        let broken = reference.replacen(from, to, 1);
+        let path = dir.path().join(format!("broken-{i}.yaml"));
+        std::fs::write(&path, broken).unwrap();
+        let out = Command::new(gateway_bin())
+            .arg("-t")
+            .arg("-c")
+            .arg(&path)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "case {i} ({to:?}) passed -t");
+        let want = format!("{}: {expected}", path.display());
+        assert!(
+            stderr.contains(&want),
+            "case {i}: wanted {want:?} in:\n{stderr}"
+        );
+    }
+}
+
+#[test]
+fn missing_file_is_named() {
+    let out = Command::new(gateway_bin())
+        .args(["-t", "-c", "/nonexistent/lambda-proxy.yaml"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("/nonexistent/lambda-proxy.yaml: cannot read file"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn secrets_stay_out_of_debug_output() {
+    let yaml = "listeners: [{address: '127.0.0.1:1'}]\nroutes:\n  - name: r\n    uri: /x\n    function_uri: http://127.0.0.1:1/\n    authorization:\n      apikey: CANARY-APIKEY\n      iam: {accesskey: AKID, secretkey: CANARY-SECRET, session_token: CANARY-TOKEN}\n";
+    let c = Config::from_yaml_str(std::path::Path::new("x.yaml"), yaml).unwrap();
+    let table =
+        lambda_proxy::routing::RouteTable::build(&c, &lambda_proxy::dns::Resolver::default())
+            .unwrap();
+    let dumps = format!("{c:?} {:?}", table.routes());
+    for canary in ["CANARY-APIKEY", "CANARY-SECRET", "CANARY-TOKEN"] {
+        assert!(!dumps.contains(canary), "{canary} in Debug output");
+    }
+    assert!(dumps.contains("AKID"));
+}
