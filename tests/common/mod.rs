@@ -64,10 +64,10 @@ impl Emulator {
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
-        if !extra.iter().any(|a| *a == "--credential") {
+        if !extra.contains(&"--credential") {
             cmd.arg("--credential").arg(format!("{AKID}:{SECRET}"));
         }
-        if !extra.iter().any(|a| *a == "--api-key") {
+        if !extra.contains(&"--api-key") {
             cmd.arg("--api-key").arg(API_KEY);
         }
         let mut child = cmd.spawn().expect("start emulator");

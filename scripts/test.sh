@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Installs what is needed, then runs every check a commit must pass: formatting, clippy with
+# warnings as errors, and the whole test suite (unit, SigV4 suites, integration tests that start
+# the gateway and the emulator on 127.0.0.1), then the demo's own check.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+./scripts/setup.sh
+cargo fmt --all -- --check
+cargo clippy --locked --all-targets -- -D warnings
+cargo test --locked
+./scripts/demo.sh --check
