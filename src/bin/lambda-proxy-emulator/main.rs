@@ -1,1 +1,107 @@
-fn main() {}
+//! `lambda-proxy-emulator`: a local, strict stand-in for AWS API Gateway stages and Lambda
+//! Function URLs, built on Pingora, for the integration tests and the demo.
+//!
+//! This file reads the command line and sets up the Pingora server: one service with a plain
+//! listener (HTTP/1.1 and h2c on the same port) and/or a TLS listener (h2 and HTTP/1.1 by ALPN)
+//! whose certificate is generated at start. See `echo.rs` for the stages.
+
+mod amz_date;
+mod args;
+mod echo;
+mod query_sort_fix;
+mod ready;
+mod reply;
+mod sigv4_verify;
+mod tls_cert;
+mod wire;
+
+use pingora::apps::http_app::HttpServer;
+use pingora::apps::HttpServerOptions;
+use pingora::listeners::tls::TlsSettings;
+use pingora::server::configuration::{Opt, ServerConf};
+use pingora::server::{RunArgs, Server};
+use pingora::services::listening::Service;
+
+use crate::args::{Command, Config, USAGE};
+use crate::echo::EmulatorApp;
+use crate::sigv4_verify::Verifier;
+
+/// Worker threads for the one service: enough for tests, small for a 2-core machine.
+const THREADS: usize = 2;
+
+fn main() {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let config = match args::parse(std::env::args().skip(1)) {
+        Ok(Command::Run(config)) => config,
+        Ok(Command::Help) => {
+            println!("{USAGE}");
+            return;
+        }
+        Err(e) => {
+            eprintln!("lambda-proxy-emulator: {e}\n\n{USAGE}");
+            std::process::exit(2);
+        }
+    };
+    if let Err(e) = run(config) {
+        eprintln!("lambda-proxy-emulator: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run(config: Config) -> Result<(), String> {
+    for addr in config.http.iter().chain(config.https.iter()) {
+        ready::ensure_free(*addr)?;
+    }
+
+    let cert_files = match (&config.https, &config.cert_dir) {
+        (Some(_), Some(dir)) => Some(tls_cert::generate(dir, &config.tls_names)?),
+        _ => None,
+    };
+
+    let pid = std::process::id();
+    let conf = ServerConf {
+        daemon: false,
+        threads: THREADS,
+        grace_period_seconds: Some(0),
+        graceful_shutdown_timeout_seconds: Some(1),
+        pid_file: std::env::temp_dir()
+            .join(format!("lambda-proxy-emulator-{pid}.pid"))
+            .to_string_lossy()
+            .into_owned(),
+        upgrade_sock: std::env::temp_dir()
+            .join(format!("lambda-proxy-emulator-{pid}.sock"))
+            .to_string_lossy()
+            .into_owned(),
+        ..ServerConf::default()
+    };
+    let mut server = Server::new_with_opt_and_conf(None::<Opt>, conf);
+    server.bootstrap();
+
+    let app = EmulatorApp::new(
+        config.api_keys.clone(),
+        Verifier::new(config.region.clone(), config.credentials.clone()),
+    );
+    let mut http_server = HttpServer::new_app(app);
+    let mut options = HttpServerOptions::default();
+    options.h2c = true;
+    http_server.server_options = Some(options);
+
+    let mut service = Service::new("lambda-proxy-emulator".to_string(), http_server);
+    if let Some(addr) = config.http {
+        service.add_tcp(&addr.to_string());
+    }
+    if let (Some(addr), Some(files)) = (config.https, &cert_files) {
+        let mut tls = TlsSettings::intermediate(
+            &files.cert.to_string_lossy(),
+            &files.key.to_string_lossy(),
+        )
+        .map_err(|e| format!("TLS settings: {e}"))?;
+        tls.enable_h2();
+        service.add_tls_with_settings(&addr.to_string(), None, tls);
+    }
+    server.add_service(service);
+
+    ready::announce_when_listening(config.http, config.https);
+    server.run(RunArgs::default());
+    Ok(())
+}

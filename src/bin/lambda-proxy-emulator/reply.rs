@@ -15,7 +15,7 @@ pub enum Auth {
 }
 
 impl Auth {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Auth::None => "none",
             Auth::ApiKey => "apikey",
