@@ -7,6 +7,9 @@ use std::time::{Duration, Instant};
 use common::*;
 use reqwest::StatusCode;
 
+/// A second credential (the emulator takes 40-character secrets, as AWS issues them).
+const TEMP_SECRET: &str = "TEMPsecretTEMPsecretTEMPsecretTEMPsecret";
+
 fn route(name: &str, uri: &str, function_uri: &str, extra: &str) -> String {
     format!("  - name: {name}\n    uri: '{uri}'\n    function_uri: '{function_uri}'\n{extra}")
 }
@@ -123,7 +126,7 @@ async fn iam_signing_with_and_without_session_token() {
         "--credential",
         &format!("{AKID}:{SECRET}"),
         "--credential",
-        "AKIDTEMP:temp-secret:temp-session-token",
+        &format!("AKIDTEMP:{TEMP_SECRET}:temp-session-token"),
     ]);
     let routes = format!(
         "routes:\n{}{}{}{}{}",
@@ -143,13 +146,13 @@ async fn iam_signing_with_and_without_session_token() {
             "temp",
             "/temp/*",
             &emu.http_url("/iam/prod"),
-            &iam("temp-secret", Some("temp-session-token"), "execute-api")
+            &iam(TEMP_SECRET, Some("temp-session-token"), "execute-api")
         ),
         route(
             "badtoken",
             "/badtoken/*",
             &emu.http_url("/iam/prod"),
-            &iam("temp-secret", Some("other-token"), "execute-api")
+            &iam(TEMP_SECRET, Some("other-token"), "execute-api")
         ),
         route(
             "wrong",
@@ -214,7 +217,7 @@ async fn iam_signing_with_and_without_session_token() {
 
     // Secrets never reach the logs.
     let log = gw.log_text();
-    for secret in [SECRET, "temp-secret", "temp-session-token"] {
+    for secret in [SECRET, TEMP_SECRET, "temp-session-token"] {
         assert!(!log.contains(secret), "secret in log");
     }
 }

@@ -131,8 +131,16 @@ impl Gateway {
     /// `extra_top` adds top-level settings or listeners (`listeners:` replaces the default).
     pub fn start_full(routes_yaml: &str, extra_top: &str) -> Gateway {
         let dir = tempfile::tempdir().unwrap();
-        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let mut addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let listeners = if extra_top.contains("listeners:") {
+            // Wait on the first listener given.
+            let first = extra_top.split("address: ").nth(1).unwrap_or_default();
+            addr = first
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .parse()
+                .unwrap();
             String::new()
         } else {
             format!("listeners:\n  - address: {addr}\n")

@@ -112,7 +112,15 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let mp = (5 * doy + 2) / 153;
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
+    (
+        if m <= 2 {
+            yoe + era * 400 + 1
+        } else {
+            yoe + era * 400
+        },
+        m,
+        d,
+    )
 }
 
 #[cfg(test)]
@@ -124,7 +132,10 @@ mod tests {
         assert_eq!(parse("19700101T000000Z"), Some(0));
         assert_eq!(parse("20150830T123600Z"), Some(1_440_938_160));
         assert_eq!(format(1_440_938_160), "20150830T123600Z");
-        assert_eq!(parse("20240229T235959Z").map(format).as_deref(), Some("20240229T235959Z"));
+        assert_eq!(
+            parse("20240229T235959Z").map(format).as_deref(),
+            Some("20240229T235959Z")
+        );
         for bad in [
             "",
             "20150830T123600",

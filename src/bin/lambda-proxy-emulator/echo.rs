@@ -110,7 +110,11 @@ impl EmulatorApp {
             Err(e) => {
                 warn!("reading the request body failed: {e}");
                 session.set_keepalive(None);
-                let reply = reply::error(400, "BadRequestException", "Could not read the request body");
+                let reply = reply::error(
+                    400,
+                    "BadRequestException",
+                    "Could not read the request body",
+                );
                 return (reply, Auth::None);
             }
         };
@@ -123,15 +127,24 @@ impl EmulatorApp {
 
         let (auth, access_key) = match stage {
             Stage::NotFound => {
-                return (reply::error(404, "NotFoundException", "Not Found"), Auth::None);
+                return (
+                    reply::error(404, "NotFoundException", "Not Found"),
+                    Auth::None,
+                );
             }
             Stage::BadStatus => {
                 let message = "Use /status/NNN/... with NNN between 200 and 599";
-                return (reply::error(400, "BadRequestException", message), Auth::None);
+                return (
+                    reply::error(400, "BadRequestException", message),
+                    Auth::None,
+                );
             }
             Stage::ApiKey => {
                 if !self.api_key_ok(received) {
-                    return (reply::error(403, "ForbiddenException", "Forbidden"), Auth::None);
+                    return (
+                        reply::error(403, "ForbiddenException", "Forbidden"),
+                        Auth::None,
+                    );
                 }
                 (Auth::ApiKey, None)
             }
@@ -173,11 +186,16 @@ impl EmulatorApp {
     }
 
     /// Runs the check in its own task, so that even a panic in the verifier is a 500 answer.
-    async fn verify(&self, request: SignedRequest, service: &'static str) -> Result<String, Rejection> {
+    async fn verify(
+        &self,
+        request: SignedRequest,
+        service: &'static str,
+    ) -> Result<String, Rejection> {
         let verifier = self.verifier.clone();
-        let task = tokio::spawn(async move {
-            verifier.verify(&request, service, SystemTime::now()).await
-        });
+        let task =
+            tokio::spawn(
+                async move { verifier.verify(&request, service, SystemTime::now()).await },
+            );
         match task.await {
             Ok(result) => result,
             Err(e) => Err(Rejection::internal(format!("signature check failed: {e}"))),

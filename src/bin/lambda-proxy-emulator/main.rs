@@ -91,11 +91,9 @@ fn run(config: Config) -> Result<(), String> {
         service.add_tcp(&addr.to_string());
     }
     if let (Some(addr), Some(files)) = (config.https, &cert_files) {
-        let mut tls = TlsSettings::intermediate(
-            &files.cert.to_string_lossy(),
-            &files.key.to_string_lossy(),
-        )
-        .map_err(|e| format!("TLS settings: {e}"))?;
+        let mut tls =
+            TlsSettings::intermediate(&files.cert.to_string_lossy(), &files.key.to_string_lossy())
+                .map_err(|e| format!("TLS settings: {e}"))?;
         tls.enable_h2();
         service.add_tls_with_settings(&addr.to_string(), None, tls);
     }

@@ -1,11 +1,12 @@
 //! Works around one scratchstack-aws-signature 0.11 bug: it sorts the canonical query string as
 //! whole `key=value` strings, while SigV4 (AWS, and every AWS SDK) sorts by key, then by value.
 //! The orders differ only when one key is a prefix of another and the next character sorts
-//! before `=` (`a=1&a1=2`, `id=1&id.x=2`), so valid requests with such queries would be refused.
+//! before `=` (`a=1&a1=2`, `id=1&id.x=2`): scratchstack alone would refuse correctly signed
+//! requests with such queries and accept ones signed over the wrong order.
 //!
-//! Only for such queries, and only after scratchstack has passed every other check and found
-//! nothing wrong but the signature, the canonical request is rebuilt here with the SigV4 order
-//! (otherwise exactly as scratchstack builds it) and the signature compared once more.
+//! Only for such queries, and only once scratchstack has passed every other check (region,
+//! service, date, key, token), the canonical request is rebuilt here with the SigV4 order
+//! (otherwise exactly as scratchstack builds it) and this comparison alone decides.
 
 use http::header::{AUTHORIZATION, DATE};
 use scratchstack_aws_signature::KSigningKey;
@@ -240,7 +241,7 @@ fn normalize_header_value(value: &[u8]) -> Vec<u8> {
 }
 
 /// HMAC-SHA256 (RFC 2104) over sha2.
-fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+pub(crate) fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
     const BLOCK: usize = 64;
     let mut block_key = [0u8; BLOCK];
     if key.len() > BLOCK {
@@ -274,8 +275,14 @@ mod tests {
 
     #[test]
     fn canonical_pieces() {
-        assert_eq!(canonical_query(normalized_pairs(b"a1=2&a=1&y&b=+%7e%2f").unwrap()), "a=1&a1=2&b=%20~%2F&y=");
-        assert_eq!(canonical_path("/a//b/./c/../d/").as_deref(), Some("/a/b/d/"));
+        assert_eq!(
+            canonical_query(normalized_pairs(b"a1=2&a=1&y&b=+%7e%2f").unwrap()),
+            "a=1&a1=2&b=%20~%2F&y="
+        );
+        assert_eq!(
+            canonical_path("/a//b/./c/../d/").as_deref(),
+            Some("/a/b/d/")
+        );
         assert_eq!(canonical_path("/..").as_deref(), None);
         assert_eq!(normalize_header_value(b"  a   b  "), b"a b");
     }

@@ -35,7 +35,11 @@ pub fn announce_when_listening(plain: Option<SocketAddr>, tls: Option<SocketAddr
             .collect();
         for (addr, is_tls) in probes {
             loop {
-                let outcome = if is_tls { tls_probe(addr) } else { tcp_probe(addr) };
+                let outcome = if is_tls {
+                    tls_probe(addr)
+                } else {
+                    tcp_probe(addr)
+                };
                 match outcome {
                     Ok(()) => break,
                     Err(e) if Instant::now() >= deadline => {

@@ -28,12 +28,12 @@ impl Auth {
 struct Echo<'a> {
     method: &'a str,
     path: String,
-    query: Option<String>,
+    query: String,
     headers: &'a [(String, String)],
     body_len: u64,
     body_sha256: &'a str,
     body: Option<&'a str>,
-    peer: Option<&'a str>,
+    peer: &'a str,
     http_version: &'a str,
     auth: &'static str,
     access_key: Option<&'a str>,
@@ -55,7 +55,7 @@ pub fn echo(
         body_len: body.len,
         body_sha256: &body.sha256,
         body: body.text.as_deref(),
-        peer: received.peer.as_deref(),
+        peer: received.peer.as_deref().unwrap_or_default(),
         http_version: &received.http_version,
         auth: auth.as_str(),
         access_key,
@@ -68,7 +68,9 @@ pub fn echo(
 
 /// An AWS-style error: `{"message": ...}` plus `x-amzn-ErrorType`.
 pub fn error(status: u16, error_type: &str, message: &str) -> Response<Vec<u8>> {
-    let json = serde_json::json!({ "message": message }).to_string().into_bytes();
+    let json = serde_json::json!({ "message": message })
+        .to_string()
+        .into_bytes();
     build(status, json, Some(error_type))
 }
 

@@ -57,7 +57,10 @@ impl fmt::Debug for Credential {
         f.debug_struct("Credential")
             .field("access_key", &self.access_key)
             .field("secret_key", &"<redacted>")
-            .field("session_token", &self.session_token.as_ref().map(|_| "<set>"))
+            .field(
+                "session_token",
+                &self.session_token.as_ref().map(|_| "<set>"),
+            )
             .finish()
     }
 }
@@ -93,7 +96,11 @@ impl Rejection {
     }
 
     pub fn missing_token() -> Self {
-        Self::new(403, "MissingAuthenticationTokenException", MSG_MISSING_TOKEN)
+        Self::new(
+            403,
+            "MissingAuthenticationTokenException",
+            MSG_MISSING_TOKEN,
+        )
     }
 
     pub fn invalid_token() -> Self {
@@ -172,18 +179,16 @@ impl Verifier {
         let looked_up: Arc<Mutex<Option<(String, KSigningKey)>>> = Arc::default();
         let record = looked_up.clone();
         let credentials = self.credentials.clone();
-        let mut signing_keys = service_for_signing_key_fn(move |gsk: GetSigningKeyRequest| {
+        let lookup = as_fn_mut(move |gsk: GetSigningKeyRequest| {
             let result = signing_key(&credentials, &gsk);
             if let (Ok(response), Ok(mut slot)) = (&result, record.lock()) {
                 *slot = Some((gsk.access_key().to_string(), *response.signing_key()));
             }
             std::future::ready(result)
         });
-        let required_signed = VecSignedHeaderRequirements::new(
-            &["host"],
-            &["x-amz-date"],
-            &[] as &[&str],
-        );
+        let mut signing_keys = service_for_signing_key_fn(lookup);
+        let required_signed =
+            VecSignedHeaderRequirements::new(&["host"], &["x-amz-date"], &[] as &[&str]);
 
         let outcome = sigv4_validate_request(
             request,
@@ -198,31 +203,49 @@ impl Verifier {
         let looked_up = looked_up.lock().ok().and_then(|mut slot| slot.take());
 
         let error = match outcome {
-            Ok(_) => {
-                return looked_up
-                    .map(|(access_key, _)| access_key)
-                    .ok_or_else(|| Rejection::internal("no credential was looked up"))
-            }
+            Ok(_) => None,
             Err(e) => match e.downcast::<SignatureError>() {
-                Ok(e) => *e,
+                Ok(e) => Some(*e),
                 Err(other) => return Err(Rejection::internal(other.to_string())),
             },
         };
 
-        // Everything but the final comparison passed: if scratchstack sorted this query string
-        // differently from SigV4, compare again with the canonical request built correctly.
-        if let (SignatureError::SignatureDoesNotMatch(Some(m)), Some((access_key, key))) =
-            (&error, &looked_up)
-        {
-            if m == MSG_SIGNATURE_MISMATCH
-                && query_sort_fix::applies(req.raw_query.as_deref())
-                && query_sort_fix::signature_matches(req, &double_encode_path(&req.raw_path), key)
-            {
-                return Ok(access_key.clone());
-            }
+        // scratchstack sorts some query strings differently from SigV4 (see query_sort_fix).
+        // For those, once every other check has passed, the final comparison is redone with the
+        // SigV4 order and decides alone: a signature over scratchstack's order is refused too.
+        let only_signature_left = match &error {
+            None => true,
+            Some(SignatureError::SignatureDoesNotMatch(Some(m))) => m == MSG_SIGNATURE_MISMATCH,
+            Some(_) => false,
+        };
+        if only_signature_left && query_sort_fix::applies(req.raw_query.as_deref()) {
+            let Some((access_key, key)) = looked_up else {
+                return Err(Rejection::internal("no credential was looked up"));
+            };
+            let path = double_encode_path(&req.raw_path);
+            return if query_sort_fix::signature_matches(req, &path, &key) {
+                Ok(access_key)
+            } else {
+                Err(Rejection::invalid_signature(MSG_SIGNATURE_MISMATCH))
+            };
         }
-        Err(Rejection::from_signature_error(error))
+
+        match error {
+            None => looked_up
+                .map(|(access_key, _)| access_key)
+                .ok_or_else(|| Rejection::internal("no credential was looked up")),
+            Some(error) => Err(Rejection::from_signature_error(error)),
+        }
     }
+}
+
+/// Pins a closure to `FnMut` (a tower `Service` needs it; `service_for_signing_key_fn` only
+/// asks for `FnOnce`, which would otherwise be what the closure is inferred as).
+fn as_fn_mut<F, R>(f: F) -> F
+where
+    F: FnMut(GetSigningKeyRequest) -> R,
+{
+    f
 }
 
 /// scratchstack's key lookup: the access key must be known and the session token must be
@@ -262,7 +285,8 @@ fn check_request_time(headers: &HeaderMap, now: SystemTime) -> Result<(), Reject
             "Date must be in ISO-8601 'basic format'. Got '{text}'. See http://en.wikipedia.org/wiki/ISO_8601"
         )));
     };
-    amz_date::check_skew(request_time, amz_date::unix_secs(now)).map_err(Rejection::invalid_signature)
+    amz_date::check_skew(request_time, amz_date::unix_secs(now))
+        .map_err(Rejection::invalid_signature)
 }
 
 /// Encodes the raw path once more (`%` becomes `%25`), as AWS SDKs do for the canonical URI of
@@ -389,11 +413,19 @@ mod tests {
             .block_on(f)
     }
 
-    fn signed_post(body: &[u8], time: SystemTime, secret: &str, token: Option<&str>) -> SignedRequest {
+    fn signed_post(
+        body: &[u8],
+        time: SystemTime,
+        secret: &str,
+        token: Option<&str>,
+    ) -> SignedRequest {
         let mut req = request(
             "POST",
             "/iam/prod/a%20b/c+d?x=1&y&z=%2Fq",
-            &[("host", "abc.execute-api.us-east-1.amazonaws.com"), ("content-type", "application/json")],
+            &[
+                ("host", "abc.execute-api.us-east-1.amazonaws.com"),
+                ("content-type", "application/json"),
+            ],
             body,
         );
         sign_request(&mut req, SERVICE_EXECUTE_API, time, secret, token);
@@ -414,15 +446,22 @@ mod tests {
             b"",
         );
         let v = verifier(None);
-        assert_eq!(block_on(v.verify(&req, "service", at(SUITE_TIME))), Ok(AKID.to_string()));
+        assert_eq!(
+            block_on(v.verify(&req, "service", at(SUITE_TIME))),
+            Ok(AKID.to_string())
+        );
         // The same signature is not valid for another service or region.
         assert_eq!(
-            block_on(v.verify(&req, SERVICE_EXECUTE_API, at(SUITE_TIME))).unwrap_err().error_type,
+            block_on(v.verify(&req, SERVICE_EXECUTE_API, at(SUITE_TIME)))
+                .unwrap_err()
+                .error_type,
             "InvalidSignatureException"
         );
         let other_region = Verifier::new("eu-west-1", vec![cred(None)]);
         assert_eq!(
-            block_on(other_region.verify(&req, "service", at(SUITE_TIME))).unwrap_err().status,
+            block_on(other_region.verify(&req, "service", at(SUITE_TIME)))
+                .unwrap_err()
+                .status,
             403
         );
     }
@@ -431,11 +470,22 @@ mod tests {
     fn aws_sigv4_signed_request_verifies() {
         let now = at(SUITE_TIME + 1000);
         let req = signed_post(b"{\"hello\":\"world\"}", now, SECRET, None);
-        assert_eq!(block_on(verifier(None).verify(&req, SERVICE_EXECUTE_API, now)), Ok(AKID.into()));
+        assert_eq!(
+            block_on(verifier(None).verify(&req, SERVICE_EXECUTE_API, now)),
+            Ok(AKID.into())
+        );
 
-        let mut lambda = request("PUT", "/url/x", &[("host", "abc.lambda-url.us-east-1.on.aws")], b"data");
+        let mut lambda = request(
+            "PUT",
+            "/url/x",
+            &[("host", "abc.lambda-url.us-east-1.on.aws")],
+            b"data",
+        );
         sign_request(&mut lambda, SERVICE_LAMBDA, now, SECRET, None);
-        assert_eq!(block_on(verifier(None).verify(&lambda, SERVICE_LAMBDA, now)), Ok(AKID.into()));
+        assert_eq!(
+            block_on(verifier(None).verify(&lambda, SERVICE_LAMBDA, now)),
+            Ok(AKID.into())
+        );
         // Signed for lambda, presented to execute-api.
         assert!(block_on(verifier(None).verify(&lambda, SERVICE_EXECUTE_API, now)).is_err());
     }
@@ -465,7 +515,12 @@ mod tests {
     #[test]
     fn wrong_secret_fails() {
         let now = at(SUITE_TIME);
-        let req = signed_post(b"body", now, "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEZ", None);
+        let req = signed_post(
+            b"body",
+            now,
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEZ",
+            None,
+        );
         assert_eq!(
             block_on(verifier(None).verify(&req, SERVICE_EXECUTE_API, now)),
             Err(Rejection::invalid_signature(MSG_SIGNATURE_MISMATCH))
@@ -525,9 +580,19 @@ mod tests {
         assert!(block_on(v.verify(&req, SERVICE_EXECUTE_API, at(SUITE_TIME + 300))).is_ok());
         let late = block_on(v.verify(&req, SERVICE_EXECUTE_API, at(SUITE_TIME + 301))).unwrap_err();
         assert_eq!(late.error_type, "InvalidSignatureException");
-        assert!(late.message.starts_with("Signature expired: 20150830T123600Z is now earlier than"), "{}", late.message);
-        let early = block_on(v.verify(&req, SERVICE_EXECUTE_API, at(SUITE_TIME - 301))).unwrap_err();
-        assert!(early.message.starts_with("Signature not yet current"), "{}", early.message);
+        assert!(
+            late.message
+                .starts_with("Signature expired: 20150830T123600Z is now earlier than"),
+            "{}",
+            late.message
+        );
+        let early =
+            block_on(v.verify(&req, SERVICE_EXECUTE_API, at(SUITE_TIME - 301))).unwrap_err();
+        assert!(
+            early.message.starts_with("Signature not yet current"),
+            "{}",
+            early.message
+        );
     }
 
     #[test]
@@ -536,7 +601,10 @@ mod tests {
         let v = verifier(None);
         let base = [("host", "h"), ("x-amz-date", "20150830T123600Z")];
         let no_auth = request("GET", "/iam/x", &base, b"");
-        assert_eq!(block_on(v.verify(&no_auth, SERVICE_EXECUTE_API, now)), Err(Rejection::missing_token()));
+        assert_eq!(
+            block_on(v.verify(&no_auth, SERVICE_EXECUTE_API, now)),
+            Err(Rejection::missing_token())
+        );
         for auth in [
             "",
             "Bearer abc",
@@ -557,10 +625,19 @@ mod tests {
         let req = request(
             "GET",
             "/iam/x",
-            &[("host", "h"), ("x-amz-date", "Sun, 30 Aug 2015 12:36:00 GMT"), ("authorization", "AWS4-HMAC-SHA256 Credential=a")],
+            &[
+                ("host", "h"),
+                ("x-amz-date", "Sun, 30 Aug 2015 12:36:00 GMT"),
+                ("authorization", "AWS4-HMAC-SHA256 Credential=a"),
+            ],
             b"",
         );
-        assert_eq!(block_on(v.verify(&req, SERVICE_EXECUTE_API, now)).unwrap_err().error_type, "IncompleteSignatureException");
+        assert_eq!(
+            block_on(v.verify(&req, SERVICE_EXECUTE_API, now))
+                .unwrap_err()
+                .error_type,
+            "IncompleteSignatureException"
+        );
         // Bad escapes in the path or query.
         let mut req = signed_post(b"", now, SECRET, None);
         req.raw_path = b"/iam/%zz".to_vec();
@@ -570,7 +647,12 @@ mod tests {
         assert!(block_on(v.verify(&req, SERVICE_EXECUTE_API, now)).is_err());
         let mut req = signed_post(b"", now, SECRET, None);
         req.raw_path = b"no-slash".to_vec();
-        assert_eq!(block_on(v.verify(&req, SERVICE_EXECUTE_API, now)).unwrap_err().status, 400);
+        assert_eq!(
+            block_on(v.verify(&req, SERVICE_EXECUTE_API, now))
+                .unwrap_err()
+                .status,
+            400
+        );
     }
 
     #[test]
@@ -578,7 +660,10 @@ mod tests {
         let now = at(SUITE_TIME);
         let mut req = request("GET", "/iam/x", &[("host", "h")], b"");
         sign_request(&mut req, SERVICE_EXECUTE_API, now, SECRET, None);
-        let auth = req.headers["authorization"].to_str().unwrap().replace("host;", "");
+        let auth = req.headers["authorization"]
+            .to_str()
+            .unwrap()
+            .replace("host;", "");
         req.headers.insert(AUTHORIZATION, auth.parse().unwrap());
         let err = block_on(verifier(None).verify(&req, SERVICE_EXECUTE_API, now)).unwrap_err();
         assert_eq!(err.error_type, "InvalidSignatureException");
@@ -586,8 +671,63 @@ mod tests {
 
     #[test]
     fn double_encoding() {
-        assert_eq!(double_encode_path(b"/a%20b/c+d/~x.y_z-"), "/a%2520b/c%2Bd/~x.y_z-");
+        assert_eq!(
+            double_encode_path(b"/a%20b/c+d/~x.y_z-"),
+            "/a%2520b/c%2Bd/~x.y_z-"
+        );
         assert_eq!(double_encode_path("/ሴ".as_bytes()), "/%E1%88%B4");
+    }
+
+    /// Signs `GET /iam/x?{raw_query}` by hand, with `canonical_query` in the canonical request.
+    fn hand_signed(raw_query: &str, canonical_query: &str) -> SignedRequest {
+        use crate::query_sort_fix::hmac_sha256;
+        use sha2::{Digest, Sha256};
+        let date = "20150830T123600Z";
+        let scope = "20150830/us-east-1/execute-api/aws4_request";
+        let creq = format!(
+            "GET\n/iam/x\n{canonical_query}\nhost:h\nx-amz-date:{date}\n\nhost;x-amz-date\n{}",
+            hex::encode(Sha256::digest(b""))
+        );
+        let sts = format!(
+            "AWS4-HMAC-SHA256\n{date}\n{scope}\n{}",
+            hex::encode(Sha256::digest(creq.as_bytes()))
+        );
+        let mut key = hmac_sha256(format!("AWS4{SECRET}").as_bytes(), b"20150830");
+        for part in ["us-east-1", "execute-api", "aws4_request"] {
+            key = hmac_sha256(&key, part.as_bytes());
+        }
+        let signature = hex::encode(hmac_sha256(&key, sts.as_bytes()));
+        let auth = format!(
+            "AWS4-HMAC-SHA256 Credential={AKID}/{scope}, SignedHeaders=host;x-amz-date, Signature={signature}"
+        );
+        request(
+            "GET",
+            &format!("/iam/x?{raw_query}"),
+            &[
+                ("host", "h"),
+                ("x-amz-date", date),
+                ("authorization", &auth),
+            ],
+            b"",
+        )
+    }
+
+    #[test]
+    fn signature_over_pair_sorted_query_is_refused() {
+        let now = at(SUITE_TIME);
+        let v = verifier(None);
+        // SigV4 order (by key): accepted.
+        let good = hand_signed("a1=2&a=1", "a=1&a1=2");
+        assert_eq!(
+            block_on(v.verify(&good, SERVICE_EXECUTE_API, now)),
+            Ok(AKID.into())
+        );
+        // Sorted as whole "k=v" strings (what scratchstack alone would accept): refused, as AWS does.
+        let bad = hand_signed("a1=2&a=1", "a1=2&a=1");
+        assert_eq!(
+            block_on(v.verify(&bad, SERVICE_EXECUTE_API, now)),
+            Err(Rejection::invalid_signature(MSG_SIGNATURE_MISMATCH))
+        );
     }
 
     #[test]
@@ -596,7 +736,10 @@ mod tests {
         let now = at(SUITE_TIME);
         let mut req = request("GET", "/iam/x?a1=2&a=1&a.b=3&a-c=4", &[("host", "h")], b"");
         sign_request(&mut req, SERVICE_EXECUTE_API, now, SECRET, None);
-        assert_eq!(block_on(verifier(None).verify(&req, SERVICE_EXECUTE_API, now)), Ok(AKID.into()));
+        assert_eq!(
+            block_on(verifier(None).verify(&req, SERVICE_EXECUTE_API, now)),
+            Ok(AKID.into())
+        );
         let mut tampered = req.clone();
         tampered.raw_query = Some(b"a1=2&a=1&a.b=3&a-c=5".to_vec());
         assert_eq!(
@@ -604,7 +747,13 @@ mod tests {
             Err(Rejection::invalid_signature(MSG_SIGNATURE_MISMATCH))
         );
         let mut wrong_secret = request("GET", "/iam/x?a1=2&a=1", &[("host", "h")], b"");
-        sign_request(&mut wrong_secret, SERVICE_EXECUTE_API, now, "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEZ", None);
+        sign_request(
+            &mut wrong_secret,
+            SERVICE_EXECUTE_API,
+            now,
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEZ",
+            None,
+        );
         assert!(block_on(verifier(None).verify(&wrong_secret, SERVICE_EXECUTE_API, now)).is_err());
     }
 }

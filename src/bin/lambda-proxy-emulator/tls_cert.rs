@@ -51,7 +51,11 @@ pub fn generate(dir: &Path, names: &[String]) -> Result<CertFiles, String> {
     };
     write_file(&files.ca, &pem(ca.cert.to_pem())?, 0o644)?;
     write_file(&files.cert, &pem(leaf.cert.to_pem())?, 0o644)?;
-    write_file(&files.key, &pem(leaf.key.private_key_to_pem_pkcs8())?, 0o600)?;
+    write_file(
+        &files.key,
+        &pem(leaf.key.private_key_to_pem_pkcs8())?,
+        0o600,
+    )?;
     Ok(files)
 }
 
@@ -104,7 +108,8 @@ fn make_ca() -> Result<Issued, ErrorStack> {
     let (not_before, not_after) = validity(3650)?;
     let mut builder = X509::builder()?;
     builder.set_version(2)?;
-    builder.set_serial_number(&random_serial()?)?;
+    let serial = random_serial()?;
+    builder.set_serial_number(&serial)?;
     builder.set_subject_name(&subject)?;
     builder.set_issuer_name(&subject)?;
     builder.set_pubkey(&key)?;
@@ -134,8 +139,10 @@ fn make_leaf(ca: &Issued, names: &[String]) -> Result<Issued, ErrorStack> {
     let (not_before, not_after) = validity(365)?;
     let mut builder = X509::builder()?;
     builder.set_version(2)?;
-    builder.set_serial_number(&random_serial()?)?;
-    builder.set_subject_name(&name(common_name)?)?;
+    let serial = random_serial()?;
+    builder.set_serial_number(&serial)?;
+    let subject = name(common_name)?;
+    builder.set_subject_name(&subject)?;
     builder.set_issuer_name(ca.cert.subject_name())?;
     builder.set_pubkey(&key)?;
     builder.set_not_before(&not_before)?;
@@ -176,7 +183,11 @@ mod tests {
     fn leaf_chains_to_ca_and_names_match() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("certs");
-        let names = vec!["localhost".to_string(), "127.0.0.1".to_string(), "api.test".to_string()];
+        let names = vec![
+            "localhost".to_string(),
+            "127.0.0.1".to_string(),
+            "api.test".to_string(),
+        ];
         let files = generate(&out, &names).unwrap();
 
         let ca = X509::from_pem(&fs::read(&files.ca).unwrap()).unwrap();

@@ -73,8 +73,9 @@ impl Received {
         lossy(&self.raw_path)
     }
 
-    pub fn query_text(&self) -> Option<String> {
-        self.raw_query.as_deref().map(lossy)
+    /// The raw query as text; empty when there was none.
+    pub fn query_text(&self) -> String {
+        self.raw_query.as_deref().map(lossy).unwrap_or_default()
     }
 
     /// Whether an HTTP/1.1 client waits for `100 Continue` before sending the body.
@@ -109,7 +110,11 @@ pub async fn read_body(session: &mut ServerSession, keep_all: bool) -> pingora::
     let mut kept = BytesMut::new();
     let mut keeping = true;
     let mut too_large = false;
-    let limit = if keep_all { MAX_SIGNED_BODY } else { TEXT_LIMIT };
+    let limit = if keep_all {
+        MAX_SIGNED_BODY
+    } else {
+        TEXT_LIMIT
+    };
 
     while let Some(chunk) = session.read_request_body().await? {
         hasher.update(&chunk);
@@ -160,7 +165,11 @@ pub fn split_target(raw: &[u8]) -> (Vec<u8>, Option<Vec<u8>>) {
         Some(i) => (&target[..i], Some(target[i + 1..].to_vec())),
         None => (target, None),
     };
-    let path = if path.is_empty() { b"/".to_vec() } else { path.to_vec() };
+    let path = if path.is_empty() {
+        b"/".to_vec()
+    } else {
+        path.to_vec()
+    };
     (path, query)
 }
 
@@ -189,12 +198,21 @@ mod tests {
     fn targets() {
         let split = |t: &[u8]| {
             let (p, q) = split_target(t);
-            (String::from_utf8(p).unwrap(), q.map(|q| String::from_utf8(q).unwrap()))
+            (
+                String::from_utf8(p).unwrap(),
+                q.map(|q| String::from_utf8(q).unwrap()),
+            )
         };
-        assert_eq!(split(b"/iam/a%20b?x=1&y"), ("/iam/a%20b".into(), Some("x=1&y".into())));
+        assert_eq!(
+            split(b"/iam/a%20b?x=1&y"),
+            ("/iam/a%20b".into(), Some("x=1&y".into()))
+        );
         assert_eq!(split(b"/open"), ("/open".into(), None));
         assert_eq!(split(b"/open?"), ("/open".into(), Some(String::new())));
-        assert_eq!(split(b"http://h:1/open/x?q"), ("/open/x".into(), Some("q".into())));
+        assert_eq!(
+            split(b"http://h:1/open/x?q"),
+            ("/open/x".into(), Some("q".into()))
+        );
         assert_eq!(split(b"http://h?q"), ("/".into(), Some("q".into())));
         assert_eq!(split(b""), ("/".into(), None));
     }
