@@ -33,6 +33,8 @@ fn wait_for_port(addr: SocketAddr, child: &mut Child, what: &str) {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("{what} did not listen on {addr} within 30 s");
 }
 
