@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod dns;
+pub mod invoke;
 pub mod proxy;
 pub mod routing;
 pub mod server;

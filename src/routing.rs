@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use crate::config::{Config, ConfigError, RouteConf};
 use crate::dns::Resolver;
-use crate::target::FunctionUriTarget;
+use crate::target::{FunctionUriTarget, Target};
 
 /// One compiled route.
 #[derive(Debug)]
@@ -24,10 +24,18 @@ pub struct Route {
     pub name: Arc<str>,
     pub hosts: Vec<String>,
     pub methods: Vec<String>,
-    pub target: FunctionUriTarget,
+    pub target: Target,
 }
 
 impl Route {
+    /// The `function_uri` target, if this is such a route.
+    pub fn function_uri(&self) -> Option<&FunctionUriTarget> {
+        match &self.target {
+            Target::FunctionUri(t) => Some(t),
+            Target::FunctionName(_) => None,
+        }
+    }
+
     fn host_matches(&self, host: Option<&str>) -> bool {
         if self.hosts.is_empty() {
             return true;
@@ -86,7 +94,7 @@ impl RouteTable {
     ) -> Result<RouteTable, ConfigError> {
         let mut t = RouteTable::default();
         for (i, rc) in confs.iter().enumerate() {
-            let target = FunctionUriTarget::build(file, i, rc, resolver)?;
+            let target = Target::build(file, i, rc, resolver)?;
             t.routes.push(Arc::new(Route {
                 name: rc.name.as_str().into(),
                 hosts: rc.hosts.clone(),

@@ -10,6 +10,7 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use log::{error, info, LevelFilter};
 use pingora::apps::HttpServerOptions;
+use pingora::connectors::http::Connector;
 use pingora::connectors::ConnectorOptions;
 use pingora::listeners::tls::TlsSettings;
 use pingora::proxy::ProxyServiceBuilder;
@@ -67,7 +68,7 @@ pub fn run() -> ! {
     let pool_size = table
         .routes()
         .iter()
-        .map(|r| r.target.keepalive_pool)
+        .map(|r| r.target.keepalive_pool())
         .sum::<usize>()
         .max(config.server.upstream_keepalive_pool_size);
     let dns_interval = Duration::from_secs(config.gateway.dns.refresh_seconds);
@@ -83,13 +84,14 @@ pub fn run() -> ! {
     server.bootstrap();
 
     let routes = Arc::new(ArcSwap::from_pointee(table));
-    let gateway = Gateway {
-        routes: routes.clone(),
-    };
     let mut server_options = HttpServerOptions::default();
     server_options.h2c = h2c;
     let mut client_options = ConnectorOptions::from_server_conf(&server.configuration);
     client_options.keepalive_pool_size = pool_size;
+    let gateway = Gateway {
+        routes: routes.clone(),
+        invoker: Arc::new(Connector::new(Some(client_options.clone()))),
+    };
     let mut proxy = ProxyServiceBuilder::new(&server.configuration, gateway)
         .name("lambda-proxy")
         .server_options(server_options)

@@ -100,13 +100,104 @@ pub struct RouteConf {
     #[serde(default)]
     pub methods: Vec<String>,
 
+    // ---- function_uri targets (Apache APISIX's `aws-lambda` fields) ----
     /// API Gateway stage / resource URL or Lambda Function URL to proxy to.
-    pub function_uri: String,
+    #[serde(default)]
+    pub function_uri: Option<String>,
     #[serde(default)]
     pub authorization: Option<AuthorizationConf>,
+
+    // ---- function_name targets (Kong's `aws-lambda` fields) ----
+    /// Lambda function to invoke: name, `name:qualifier`, full ARN or partial ARN.
+    #[serde(default)]
+    pub function_name: Option<String>,
+    /// Version or alias (`?Qualifier=`).
+    #[serde(default)]
+    pub qualifier: Option<String>,
+    /// Region; else from the ARN, else `AWS_REGION` / `AWS_DEFAULT_REGION`.
+    #[serde(default)]
+    pub aws_region: Option<String>,
+    /// Static credentials (else `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` /
+    /// `AWS_SESSION_TOKEN` from the environment at load).
+    #[serde(default)]
+    pub aws_key: Option<String>,
+    #[serde(default)]
+    pub aws_secret: Option<Secret>,
+    #[serde(default)]
+    pub aws_session_token: Option<Secret>,
+    /// Custom Invoke endpoint host (VPC endpoint, emulator); default `lambda.<region>.amazonaws.com`.
+    #[serde(default)]
+    pub host: Option<String>,
+    /// Endpoint port; default 443 (80 with `disable_https`).
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// Plain HTTP to the endpoint (local emulators).
+    #[serde(default)]
+    pub disable_https: bool,
+    #[serde(default)]
+    pub invocation_type: InvocationType,
+    #[serde(default)]
+    pub log_type: LogType,
+    /// Status for `X-Amz-Function-Error: Unhandled` (default 502).
+    #[serde(default)]
+    pub unhandled_status: Option<u16>,
+    /// Status for `X-Amz-Function-Error: Handled` (default 502).
+    #[serde(default)]
+    pub handled_status: Option<u16>,
+    #[serde(default)]
+    pub forward_request_method: bool,
+    #[serde(default)]
+    pub forward_request_uri: bool,
+    #[serde(default)]
+    pub forward_request_headers: bool,
+    #[serde(default)]
+    pub forward_request_body: bool,
+    /// Parse the result as an API Gateway proxy-integration response.
+    #[serde(default)]
+    pub is_proxy_integration: bool,
+    /// Send an API Gateway proxy event (payload version below).
+    #[serde(default)]
+    pub awsgateway_compatible: bool,
+    #[serde(default)]
+    pub awsgateway_compatible_payload_version: PayloadVersionConf,
+    /// `requestContext` values and stage variables of API Gateway events.
+    #[serde(default)]
+    pub awsgateway_context: Option<ApigwContextConf>,
+    /// Base64 request bodies in events: true = always, false = only when not text (binary or
+    /// invalid UTF-8); unset = by content type and UTF-8 validity.
+    #[serde(default)]
+    pub base64_encode_body: Option<bool>,
+    /// Content types sent as text in events (default: text/*, JSON, XML, form data, JavaScript).
+    #[serde(default)]
+    pub text_content_types: Option<Vec<String>>,
+    /// Egress through an HTTP CONNECT proxy (`http://host:port`).
+    #[serde(default)]
+    pub proxy_url: Option<String>,
+    /// On an Invoke API error (403, 404, 5xx), answer with AWS's status instead of 502
+    /// (the body stays sanitised).
+    #[serde(default)]
+    pub preserve_lambda_api_error_code: bool,
+    /// Response header carrying the Lambda request id; empty string to omit.
+    #[serde(default)]
+    pub request_id_header: Option<String>,
+    /// Call InvokeWithResponseStream and stream chunks to the client as they arrive.
+    #[serde(default)]
+    pub response_streaming: bool,
+    /// Largest event payload; default 6291456 (6 MB, synchronous) or 1048576 (Event).
+    #[serde(default)]
+    pub max_payload_size: Option<u64>,
+    /// Kong options that have no effect here (accepted for migration, with a warning).
+    #[serde(default)]
+    pub skip_large_bodies: Option<serde_yaml::Value>,
+    #[serde(default)]
+    pub empty_arrays_mode: Option<serde_yaml::Value>,
+    #[serde(default)]
+    pub aws_imds_protocol_version: Option<serde_yaml::Value>,
+
+    // ---- both kinds ----
     /// Upstream read timeout in milliseconds: the longest wait for the next bytes of the
-    /// response (and for each write of the request). Default: 30000 (API Gateway's own limit is
-    /// 29 s), or 905000 for Lambda Function URLs (`*.on.aws` or service `lambda`: 15 min + 5 s).
+    /// response (and for each write of the request). Default: 30000 for API Gateway (its own
+    /// limit is 29 s); 905000 for Lambda Function URLs and the Invoke API (15 min + 5 s).
     #[serde(default)]
     pub timeout: Option<u64>,
     /// TCP connect plus TLS handshake timeout in milliseconds.
@@ -118,21 +209,98 @@ pub struct RouteConf {
     /// PEM file of CA certificates to trust for this upstream instead of the system store.
     #[serde(default)]
     pub ca_file: Option<String>,
-    /// Reuse upstream connections.
-    #[serde(default = "yes")]
-    pub keepalive: bool,
+    /// Reuse upstream connections: `true`/`false` (APISIX), or Kong's idle time in ms.
+    #[serde(default)]
+    pub keepalive: KeepaliveConf,
     /// Idle upstream connections this route wants kept. Pingora keeps one pool per process:
     /// its size is the larger of `upstream_keepalive_pool_size` and the sum over all routes.
     #[serde(default = "default_keepalive_pool")]
     pub keepalive_pool: usize,
     /// How long an idle upstream connection is kept, in milliseconds.
-    #[serde(default = "default_keepalive_timeout")]
-    pub keepalive_timeout: u64,
-    /// Largest request body in bytes. Signed (IAM) routes buffer the body to hash it, so they
-    /// always have a limit (default 10485760, API Gateway's); unsigned routes stream and are
-    /// unlimited unless this is set.
+    #[serde(default)]
+    pub keepalive_timeout: Option<u64>,
+    /// Largest request body in bytes. Routes that read the body (signed `function_uri`,
+    /// every `function_name`) default to 10485760 / the payload limit; unsigned
+    /// `function_uri` routes stream and are unlimited unless this is set.
     #[serde(default)]
     pub max_body_size: Option<u64>,
+}
+
+/// `keepalive`: APISIX's boolean or Kong's idle time in milliseconds.
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum KeepaliveConf {
+    Enabled(bool),
+    IdleMs(u64),
+}
+
+impl Default for KeepaliveConf {
+    fn default() -> Self {
+        KeepaliveConf::Enabled(true)
+    }
+}
+
+impl KeepaliveConf {
+    pub fn enabled(self) -> bool {
+        !matches!(
+            self,
+            KeepaliveConf::Enabled(false) | KeepaliveConf::IdleMs(0)
+        )
+    }
+}
+
+#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+pub enum InvocationType {
+    #[default]
+    RequestResponse,
+    Event,
+    DryRun,
+}
+
+impl InvocationType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvocationType::RequestResponse => "RequestResponse",
+            InvocationType::Event => "Event",
+            InvocationType::DryRun => "DryRun",
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+pub enum LogType {
+    #[default]
+    None,
+    Tail,
+}
+
+#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+pub enum PayloadVersionConf {
+    #[default]
+    #[serde(rename = "1.0")]
+    V1,
+    #[serde(rename = "2.0")]
+    V2,
+}
+
+/// API Gateway event context (`requestContext` and `stageVariables`).
+#[derive(Debug, Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ApigwContextConf {
+    /// Stage name (default `$default`).
+    #[serde(default)]
+    pub stage: Option<String>,
+    /// 12-digit account id (default `123456789012`).
+    #[serde(default)]
+    pub account_id: Option<String>,
+    /// API id (default: the route name).
+    #[serde(default)]
+    pub api_id: Option<String>,
+    /// Resource template, e.g. `/orders/{proxy+}` (default: derived from the route's uri).
+    #[serde(default)]
+    pub resource: Option<String>,
+    #[serde(default)]
+    pub stage_variables: std::collections::BTreeMap<String, String>,
 }
 
 /// How the gateway authenticates to AWS on a `function_uri` route.
@@ -190,9 +358,6 @@ fn default_connect_timeout() -> u64 {
 fn default_keepalive_pool() -> usize {
     5
 }
-fn default_keepalive_timeout() -> u64 {
-    60_000
-}
 fn default_region() -> String {
     "us-east-1".into()
 }
@@ -204,5 +369,11 @@ fn default_service() -> String {
 pub const DEFAULT_SIGNED_BODY_LIMIT: u64 = 10 * 1024 * 1024;
 /// Default read timeout for API Gateway targets.
 pub const DEFAULT_TIMEOUT_MS: u64 = 30_000;
-/// Default read timeout for Lambda Function URL targets (Lambda's 15 min maximum + 5 s).
+/// Default read timeout for Lambda Function URL and Invoke targets (Lambda's 15 min maximum + 5 s).
 pub const DEFAULT_FUNCTION_URL_TIMEOUT_MS: u64 = 905_000;
+/// Lambda's synchronous invocation payload limit.
+pub const DEFAULT_SYNC_PAYLOAD_LIMIT: u64 = 6 * 1024 * 1024;
+/// Lambda's asynchronous (Event) invocation payload limit.
+pub const DEFAULT_EVENT_PAYLOAD_LIMIT: u64 = 1024 * 1024;
+/// Default idle lifetime of pooled upstream connections, in milliseconds.
+pub const DEFAULT_KEEPALIVE_TIMEOUT_MS: u64 = 60_000;

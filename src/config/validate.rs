@@ -127,9 +127,6 @@ fn validate_route(r: &mut RouteConf, at: &str) -> Result<(), (String, String)> {
         }
         *h = low;
     }
-    if let Err(reason) = crate::target::UpstreamUrl::parse(&r.function_uri) {
-        return e("function_uri", reason);
-    }
     if let Some(t) = r.timeout {
         if t == 0 {
             return e("timeout", "must be at least 1 ms".into());
@@ -141,15 +138,47 @@ fn validate_route(r: &mut RouteConf, at: &str) -> Result<(), (String, String)> {
     if r.keepalive_pool == 0 {
         return e("keepalive_pool", "must be at least 1".into());
     }
-    if r.keepalive_timeout == 0 {
+    if r.keepalive_timeout == Some(0) {
         return e("keepalive_timeout", "must be at least 1 ms".into());
     }
     if let Some(m) = r.max_body_size {
         if m > 1 << 30 {
             return e(
                 "max_body_size",
-                "must be at most 1 GiB (bodies of signed routes are held in memory)".into(),
+                "must be at most 1 GiB (bodies that are read are held in memory)".into(),
             );
+        }
+    }
+    match (&r.function_uri, &r.function_name) {
+        (Some(_), Some(_)) => {
+            return e(
+                "function_name",
+                "a route has either `function_uri` or `function_name`, not both".into(),
+            )
+        }
+        (None, None) => {
+            return e(
+                "function_uri",
+                "a route needs a target: `function_uri` (API Gateway / Function URL) or `function_name` (Invoke API)".into(),
+            )
+        }
+        (Some(uri), None) => {
+            if let Some(field) = invoke_only_fields(r).first() {
+                return e(field, "only applies to `function_name` routes".into());
+            }
+            if let Err(reason) = crate::target::UpstreamUrl::parse(uri) {
+                return e("function_uri", reason);
+            }
+        }
+        (None, Some(_)) => {
+            if r.authorization.is_some() {
+                return e(
+                    "authorization",
+                    "only applies to `function_uri` routes (use aws_key / aws_secret)".into(),
+                );
+            }
+            return crate::target::validate_function_name_route(r)
+                .map_err(|(field, reason)| (format!("{at}.{field}"), reason));
         }
     }
     if let Some(auth) = &r.authorization {
@@ -206,7 +235,47 @@ fn validate_route(r: &mut RouteConf, at: &str) -> Result<(), (String, String)> {
     Ok(())
 }
 
-fn is_header_value(s: &str) -> bool {
+/// Kong-only fields set on a route (they make no sense on a `function_uri` route).
+fn invoke_only_fields(r: &RouteConf) -> Vec<&'static str> {
+    let mut v = Vec::new();
+    let mut flag = |set: bool, name: &'static str| {
+        if set {
+            v.push(name)
+        }
+    };
+    flag(r.qualifier.is_some(), "qualifier");
+    flag(r.aws_region.is_some(), "aws_region");
+    flag(r.aws_key.is_some(), "aws_key");
+    flag(r.aws_secret.is_some(), "aws_secret");
+    flag(r.aws_session_token.is_some(), "aws_session_token");
+    flag(r.host.is_some(), "host");
+    flag(r.port.is_some(), "port");
+    flag(r.disable_https, "disable_https");
+    flag(r.invocation_type != Default::default(), "invocation_type");
+    flag(r.log_type != Default::default(), "log_type");
+    flag(r.unhandled_status.is_some(), "unhandled_status");
+    flag(r.handled_status.is_some(), "handled_status");
+    flag(r.forward_request_method, "forward_request_method");
+    flag(r.forward_request_uri, "forward_request_uri");
+    flag(r.forward_request_headers, "forward_request_headers");
+    flag(r.forward_request_body, "forward_request_body");
+    flag(r.is_proxy_integration, "is_proxy_integration");
+    flag(r.awsgateway_compatible, "awsgateway_compatible");
+    flag(r.awsgateway_context.is_some(), "awsgateway_context");
+    flag(r.base64_encode_body.is_some(), "base64_encode_body");
+    flag(r.text_content_types.is_some(), "text_content_types");
+    flag(r.proxy_url.is_some(), "proxy_url");
+    flag(
+        r.preserve_lambda_api_error_code,
+        "preserve_lambda_api_error_code",
+    );
+    flag(r.request_id_header.is_some(), "request_id_header");
+    flag(r.response_streaming, "response_streaming");
+    flag(r.max_payload_size.is_some(), "max_payload_size");
+    v
+}
+
+pub fn is_header_value(s: &str) -> bool {
     s.bytes().all(|b| (0x20..0x7f).contains(&b))
 }
 

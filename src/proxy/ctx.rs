@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::routing::Route;
+use crate::target::FunctionUriTarget;
 
 /// The SHA-256 and length of a request body that was read in full before signing.
 #[derive(Debug, Clone)]
@@ -58,5 +59,18 @@ impl Default for RequestCtx {
 impl RequestCtx {
     pub fn route_name(&self) -> &str {
         self.route.as_ref().map_or("-", |r| &r.name)
+    }
+
+    /// The matched `function_uri` target (the only kind that uses the proxy phases).
+    pub fn uri_target(&self) -> pingora::Result<&FunctionUriTarget> {
+        self.route
+            .as_ref()
+            .and_then(|r| r.function_uri())
+            .ok_or_else(|| {
+                pingora::Error::explain(
+                    pingora::ErrorType::InternalError,
+                    "no function_uri route in context",
+                )
+            })
     }
 }

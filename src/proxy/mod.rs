@@ -8,6 +8,7 @@
 
 mod ctx;
 mod failure;
+mod invoke;
 mod logging;
 mod request_filter;
 mod respond;
@@ -21,6 +22,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use async_trait::async_trait;
 use bytes::Bytes;
+use pingora::connectors::http::Connector;
 use pingora::http::ResponseHeader;
 use pingora::prelude::*;
 use pingora::proxy::{FailToProxy, ProxyHttp, Session};
@@ -33,6 +35,8 @@ use crate::routing::RouteTable;
 /// requests keep reading the old one.
 pub struct Gateway {
     pub routes: Arc<ArcSwap<RouteTable>>,
+    /// Pooled client for `function_name` routes (the Invoke API).
+    pub invoker: Arc<Connector>,
 }
 
 #[async_trait]

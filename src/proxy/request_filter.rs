@@ -8,10 +8,10 @@ use pingora::prelude::*;
 use pingora::proxy::Session;
 
 use super::ctx::SubrequestInfo;
-use super::{respond, signed_body, Gateway, RequestCtx};
+use super::{invoke, respond, signed_body, Gateway, RequestCtx};
 use crate::config::ApiKeyPolicy;
 use crate::routing::RouteMatch;
-use crate::target::forward_path;
+use crate::target::{forward_path, Target};
 
 /// How long a refused request body is drained so an HTTP/1.1 client reads the error.
 const REFUSED_BODY_DRAIN: Duration = Duration::from_secs(5);
@@ -40,10 +40,14 @@ pub async fn request_filter(
     let path = req.uri.path();
     let host = request_host(req);
     let found = match table.find(path, host, req.method.as_str()) {
-        RouteMatch::Found { route, rest } => (
-            route.clone(),
-            forward_path(&route.target.url.base_path, rest),
-        ),
+        RouteMatch::Found { route, rest } => match &route.target {
+            Target::FunctionName(_) => {
+                let rest = rest.map(str::to_string);
+                ctx.route = Some(route.clone());
+                return invoke::handle(gw, session, ctx, rest.as_deref()).await;
+            }
+            Target::FunctionUri(t) => (route.clone(), forward_path(&t.url.base_path, rest)),
+        },
         RouteMatch::MethodNotAllowed(allowed) => {
             ctx.error_code = Some("method_not_allowed");
             let msg = format!("method {} is not allowed here", req.method);
@@ -93,7 +97,9 @@ pub async fn request_filter(
     }
     ctx.upstream_target = Some(target);
 
-    let t = &route.target;
+    let Some(t) = route.function_uri() else {
+        return Error::e_explain(InternalError, "not a function_uri route");
+    };
     if let Some(k) = &t.api_key {
         if k.policy == ApiKeyPolicy::Reject && req.headers.contains_key("x-api-key") {
             ctx.route = Some(route);
@@ -149,7 +155,12 @@ pub fn count_streamed_body(body: &Option<Bytes>, ctx: &mut RequestCtx) -> Result
     if ctx.payload.is_some() {
         return Ok(());
     }
-    let Some(limit) = ctx.route.as_ref().and_then(|r| r.target.body_limit) else {
+    let Some(limit) = ctx
+        .route
+        .as_ref()
+        .and_then(|r| r.function_uri())
+        .and_then(|t| t.body_limit)
+    else {
         return Ok(());
     };
     if let Some(b) = body {
@@ -181,7 +192,7 @@ fn strip_port(h: &str) -> &str {
     }
 }
 
-fn declared_length(req: &RequestHeader) -> Option<u64> {
+pub(crate) fn declared_length(req: &RequestHeader) -> Option<u64> {
     req.headers
         .get(http::header::CONTENT_LENGTH)?
         .to_str()

@@ -19,7 +19,7 @@ pub async fn json_error(
     status: u16,
     code: &str,
     message: &str,
-    extra: &[(&'static str, String)],
+    extra: &[(&str, String)],
     keepalive: bool,
 ) -> Result<()> {
     let body = error_body(code, message);
@@ -27,7 +27,7 @@ pub async fn json_error(
     resp.insert_header("content-type", "application/json")?;
     resp.insert_header("content-length", body.len().to_string())?;
     for (k, v) in extra {
-        resp.insert_header(*k, v.as_str())?;
+        resp.insert_header(k.to_string(), v.as_str())?;
     }
     let body_consumed = session.is_body_empty() || session.is_body_done();
     if !keepalive || !body_consumed {

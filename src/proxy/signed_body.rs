@@ -26,7 +26,8 @@ pub async fn read_and_forward(session: &mut Session, ctx: &mut RequestCtx) -> Re
     let limit = ctx
         .route
         .as_ref()
-        .and_then(|r| r.target.body_limit)
+        .and_then(|r| r.function_uri())
+        .and_then(|t| t.body_limit)
         .unwrap_or(u64::MAX);
     if session.is_body_empty() {
         ctx.payload = Some(BufferedBody {

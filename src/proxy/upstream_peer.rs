@@ -5,17 +5,11 @@ use pingora::prelude::*;
 use super::RequestCtx;
 
 pub fn upstream_peer(ctx: &mut RequestCtx) -> Result<Box<HttpPeer>> {
-    let route = ctx
-        .route
-        .as_ref()
-        .ok_or_else(|| Error::explain(InternalError, "no route in context"))?;
-    route.target.peer().ok_or_else(|| {
+    let t = ctx.uri_target()?;
+    t.peer().ok_or_else(|| {
         Error::explain(
             ConnectNoRoute,
-            format!(
-                "upstream host {} is not resolved (yet)",
-                route.target.url.host
-            ),
+            format!("upstream host {} is not resolved (yet)", t.url.host),
         )
     })
 }

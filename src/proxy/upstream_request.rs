@@ -11,11 +11,7 @@ use super::RequestCtx;
 use crate::config::ApiKeyPolicy;
 
 pub fn upstream_request_filter(req: &mut RequestHeader, ctx: &mut RequestCtx) -> Result<()> {
-    let route = ctx
-        .route
-        .as_ref()
-        .ok_or_else(|| Error::explain(InternalError, "no route in context"))?;
-    let t = &route.target;
+    let t = ctx.uri_target()?;
     if let Some(target) = ctx.upstream_target.as_deref() {
         let uri = http::Uri::try_from(target)
             .map_err(|e| Error::explain(InternalError, format!("upstream uri: {e}")))?;

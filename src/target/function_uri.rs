@@ -15,8 +15,9 @@ use pingora::upstreams::peer::HttpPeer;
 
 use super::UpstreamUrl;
 use crate::config::{
-    validate_resolve, ApiKeyPolicy, ConfigError, RouteConf, DEFAULT_FUNCTION_URL_TIMEOUT_MS,
-    DEFAULT_SIGNED_BODY_LIMIT, DEFAULT_TIMEOUT_MS,
+    validate_resolve, ApiKeyPolicy, ConfigError, KeepaliveConf, RouteConf,
+    DEFAULT_FUNCTION_URL_TIMEOUT_MS, DEFAULT_KEEPALIVE_TIMEOUT_MS, DEFAULT_SIGNED_BODY_LIMIT,
+    DEFAULT_TIMEOUT_MS,
 };
 use crate::dns::{Resolver, UpstreamHost};
 use crate::sigv4::{RequestSigner, StaticCredentials};
@@ -67,7 +68,8 @@ impl FunctionUriTarget {
             field: format!("routes[{index}].{field}"),
             reason,
         };
-        let url = UpstreamUrl::parse(&r.function_uri).map_err(|e| err("function_uri", e))?;
+        let uri = r.function_uri.as_deref().unwrap_or_default();
+        let url = UpstreamUrl::parse(uri).map_err(|e| err("function_uri", e))?;
         let host_header = HeaderValue::from_str(&url.host_header)
             .map_err(|e| err("function_uri", e.to_string()))?;
 
@@ -102,36 +104,7 @@ impl FunctionUriTarget {
             DEFAULT_TIMEOUT_MS
         }));
 
-        let mut peer = HttpPeer::new(
-            std::net::SocketAddr::from(([0, 0, 0, 0], url.port)),
-            url.https,
-            url.host.clone(),
-        );
-        let o = &mut peer.options;
-        let connect = Duration::from_millis(r.connect_timeout);
-        o.connection_timeout = Some(connect);
-        o.total_connection_timeout = Some(connect);
-        o.read_timeout = Some(read_timeout);
-        o.write_timeout = Some(read_timeout);
-        o.idle_timeout = Some(Duration::from_millis(r.keepalive_timeout));
-        o.verify_cert = r.ssl_verify;
-        o.verify_hostname = r.ssl_verify;
-        if let Some(ca) = &r.ca_file {
-            let path = validate_resolve(file, ca);
-            let pem = std::fs::read(&path)
-                .map_err(|e| err("ca_file", format!("cannot read `{ca}`: {e}")))?;
-            let certs = pingora::tls::x509::X509::stack_from_pem(&pem)
-                .map_err(|e| err("ca_file", format!("`{ca}` is not PEM certificates: {e}")))?;
-            if certs.is_empty() {
-                return Err(err("ca_file", format!("`{ca}` holds no certificate")));
-            }
-            o.ca = Some(Arc::new(certs.into_boxed_slice()));
-        }
-        // Pingora's pool key ignores the CA: keep connections verified against different trust
-        // roots (or none) in different pool buckets.
-        let mut h = DefaultHasher::new();
-        (r.ca_file.as_deref(), r.ssl_verify).hash(&mut h);
-        peer.group_key = h.finish();
+        let peer = peer_template(file, index, r, &url.host, url.port, url.https, read_timeout)?;
 
         Ok(FunctionUriTarget {
             upstream: resolver.get(&url.host, url.port),
@@ -140,7 +113,7 @@ impl FunctionUriTarget {
             api_key,
             signer,
             body_limit,
-            keepalive: r.keepalive,
+            keepalive: r.keepalive.enabled(),
             keepalive_pool: r.keepalive_pool,
             read_timeout,
             peer_template: peer,
@@ -149,9 +122,68 @@ impl FunctionUriTarget {
 
     /// The peer for one request, or `None` while the host has never resolved.
     pub fn peer(&self) -> Option<Box<HttpPeer>> {
-        let addr = self.upstream.current()?;
-        let mut p = self.peer_template.clone();
-        p._address = pingora::protocols::l4::socket::SocketAddr::Inet(addr);
-        Some(Box::new(p))
+        peer_for(&self.peer_template, &self.upstream)
     }
+}
+
+/// Clones `template` with the host's current address.
+pub(crate) fn peer_for(template: &HttpPeer, upstream: &UpstreamHost) -> Option<Box<HttpPeer>> {
+    let addr = upstream.current()?;
+    let mut p = template.clone();
+    p._address = pingora::protocols::l4::socket::SocketAddr::Inet(addr);
+    Some(Box::new(p))
+}
+
+/// A peer with every per-route option set (timeouts, TLS verification and trust, pool
+/// group); the address is a placeholder replaced per request by [`peer_for`].
+pub(crate) fn peer_template(
+    file: &Path,
+    index: usize,
+    r: &RouteConf,
+    sni: &str,
+    port: u16,
+    tls: bool,
+    read_timeout: Duration,
+) -> Result<HttpPeer, ConfigError> {
+    let err = |field: &str, reason: String| ConfigError {
+        file: file.to_path_buf(),
+        field: format!("routes[{index}].{field}"),
+        reason,
+    };
+    let mut peer = HttpPeer::new(
+        std::net::SocketAddr::from(([0, 0, 0, 0], port)),
+        tls,
+        sni.to_string(),
+    );
+    let o = &mut peer.options;
+    let connect = Duration::from_millis(r.connect_timeout);
+    o.connection_timeout = Some(connect);
+    o.total_connection_timeout = Some(connect);
+    o.read_timeout = Some(read_timeout);
+    o.write_timeout = Some(read_timeout);
+    let idle_ms = match (r.keepalive_timeout, r.keepalive) {
+        (Some(ms), _) => ms,
+        (None, KeepaliveConf::IdleMs(ms)) if ms > 0 => ms,
+        _ => DEFAULT_KEEPALIVE_TIMEOUT_MS,
+    };
+    o.idle_timeout = Some(Duration::from_millis(idle_ms));
+    o.verify_cert = r.ssl_verify;
+    o.verify_hostname = r.ssl_verify;
+    if let Some(ca) = &r.ca_file {
+        let path = validate_resolve(file, ca);
+        let pem =
+            std::fs::read(&path).map_err(|e| err("ca_file", format!("cannot read `{ca}`: {e}")))?;
+        let certs = pingora::tls::x509::X509::stack_from_pem(&pem)
+            .map_err(|e| err("ca_file", format!("`{ca}` is not PEM certificates: {e}")))?;
+        if certs.is_empty() {
+            return Err(err("ca_file", format!("`{ca}` holds no certificate")));
+        }
+        o.ca = Some(Arc::new(certs.into_boxed_slice()));
+    }
+    // Pingora's pool key ignores the CA: keep connections verified against different trust
+    // roots (or none) in different pool buckets.
+    let mut h = DefaultHasher::new();
+    (r.ca_file.as_deref(), r.ssl_verify).hash(&mut h);
+    peer.group_key = h.finish();
+    Ok(peer)
 }

@@ -1,13 +1,52 @@
 //! Upstream targets: where a route sends its requests and how the request path is formed.
 //!
-//! [`UpstreamUrl`] is a parsed `function_uri`; [`forward_path`] joins a wildcard route's
-//! remainder to it without ever climbing above its path.
+//! [`FunctionUriTarget`] proxies to an API Gateway stage or Function URL ([`UpstreamUrl`] is
+//! its parsed `function_uri`; [`forward_path`] joins a wildcard route's remainder to it without
+//! ever climbing above its path). [`InvokeTarget`] calls the Lambda Invoke API.
 
+mod function_name;
 mod function_uri;
 mod path;
 
+pub use function_name::{
+    parse_function_name, validate_function_name_route, EventMode, FunctionRef, InvokeTarget,
+};
 pub use function_uri::{ApiKey, FunctionUriTarget};
 pub use path::{forward_path, PathError};
+
+/// A route's target: one of the two kinds.
+#[derive(Debug)]
+pub enum Target {
+    FunctionUri(FunctionUriTarget),
+    FunctionName(Box<InvokeTarget>),
+}
+
+impl Target {
+    /// Builds the target of `routes[index]`.
+    pub fn build(
+        file: &std::path::Path,
+        index: usize,
+        r: &crate::config::RouteConf,
+        resolver: &crate::dns::Resolver,
+    ) -> Result<Target, crate::config::ConfigError> {
+        if r.function_name.is_some() {
+            Ok(Target::FunctionName(Box::new(InvokeTarget::build(
+                file, index, r, resolver,
+            )?)))
+        } else {
+            Ok(Target::FunctionUri(FunctionUriTarget::build(
+                file, index, r, resolver,
+            )?))
+        }
+    }
+
+    pub fn keepalive_pool(&self) -> usize {
+        match self {
+            Target::FunctionUri(t) => t.keepalive_pool,
+            Target::FunctionName(t) => t.keepalive_pool,
+        }
+    }
+}
 
 /// A parsed upstream base URL (`https://host[:port]/base/path`).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,129 @@
+//! One call to the Lambda Invoke API over a pooled connection from Pingora's connector (the
+//! same TLS peers, verification and pool rules as the proxy phases use).
+//!
+//! A connection taken from the pool may have been closed by AWS meanwhile; when writing the
+//! request head on such a connection fails, nothing reached AWS and the call is retried once
+//! on a new connection. Anything later is never retried: an Invoke may have side effects.
+
+use bytes::Bytes;
+use pingora::connectors::http::Connector;
+use pingora::http::RequestHeader;
+use pingora::protocols::http::client::HttpSession;
+use pingora::upstreams::peer::HttpPeer;
+use pingora::{Error, ErrorType, Result};
+
+use crate::target::InvokeTarget;
+
+/// A call whose response head has arrived.
+pub struct InvokeCall {
+    session: HttpSession,
+    peer: Box<HttpPeer>,
+    pub reused: bool,
+}
+
+/// Sends `head` and `body` and waits for the response head.
+pub async fn send(
+    connector: &Connector,
+    t: &InvokeTarget,
+    head: RequestHeader,
+    body: Bytes,
+) -> Result<InvokeCall> {
+    let peer = t.peer().ok_or_else(|| {
+        Error::explain(
+            ErrorType::ConnectNoRoute,
+            format!("Invoke endpoint {:?} is not resolved (yet)", t.host_header),
+        )
+    })?;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let (mut session, reused) = connector.get_http_session(&*peer).await?;
+        session.set_read_timeout(Some(t.read_timeout));
+        session.set_write_timeout(Some(t.read_timeout));
+        if let Err(e) = session.write_request_header(Box::new(head.clone())).await {
+            if reused && attempt == 1 {
+                continue; // stale pooled connection: nothing was sent
+            }
+            return Err(e);
+        }
+        session.write_request_body(body.clone(), true).await?;
+        session.finish_request_body().await?;
+        session.read_response_header().await?;
+        return Ok(InvokeCall {
+            session,
+            peer,
+            reused,
+        });
+    }
+}
+
+impl InvokeCall {
+    pub fn status(&self) -> u16 {
+        self.session
+            .response_header()
+            .map_or(0, |h| h.status.as_u16())
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.session
+            .response_header()?
+            .headers
+            .get(name)?
+            .to_str()
+            .ok()
+    }
+
+    /// The next piece of the response body, `None` at the end.
+    pub async fn read_chunk(&mut self) -> Result<Option<Bytes>> {
+        self.session.read_response_body().await
+    }
+
+    /// Reads the rest of the body; more than `limit` bytes is an error.
+    pub async fn read_to_end(&mut self, limit: usize) -> Result<Bytes> {
+        let mut first: Option<Bytes> = None;
+        let mut all: Vec<u8> = Vec::new();
+        while let Some(chunk) = self.read_chunk().await? {
+            if first.is_none() && all.is_empty() {
+                first = Some(chunk);
+                continue;
+            }
+            if let Some(f) = first.take() {
+                all.extend_from_slice(&f);
+            }
+            all.extend_from_slice(&chunk);
+            if all.len() > limit {
+                return Error::e_explain(
+                    ErrorType::InvalidHTTPHeader,
+                    format!("Lambda response over {limit} bytes"),
+                );
+            }
+        }
+        let out = match first {
+            Some(f) => f,
+            None => Bytes::from(all),
+        };
+        if out.len() > limit {
+            return Error::e_explain(
+                ErrorType::InvalidHTTPHeader,
+                format!("Lambda response over {limit} bytes"),
+            );
+        }
+        Ok(out)
+    }
+
+    /// Returns the connection to the pool when the response was read to its end.
+    pub async fn finish(
+        mut self,
+        connector: &Connector,
+        keepalive: bool,
+        idle: std::time::Duration,
+    ) {
+        if keepalive && self.session.response_done() {
+            connector
+                .release_http_session(self.session, &*self.peer, Some(idle))
+                .await;
+        } else {
+            self.session.shutdown().await;
+        }
+    }
+}

@@ -1,0 +1,599 @@
+//! `function_name` routes, handled inside `request_filter`: read the body, build the event,
+//! call the Invoke API (signed, pooled), and turn the result into the client's response.
+//!
+//! Why not Pingora's upstream phases: the payload sent to Lambda is an event built from the
+//! request, not the client's body (Pingora 0.9.1 can forward a different body only through a
+//! subrequest pipe); with proxy integration the response head depends on the response body;
+//! streamed results must be decoded from event-stream frames; and error mapping needs AWS's
+//! error body. The call still uses Pingora's connector, peers, TLS and pool (`invoke::call`).
+//!
+//! Status mapping (see docs/design.md): Event 202, DryRun 204; function errors
+//! (`X-Amz-Function-Error`) → `unhandled_status` / `handled_status` (default 502); Invoke API
+//! 429 → 429 + `Retry-After`, 413 → 413, other API errors → 502 (or AWS's status with
+//! `preserve_lambda_api_error_code`), sanitised; connect failures 502, timeouts 504.
+
+use std::time::SystemTime;
+
+use bytes::{Bytes, BytesMut};
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST};
+use log::{debug, warn};
+use pingora::http::ResponseHeader;
+use pingora::prelude::*;
+use pingora::proxy::Session;
+
+use super::failure::classify;
+use super::request_filter::{declared_length, refuse};
+use super::{respond, Gateway, RequestCtx};
+use crate::config::{InvocationType, PayloadVersionConf};
+use crate::invoke::call::{self, InvokeCall};
+use crate::invoke::event::{apigw_v1_event, apigw_v2_event, forward_event, RequestView};
+use crate::invoke::result::{parse_proxy_result, split_stream_prelude, PayloadVersion};
+use crate::invoke::stream::{EventStreamDecoder, StreamEvent};
+use crate::sigv4::sha256_hex;
+use crate::target::{EventMode, InvokeTarget, Target};
+
+/// Content type of a streamed result that starts with an HTTP-integration prelude.
+const HTTP_INTEGRATION: &str = "application/vnd.awslambda.http-integration-response";
+/// Largest error body read from the Invoke API.
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
+/// Largest prelude of a streamed HTTP-integration result.
+const PRELUDE_LIMIT: usize = 64 * 1024;
+
+pub async fn handle(
+    gw: &Gateway,
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+    rest: Option<&str>,
+) -> Result<bool> {
+    let Some(route) = ctx.route.clone() else {
+        return Error::e_explain(InternalError, "no route");
+    };
+    let Target::FunctionName(t) = &route.target else {
+        return Error::e_explain(InternalError, "not a function_name route");
+    };
+
+    if declared_length(session.req_header()).is_some_and(|n| n > t.body_limit) {
+        let msg = format!(
+            "request body is over this route's limit of {} bytes",
+            t.body_limit
+        );
+        return refuse(session, ctx, 413, "body_too_large", &msg).await;
+    }
+    let Some(body) = read_body(session, t.body_limit).await? else {
+        let msg = format!(
+            "request body is over this route's limit of {} bytes",
+            t.body_limit
+        );
+        return refuse(session, ctx, 413, "body_too_large", &msg).await;
+    };
+
+    let event = build_event(session, t, rest, body);
+    if event.len() as u64 > t.payload_limit {
+        ctx.error_code = Some("payload_too_large");
+        let msg = format!(
+            "the event is {} bytes, over Lambda's payload limit of {} bytes",
+            event.len(),
+            t.payload_limit
+        );
+        respond::json_error(session, 413, "payload_too_large", &msg, &[], true).await?;
+        return Ok(true);
+    }
+
+    let head = invoke_head(session, t, &event)?;
+    let mut call = match call::send(&gw.invoker, t, head, event).await {
+        Ok(c) => c,
+        Err(e) => return upstream_failure(session, ctx, &e).await,
+    };
+    ctx.upstream_reused = Some(call.reused);
+    let result = respond_with_result(session, ctx, t, &mut call).await;
+    call.finish(&gw.invoker, t.keepalive, t.idle_timeout).await;
+    result
+}
+
+/// Reads the whole request body; `None` when it passes `limit`.
+async fn read_body(session: &mut Session, limit: u64) -> Result<Option<Bytes>> {
+    if session.is_body_empty() {
+        return Ok(Some(Bytes::new()));
+    }
+    let mut first: Option<Bytes> = None;
+    let mut buf = BytesMut::new();
+    let mut len = 0u64;
+    while let Some(chunk) = session.read_request_body().await? {
+        len += chunk.len() as u64;
+        if len > limit {
+            return Ok(None);
+        }
+        match first.take() {
+            None if buf.is_empty() => first = Some(chunk),
+            f => {
+                if let Some(f) = f {
+                    buf.extend_from_slice(&f);
+                }
+                buf.extend_from_slice(&chunk);
+            }
+        }
+    }
+    Ok(Some(first.unwrap_or_else(|| buf.freeze())))
+}
+
+fn build_event(session: &Session, t: &InvokeTarget, rest: Option<&str>, body: Bytes) -> Bytes {
+    if t.event_mode == EventMode::Raw {
+        return body;
+    }
+    let req = session.req_header();
+    let client_ip = session
+        .client_addr()
+        .and_then(|a| a.as_inet())
+        .map(|a| a.ip().to_string());
+    let host = req
+        .headers
+        .get(HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri.host());
+    let request_id = request_id();
+    let view = RequestView {
+        method: req.method.as_str(),
+        raw_path: req.uri.path(),
+        raw_query: req.uri.query(),
+        headers: &req.headers,
+        body: &body,
+        source_ip: client_ip.as_deref(),
+        http_version: if req.version == http::Version::HTTP_2 {
+            "HTTP/2.0"
+        } else {
+            "HTTP/1.1"
+        },
+        host,
+        proxy_path: rest,
+        request_id: &request_id,
+        time: SystemTime::now(),
+    };
+    let event = match t.event_mode {
+        EventMode::Raw => return body,
+        EventMode::Forward {
+            method,
+            uri,
+            headers,
+            body,
+        } => forward_event(&view, method, uri, headers, body, &t.body_encoding),
+        EventMode::Apigw(PayloadVersionConf::V1) => apigw_v1_event(&view, &t.event_settings),
+        EventMode::Apigw(PayloadVersionConf::V2) => apigw_v2_event(&view, &t.event_settings),
+    };
+    Bytes::from(event)
+}
+
+/// A request id for events: unique per process, cheap.
+fn request_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let t = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    format!("{t:016x}-{:04x}-{n:012x}", std::process::id() & 0xffff)
+}
+
+/// The signed Invoke request head.
+fn invoke_head(session: &Session, t: &InvokeTarget, event: &Bytes) -> Result<RequestHeader> {
+    let path = if t.streaming {
+        &t.stream_path
+    } else {
+        &t.invoke_path
+    };
+    let mut head = RequestHeader::build("POST", path.as_bytes(), Some(8))?;
+    head.insert_header(HOST, t.host_header.clone())?;
+    head.insert_header(CONTENT_LENGTH, event.len().to_string())?;
+    head.insert_header("x-amz-invocation-type", t.invocation_type.as_str())?;
+    if t.log_tail {
+        head.insert_header("x-amz-log-type", "Tail")?;
+    }
+    if let Some(trace) = session.req_header().headers.get("x-amzn-trace-id") {
+        head.insert_header("x-amzn-trace-id", trace.clone())?;
+    }
+    t.signer
+        .sign_request_header(&mut head, &sha256_hex(event), SystemTime::now())
+        .map_err(|e| Error::explain(InternalError, format!("signing failed: {e}")))?;
+    Ok(head)
+}
+
+async fn upstream_failure(session: &mut Session, ctx: &mut RequestCtx, e: &Error) -> Result<bool> {
+    let (status, code) = classify(e);
+    ctx.error_code = Some(code);
+    warn!(
+        "route {}: {status} {code} ({}): {e}",
+        ctx.route_name(),
+        e.etype().as_str()
+    );
+    let message = match code {
+        "upstream_timeout" => "the Lambda Invoke API did not answer in time",
+        "upstream_tls_error" => "TLS with the Lambda Invoke API failed",
+        _ => "the Lambda Invoke API could not be reached",
+    };
+    respond::json_error(session, status.max(502), code, message, &[], false).await?;
+    Ok(true)
+}
+
+async fn respond_with_result(
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+    t: &InvokeTarget,
+    call: &mut InvokeCall,
+) -> Result<bool> {
+    let status = call.status();
+    let request_id = call.header("x-amzn-requestid").map(str::to_string);
+    if t.log_tail {
+        if let Some(tail) = call.header("x-amz-log-result") {
+            debug!(target: "lambda_log", "route {} log tail (base64): {tail}", ctx.route_name());
+        }
+    }
+    if status >= 400 {
+        return api_error(session, ctx, t, call, status, request_id).await;
+    }
+    if status == 202 || status == 204 || t.invocation_type != InvocationType::RequestResponse {
+        let code = if t.invocation_type == InvocationType::Event {
+            202
+        } else if t.invocation_type == InvocationType::DryRun {
+            204
+        } else {
+            status
+        };
+        let _ = call.read_to_end(ERROR_BODY_LIMIT).await;
+        let mut resp = ResponseHeader::build(code, Some(2))?;
+        if code != 204 {
+            resp.insert_header(CONTENT_LENGTH, "0")?;
+        }
+        add_request_id(&mut resp, t, request_id.as_deref())?;
+        session.write_response_header(Box::new(resp), true).await?;
+        return Ok(true);
+    }
+    if let Some(kind) = call.header("x-amz-function-error").map(str::to_string) {
+        return function_error(session, ctx, t, call, &kind, request_id).await;
+    }
+    if t.streaming {
+        return stream_result(session, ctx, t, call, request_id).await;
+    }
+    match t.proxy_integration {
+        Some(version) => proxy_result(session, ctx, t, call, version, request_id).await,
+        None => passthrough(session, t, call, request_id).await,
+    }
+}
+
+fn add_request_id(resp: &mut ResponseHeader, t: &InvokeTarget, id: Option<&str>) -> Result<()> {
+    if let (Some(name), Some(id)) = (&t.request_id_header, id) {
+        resp.insert_header(name.clone(), id)?;
+    }
+    Ok(())
+}
+
+/// The function's payload, untouched, streamed to the client.
+async fn passthrough(
+    session: &mut Session,
+    t: &InvokeTarget,
+    call: &mut InvokeCall,
+    request_id: Option<String>,
+) -> Result<bool> {
+    let mut resp = ResponseHeader::build(200, Some(4))?;
+    resp.insert_header(
+        CONTENT_TYPE,
+        call.header("content-type")
+            .unwrap_or("application/json")
+            .to_string(),
+    )?;
+    if let Some(len) = call.header("content-length").map(str::to_string) {
+        resp.insert_header(CONTENT_LENGTH, len)?;
+    }
+    add_request_id(&mut resp, t, request_id.as_deref())?;
+    session.write_response_header(Box::new(resp), false).await?;
+    while let Some(chunk) = call.read_chunk().await? {
+        session.write_response_body(Some(chunk), false).await?;
+    }
+    session.write_response_body(None, true).await?;
+    Ok(true)
+}
+
+async fn proxy_result(
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+    t: &InvokeTarget,
+    call: &mut InvokeCall,
+    version: PayloadVersion,
+    request_id: Option<String>,
+) -> Result<bool> {
+    let payload = call.read_to_end(t.payload_limit as usize + 1024).await?;
+    match parse_proxy_result(&payload, version) {
+        Ok(result) => {
+            let mut resp = ResponseHeader::build(result.status, Some(result.headers.len() + 2))?;
+            for (k, v) in result.headers {
+                resp.append_header(k, v)?;
+            }
+            resp.insert_header(CONTENT_LENGTH, result.body.len().to_string())?;
+            add_request_id(&mut resp, t, request_id.as_deref())?;
+            let empty = result.body.is_empty();
+            session.write_response_header(Box::new(resp), empty).await?;
+            if !empty {
+                session.write_response_body(Some(result.body), true).await?;
+            }
+            Ok(true)
+        }
+        Err(why) => {
+            ctx.error_code = Some("invalid_function_response");
+            warn!(
+                "route {}: invalid proxy-integration result: {}",
+                ctx.route_name(),
+                why.0
+            );
+            let msg = format!(
+                "the function's response is not a valid proxy-integration result: {}",
+                why.0
+            );
+            respond::json_error(session, 502, "invalid_function_response", &msg, &[], true).await?;
+            Ok(true)
+        }
+    }
+}
+
+async fn function_error(
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+    t: &InvokeTarget,
+    call: &mut InvokeCall,
+    kind: &str,
+    request_id: Option<String>,
+) -> Result<bool> {
+    let status = if kind.eq_ignore_ascii_case("Handled") {
+        t.handled_status
+    } else {
+        t.unhandled_status
+    };
+    let payload = call.read_to_end(t.payload_limit as usize + 1024).await?;
+    ctx.error_code = Some("function_error");
+    warn!(
+        "route {}: function error ({kind}) -> {status}: {}",
+        ctx.route_name(),
+        String::from_utf8_lossy(&payload[..payload.len().min(512)])
+    );
+    let mut extra = Vec::new();
+    if let (Some(name), Some(id)) = (&t.request_id_header, request_id) {
+        extra.push((name.as_str(), id));
+    }
+    if t.proxy_integration.is_some() || t.streaming {
+        // As API Gateway does: the client sees a generic error, the details go to the log.
+        respond::json_error(
+            session,
+            status,
+            "function_error",
+            "Internal server error",
+            &extra,
+            true,
+        )
+        .await?;
+        return Ok(true);
+    }
+    // Kong's behaviour: the function's error object is the body, with the mapped status.
+    let mut resp = ResponseHeader::build(status, Some(3))?;
+    resp.insert_header(CONTENT_TYPE, "application/json")?;
+    resp.insert_header(CONTENT_LENGTH, payload.len().to_string())?;
+    resp.insert_header("x-amz-function-error", kind.to_string())?;
+    for (k, v) in extra {
+        resp.insert_header(k.to_string(), v)?;
+    }
+    let empty = payload.is_empty();
+    session.write_response_header(Box::new(resp), empty).await?;
+    if !empty {
+        session.write_response_body(Some(payload), true).await?;
+    }
+    Ok(true)
+}
+
+async fn api_error(
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+    t: &InvokeTarget,
+    call: &mut InvokeCall,
+    status: u16,
+    _request_id: Option<String>,
+) -> Result<bool> {
+    let header_type = call
+        .header("x-amzn-errortype")
+        .map(|s| s.split(':').next().unwrap_or(s).to_string());
+    let retry_after = call.header("retry-after").map(str::to_string);
+    let body = call.read_to_end(ERROR_BODY_LIMIT).await.unwrap_or_default();
+    let parsed: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let err_type = header_type
+        .or_else(|| {
+            ["Type", "__type", "code"]
+                .iter()
+                .find_map(|k| parsed.get(*k).and_then(|v| v.as_str()).map(str::to_string))
+        })
+        .unwrap_or_else(|| "Unknown".into());
+    let message = ["message", "Message"]
+        .iter()
+        .find_map(|k| parsed.get(*k).and_then(|v| v.as_str()))
+        .unwrap_or("");
+    warn!(
+        "route {}: Invoke API error {status} {err_type}: {message}",
+        ctx.route_name()
+    );
+    let (out, code, text) = match status {
+        429 => (429, "throttled", "the function is throttled; retry later"),
+        413 => (
+            413,
+            "payload_too_large",
+            "Lambda refused the payload as too large",
+        ),
+        s if t.preserve_api_error_code => {
+            (s, "lambda_api_error", "Upstream Lambda invocation failed")
+        }
+        _ => (502, "lambda_api_error", "Upstream Lambda invocation failed"),
+    };
+    ctx.error_code = Some(code);
+    let mut extra = vec![("x-lambda-error-type", err_type.clone())];
+    if status == 429 {
+        extra.push(("retry-after", retry_after.unwrap_or_else(|| "1".into())));
+    }
+    let body = serde_json::json!({ "error": code, "message": text, "aws_error_type": err_type });
+    let body = Bytes::from(body.to_string());
+    let mut resp = ResponseHeader::build(out, Some(4))?;
+    resp.insert_header(CONTENT_TYPE, "application/json")?;
+    resp.insert_header(CONTENT_LENGTH, body.len().to_string())?;
+    for (k, v) in extra {
+        resp.insert_header(k, v)?;
+    }
+    session.write_response_header(Box::new(resp), false).await?;
+    session.write_response_body(Some(body), true).await?;
+    Ok(true)
+}
+
+/// InvokeWithResponseStream: chunks go to the client as they arrive.
+async fn stream_result(
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+    t: &InvokeTarget,
+    call: &mut InvokeCall,
+    request_id: Option<String>,
+) -> Result<bool> {
+    let content_type = call
+        .header("content-type")
+        .unwrap_or("application/octet-stream")
+        .to_string();
+    let with_prelude = content_type == HTTP_INTEGRATION || t.proxy_integration.is_some();
+    let mut decoder = EventStreamDecoder::new();
+    let mut prelude_buf = BytesMut::new();
+    let mut started = false;
+    loop {
+        let event = match decoder.next_event() {
+            Ok(Some(e)) => e,
+            Ok(None) => match call.read_chunk().await {
+                Ok(Some(bytes)) => {
+                    decoder.push(&bytes);
+                    continue;
+                }
+                Ok(None) => {
+                    return stream_broken(
+                        session,
+                        ctx,
+                        started,
+                        "the stream ended without InvokeComplete",
+                    )
+                    .await
+                }
+                Err(e) => return stream_broken(session, ctx, started, &e.to_string()).await,
+            },
+            Err(why) => return stream_broken(session, ctx, started, &why).await,
+        };
+        match event {
+            StreamEvent::Chunk(bytes) => {
+                if started {
+                    if !bytes.is_empty() {
+                        session.write_response_body(Some(bytes), false).await?;
+                    }
+                    continue;
+                }
+                if !with_prelude {
+                    let mut resp = ResponseHeader::build(200, Some(3))?;
+                    resp.insert_header(CONTENT_TYPE, content_type.clone())?;
+                    add_request_id(&mut resp, t, request_id.as_deref())?;
+                    session.write_response_header(Box::new(resp), false).await?;
+                    started = true;
+                    if !bytes.is_empty() {
+                        session.write_response_body(Some(bytes), false).await?;
+                    }
+                    continue;
+                }
+                prelude_buf.extend_from_slice(&bytes);
+                match split_stream_prelude(&prelude_buf) {
+                    Ok(Some((prelude, offset))) => {
+                        let mut resp =
+                            ResponseHeader::build(prelude.status, Some(prelude.headers.len() + 2))?;
+                        for (k, v) in prelude.headers {
+                            resp.append_header(k, v)?;
+                        }
+                        add_request_id(&mut resp, t, request_id.as_deref())?;
+                        session.write_response_header(Box::new(resp), false).await?;
+                        started = true;
+                        let body = prelude_buf.split_off(offset).freeze();
+                        if !body.is_empty() {
+                            session.write_response_body(Some(body), false).await?;
+                        }
+                    }
+                    Ok(None) if prelude_buf.len() <= PRELUDE_LIMIT => {}
+                    Ok(None) => {
+                        return stream_broken(
+                            session,
+                            ctx,
+                            started,
+                            "no prelude delimiter within 64 KiB",
+                        )
+                        .await
+                    }
+                    Err(why) => return stream_broken(session, ctx, started, &why.0).await,
+                }
+            }
+            StreamEvent::Complete {
+                error_code,
+                error_details,
+                ..
+            } => {
+                if let Some(code) = error_code {
+                    ctx.error_code = Some("function_error");
+                    warn!(
+                        "route {}: streamed function failed: {code}: {}",
+                        ctx.route_name(),
+                        error_details.unwrap_or_default()
+                    );
+                    if started {
+                        // Visible truncation: the connection is cut without a proper end.
+                        return Error::e_explain(ConnectionClosed, "function failed mid-stream");
+                    }
+                    respond::json_error(
+                        session,
+                        t.unhandled_status,
+                        "function_error",
+                        "Internal server error",
+                        &[],
+                        true,
+                    )
+                    .await?;
+                    return Ok(true);
+                }
+                if !started {
+                    let mut resp = ResponseHeader::build(200, Some(3))?;
+                    resp.insert_header(CONTENT_TYPE, content_type.clone())?;
+                    resp.insert_header(CONTENT_LENGTH, "0")?;
+                    add_request_id(&mut resp, t, request_id.as_deref())?;
+                    session.write_response_header(Box::new(resp), true).await?;
+                    return Ok(true);
+                }
+                session.write_response_body(None, true).await?;
+                return Ok(true);
+            }
+            StreamEvent::Exception { kind, message } => {
+                let why = format!("{kind}: {message}");
+                return stream_broken(session, ctx, started, &why).await;
+            }
+        }
+    }
+}
+
+async fn stream_broken(
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+    started: bool,
+    why: &str,
+) -> Result<bool> {
+    ctx.error_code = Some("stream_error");
+    warn!("route {}: response stream failed: {why}", ctx.route_name());
+    if started {
+        return Error::e_explain(ConnectionClosed, "response stream failed");
+    }
+    respond::json_error(
+        session,
+        502,
+        "stream_error",
+        "the function's response stream failed",
+        &[],
+        false,
+    )
+    .await?;
+    Ok(true)
+}

@@ -1,0 +1,563 @@
+//! `function_name` targets (Kong's model): the gateway calls the Lambda Invoke API
+//! (`POST /2015-03-31/functions/{name}/invocations`, or InvokeWithResponseStream) itself.
+//!
+//! Here the function reference is validated, the region and credentials are resolved, the
+//! request paths are pre-encoded as AWS SDKs send them (`:` as `%3A`), and the per-route
+//! event and response settings are fixed — once, when the route table is built.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{HeaderName, HeaderValue};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use pingora::upstreams::peer::HttpPeer;
+
+use super::function_uri::{peer_for, peer_template};
+use crate::config::{
+    ConfigError, InvocationType, LogType, PayloadVersionConf, RouteConf,
+    DEFAULT_EVENT_PAYLOAD_LIMIT, DEFAULT_FUNCTION_URL_TIMEOUT_MS, DEFAULT_SYNC_PAYLOAD_LIMIT,
+};
+use crate::dns::{Resolver, UpstreamHost};
+use crate::invoke::event::{BodyEncoding, EventSettings};
+use crate::invoke::result::PayloadVersion;
+use crate::sigv4::{RequestSigner, StaticCredentials};
+
+/// Characters percent-encoded in a path segment: everything but RFC 3986 unreserved.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// What the event sent to the function is built from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventMode {
+    /// The client body, untouched.
+    Raw,
+    /// Kong's `forward_request_*` object.
+    Forward {
+        method: bool,
+        uri: bool,
+        headers: bool,
+        body: bool,
+    },
+    /// API Gateway proxy event, payload 1.0 or 2.0.
+    Apigw(PayloadVersionConf),
+}
+
+/// A parsed function reference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionRef {
+    /// As written, without a qualifier suffix when one was split off.
+    pub function: String,
+    pub region: Option<String>,
+    pub qualifier: Option<String>,
+}
+
+/// Parses `name`, `name:qualifier`, `account:function:name[:qualifier]` or
+/// `arn:partition:lambda:region:account:function:name[:qualifier]`.
+pub fn parse_function_name(s: &str) -> Result<FunctionRef, String> {
+    let bad = |why: &str| Err(format!("`{s}` is not a Lambda function name or ARN: {why}"));
+    if s.is_empty() || s.len() > 170 {
+        return bad("must be 1 to 170 characters");
+    }
+    let parts: Vec<&str> = s.split(':').collect();
+    let (prefix, name, qualifier, region) = match parts.as_slice() {
+        [name] => ("", *name, None, None),
+        [name, q] => ("", *name, Some(*q), None),
+        [acct, "function", name] => (&s[..acct.len() + 10], *name, None, check_account(acct)?),
+        [acct, "function", name, q] => {
+            (&s[..acct.len() + 10], *name, Some(*q), check_account(acct)?)
+        }
+        ["arn", partition, "lambda", region, acct, "function", name, rest @ ..]
+            if rest.len() <= 1 =>
+        {
+            if !partition.starts_with("aws") {
+                return bad("the partition must be aws, aws-cn, aws-us-gov...");
+            }
+            check_account(acct)?;
+            if !is_region(region) {
+                return bad("the region is not valid");
+            }
+            let head = s.len() - name.len() - rest.first().map_or(0, |q| q.len() + 1);
+            (
+                &s[..head],
+                *name,
+                rest.first().copied(),
+                Some(region.to_string()),
+            )
+        }
+        _ => return bad("expected name, name:qualifier, a partial ARN or a full ARN"),
+    };
+    if name.is_empty()
+        || name.len() > 64
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+    {
+        return bad("the name must be 1-64 letters, digits, `-`, `_` or `.`");
+    }
+    if let Some(q) = qualifier {
+        check_qualifier(q).map_err(|e| format!("`{s}`: {e}"))?;
+    }
+    Ok(FunctionRef {
+        function: format!("{prefix}{name}"),
+        region,
+        qualifier: qualifier.map(str::to_string),
+    })
+}
+
+fn check_account(acct: &str) -> Result<Option<String>, String> {
+    if acct.len() == 12 && acct.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(None)
+    } else {
+        Err(format!("`{acct}` is not a 12-digit account id"))
+    }
+}
+
+pub fn check_qualifier(q: &str) -> Result<(), String> {
+    if q == "$LATEST"
+        || (!q.is_empty()
+            && q.len() <= 128
+            && q.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+    {
+        Ok(())
+    } else {
+        Err(format!("`{q}` is not a version or alias"))
+    }
+}
+
+fn is_region(r: &str) -> bool {
+    !r.is_empty()
+        && r.len() <= 32
+        && r.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && r.contains('-')
+}
+
+fn env_region() -> Option<String> {
+    ["AWS_REGION", "AWS_DEFAULT_REGION"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+}
+
+/// Field-level checks of a `function_name` route (the target is built later); errors are
+/// (field, reason).
+pub fn validate_function_name_route(r: &RouteConf) -> Result<(), (String, String)> {
+    fn e<T>(field: &str, reason: String) -> Result<T, (String, String)> {
+        Err((field.to_string(), reason))
+    }
+    let f = parse_function_name(r.function_name.as_deref().unwrap_or_default())
+        .or_else(|reason| e("function_name", reason))?;
+    if let Some(q) = &r.qualifier {
+        check_qualifier(q).or_else(|reason| e("qualifier", reason))?;
+        if f.qualifier.as_ref().is_some_and(|fq| fq != q) {
+            return e(
+                "qualifier",
+                format!(
+                    "conflicts with the qualifier in function_name (`{}`)",
+                    f.qualifier.unwrap_or_default()
+                ),
+            );
+        }
+    }
+    if let Some(region) = &r.aws_region {
+        if !is_region(region) {
+            return e(
+                "aws_region",
+                format!("`{region}` is not an AWS region name"),
+            );
+        }
+    } else if f.region.is_none() && env_region().is_none() {
+        return e(
+            "aws_region",
+            "no region: set aws_region, use a full ARN, or set AWS_REGION / AWS_DEFAULT_REGION"
+                .into(),
+        );
+    }
+    if let Some(h) = &r.host {
+        if h.is_empty() || h.contains(['/', ' ', '@', ':']) && !h.starts_with('[') {
+            return e(
+                "host",
+                format!("`{h}` is not a host name (put the port in `port`)"),
+            );
+        }
+    }
+    if r.port == Some(0) {
+        return e("port", "must be 1 to 65535".into());
+    }
+    for (field, v) in [
+        ("unhandled_status", r.unhandled_status),
+        ("handled_status", r.handled_status),
+    ] {
+        if let Some(s) = v {
+            if !(100..=599).contains(&s) {
+                return e(field, format!("{s} is not an HTTP status (100-599)"));
+            }
+        }
+    }
+    match (r.aws_key.is_some(), r.aws_secret.is_some()) {
+        (true, false) => return e("aws_secret", "aws_key needs aws_secret".into()),
+        (false, true) => return e("aws_key", "aws_secret needs aws_key".into()),
+        _ => {}
+    }
+    if let Some(h) = &r.request_id_header {
+        if !h.is_empty() && HeaderName::from_bytes(h.as_bytes()).is_err() {
+            return e("request_id_header", format!("`{h}` is not a header name"));
+        }
+    }
+    if let Some(p) = &r.proxy_url {
+        parse_proxy_url(p).or_else(|reason| e("proxy_url", reason))?;
+    }
+    if r.response_streaming && r.invocation_type == InvocationType::Event {
+        return e(
+            "response_streaming",
+            "InvokeWithResponseStream takes RequestResponse or DryRun, not Event".into(),
+        );
+    }
+    if let Some(m) = r.max_payload_size {
+        if m == 0 || m > 1 << 30 {
+            return e("max_payload_size", "must be 1 byte to 1 GiB".into());
+        }
+    }
+    if let Some(ctx) = &r.awsgateway_context {
+        if let Some(a) = &ctx.account_id {
+            if a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()) {
+                return e(
+                    "awsgateway_context.account_id",
+                    format!("`{a}` is not a 12-digit account id"),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `http://host:port` of a CONNECT proxy.
+pub fn parse_proxy_url(p: &str) -> Result<(String, u16), String> {
+    let uri: http::Uri = p.parse().map_err(|e| format!("`{p}` is not a URL: {e}"))?;
+    if uri.scheme_str() != Some("http") {
+        return Err(
+            "the proxy URL must use http:// (the tunnel to AWS is TLS inside CONNECT)".into(),
+        );
+    }
+    let host = uri.host().filter(|h| !h.is_empty()).ok_or("no host")?;
+    Ok((
+        host.trim_matches(['[', ']']).to_string(),
+        uri.port_u16().unwrap_or(80),
+    ))
+}
+
+pub struct InvokeTarget {
+    /// The function as configured (for logs).
+    pub function: String,
+    pub region: String,
+    /// `/2015-03-31/functions/<encoded>/invocations[?Qualifier=..]`.
+    pub invoke_path: String,
+    /// `/2021-11-15/functions/<encoded>/response-streaming-invocations[?Qualifier=..]`.
+    pub stream_path: String,
+    pub host_header: HeaderValue,
+    pub upstream: Arc<UpstreamHost>,
+    pub signer: RequestSigner,
+    pub invocation_type: InvocationType,
+    pub log_tail: bool,
+    pub unhandled_status: u16,
+    pub handled_status: u16,
+    pub event_mode: EventMode,
+    pub event_settings: EventSettings,
+    pub body_encoding: BodyEncoding,
+    /// `Some` when the result is parsed as an API Gateway proxy-integration response.
+    pub proxy_integration: Option<PayloadVersion>,
+    pub preserve_api_error_code: bool,
+    pub request_id_header: Option<HeaderName>,
+    pub streaming: bool,
+    /// Largest event payload.
+    pub payload_limit: u64,
+    /// Largest client body read.
+    pub body_limit: u64,
+    pub keepalive: bool,
+    pub keepalive_pool: usize,
+    pub idle_timeout: Duration,
+    pub read_timeout: Duration,
+    pub proxy: Option<(String, u16)>,
+    peer_template: HttpPeer,
+}
+
+impl std::fmt::Debug for InvokeTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InvokeTarget")
+            .field("function", &self.function)
+            .field("region", &self.region)
+            .field("signer", &self.signer)
+            .field("invocation_type", &self.invocation_type)
+            .field("event_mode", &self.event_mode)
+            .finish_non_exhaustive()
+    }
+}
+
+impl InvokeTarget {
+    pub fn build(
+        file: &Path,
+        index: usize,
+        r: &RouteConf,
+        resolver: &Resolver,
+    ) -> Result<InvokeTarget, ConfigError> {
+        let err = |field: &str, reason: String| ConfigError {
+            file: file.to_path_buf(),
+            field: format!("routes[{index}].{field}"),
+            reason,
+        };
+        let f = parse_function_name(r.function_name.as_deref().unwrap_or_default())
+            .map_err(|e| err("function_name", e))?;
+        let region = r
+            .aws_region
+            .clone()
+            .or(f.region.clone())
+            .or_else(env_region)
+            .ok_or_else(|| err("aws_region", "no region".into()))?;
+        let qualifier = r.qualifier.clone().or(f.qualifier.clone());
+        let encoded = utf8_percent_encode(&f.function, SEGMENT).to_string();
+        let query = qualifier
+            .as_ref()
+            .map(|q| format!("?Qualifier={}", utf8_percent_encode(q, SEGMENT)))
+            .unwrap_or_default();
+        let invoke_path = format!("/2015-03-31/functions/{encoded}/invocations{query}");
+        let stream_path =
+            format!("/2021-11-15/functions/{encoded}/response-streaming-invocations{query}");
+
+        let https = !r.disable_https;
+        let default_port = if https { 443 } else { 80 };
+        let port = r.port.unwrap_or(default_port);
+        let host = r
+            .host
+            .clone()
+            .unwrap_or_else(|| format!("lambda.{region}.amazonaws.com"))
+            .to_ascii_lowercase();
+        let host_header = if port == default_port {
+            host.clone()
+        } else if host.contains(':') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        };
+        let host_header =
+            HeaderValue::from_str(&host_header).map_err(|e| err("host", e.to_string()))?;
+
+        let creds = match (&r.aws_key, &r.aws_secret) {
+            (Some(k), Some(s)) => StaticCredentials::new(
+                k.clone(),
+                s.expose().to_string(),
+                r.aws_session_token.as_ref().map(|t| t.expose().to_string()),
+            ),
+            _ => match (
+                std::env::var("AWS_ACCESS_KEY_ID"),
+                std::env::var("AWS_SECRET_ACCESS_KEY"),
+            ) {
+                (Ok(k), Ok(s)) if !k.is_empty() && !s.is_empty() => StaticCredentials::new(
+                    k,
+                    s,
+                    std::env::var("AWS_SESSION_TOKEN").ok().filter(|t| !t.is_empty()),
+                ),
+                _ => {
+                    return Err(err(
+                        "aws_key",
+                        "no credentials: set aws_key / aws_secret (and aws_session_token) or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY".into(),
+                    ))
+                }
+            },
+        };
+        let signer = RequestSigner::new(&creds, &region, "lambda");
+
+        for (field, set) in [
+            ("skip_large_bodies", r.skip_large_bodies.is_some()),
+            ("empty_arrays_mode", r.empty_arrays_mode.is_some()),
+            (
+                "aws_imds_protocol_version",
+                r.aws_imds_protocol_version.is_some(),
+            ),
+        ] {
+            if set {
+                log::warn!(
+                    "{}: routes[{index}].{field}: accepted for Kong compatibility; it has no effect here",
+                    file.display()
+                );
+            }
+        }
+
+        let event_mode = if r.awsgateway_compatible {
+            EventMode::Apigw(r.awsgateway_compatible_payload_version)
+        } else if r.forward_request_method
+            || r.forward_request_uri
+            || r.forward_request_headers
+            || r.forward_request_body
+        {
+            EventMode::Forward {
+                method: r.forward_request_method,
+                uri: r.forward_request_uri,
+                headers: r.forward_request_headers,
+                body: r.forward_request_body,
+            }
+        } else {
+            EventMode::Raw
+        };
+        let body_encoding = match r.base64_encode_body {
+            Some(true) => BodyEncoding::Always,
+            Some(false) => BodyEncoding::Never,
+            None => match &r.text_content_types {
+                Some(types) => BodyEncoding::Auto {
+                    text_types: types.clone(),
+                },
+                None => BodyEncoding::default_auto(),
+            },
+        };
+        let ctx = r.awsgateway_context.clone().unwrap_or_default();
+        let route_uri = r
+            .uri
+            .clone()
+            .or_else(|| r.uris.first().cloned())
+            .unwrap_or_default();
+        let event_settings = EventSettings {
+            resource: ctx.resource.unwrap_or_else(|| default_resource(&route_uri)),
+            stage: ctx.stage.unwrap_or_else(|| "$default".into()),
+            account_id: ctx.account_id.unwrap_or_else(|| "123456789012".into()),
+            api_id: ctx.api_id.unwrap_or_else(|| r.name.clone()),
+            stage_variables: ctx.stage_variables,
+            body_encoding: body_encoding.clone(),
+        };
+        let proxy_integration =
+            r.is_proxy_integration
+                .then_some(match r.awsgateway_compatible_payload_version {
+                    PayloadVersionConf::V1 => PayloadVersion::V1,
+                    PayloadVersionConf::V2 => PayloadVersion::V2,
+                });
+        let payload_limit = r.max_payload_size.unwrap_or(match r.invocation_type {
+            InvocationType::Event => DEFAULT_EVENT_PAYLOAD_LIMIT,
+            _ => DEFAULT_SYNC_PAYLOAD_LIMIT,
+        });
+        let body_limit = r.max_body_size.unwrap_or(payload_limit);
+        let request_id_header = match r.request_id_header.as_deref() {
+            None => Some(HeaderName::from_static("x-amzn-requestid")),
+            Some("") => None,
+            Some(h) => Some(
+                HeaderName::from_bytes(h.as_bytes())
+                    .map_err(|e| err("request_id_header", e.to_string()))?,
+            ),
+        };
+        let proxy = r
+            .proxy_url
+            .as_deref()
+            .map(parse_proxy_url)
+            .transpose()
+            .map_err(|e| err("proxy_url", e))?;
+        let read_timeout =
+            Duration::from_millis(r.timeout.unwrap_or(DEFAULT_FUNCTION_URL_TIMEOUT_MS));
+        let peer = peer_template(file, index, r, &host, port, https, read_timeout)?;
+        let idle_timeout = peer.options.idle_timeout.unwrap_or_default();
+        // With a CONNECT proxy, connections go to the proxy's address.
+        let upstream = match &proxy {
+            Some((ph, pp)) => resolver.get(ph, *pp),
+            None => resolver.get(host.trim_matches(['[', ']']), port),
+        };
+        Ok(InvokeTarget {
+            function: r.function_name.clone().unwrap_or_default(),
+            region,
+            invoke_path,
+            stream_path,
+            host_header,
+            upstream,
+            signer,
+            invocation_type: r.invocation_type,
+            log_tail: r.log_type == LogType::Tail,
+            unhandled_status: r.unhandled_status.unwrap_or(502),
+            handled_status: r.handled_status.unwrap_or(502),
+            event_mode,
+            event_settings,
+            body_encoding,
+            proxy_integration,
+            preserve_api_error_code: r.preserve_lambda_api_error_code,
+            request_id_header,
+            streaming: r.response_streaming,
+            payload_limit,
+            body_limit,
+            keepalive: r.keepalive.enabled(),
+            keepalive_pool: r.keepalive_pool,
+            idle_timeout,
+            read_timeout,
+            proxy,
+            peer_template: peer,
+        })
+    }
+
+    /// The peer for one call, or `None` while the endpoint has never resolved.
+    pub fn peer(&self) -> Option<Box<HttpPeer>> {
+        peer_for(&self.peer_template, &self.upstream)
+    }
+}
+
+/// `/orders/*` -> `/orders/{proxy+}`; exact paths stay as they are.
+fn default_resource(uri: &str) -> String {
+    match uri.strip_suffix('*') {
+        Some(prefix) => format!("{prefix}{{proxy+}}"),
+        None => uri.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn function_references() {
+        let f = parse_function_name("my-fn").unwrap();
+        assert_eq!(
+            (f.function.as_str(), f.region, f.qualifier),
+            ("my-fn", None, None)
+        );
+        let f = parse_function_name("my-fn:prod").unwrap();
+        assert_eq!(
+            (f.function.as_str(), f.qualifier.as_deref()),
+            ("my-fn", Some("prod"))
+        );
+        let f = parse_function_name("123456789012:function:my-fn:$LATEST").unwrap();
+        assert_eq!(f.function, "123456789012:function:my-fn");
+        assert_eq!(f.qualifier.as_deref(), Some("$LATEST"));
+        let f =
+            parse_function_name("arn:aws:lambda:eu-west-1:123456789012:function:my-fn:7").unwrap();
+        assert_eq!(
+            f.function,
+            "arn:aws:lambda:eu-west-1:123456789012:function:my-fn"
+        );
+        assert_eq!(
+            (f.region.as_deref(), f.qualifier.as_deref()),
+            (Some("eu-west-1"), Some("7"))
+        );
+        for bad in [
+            "",
+            "a b",
+            "fn:bad qualifier",
+            "12345:function:x",
+            "arn:aws:s3:eu-west-1:123456789012:function:x",
+            "arn:aws:lambda:EU:123456789012:function:x",
+            "a:b:c:d:e",
+            &"x".repeat(65),
+        ] {
+            assert!(parse_function_name(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn arn_is_encoded_in_the_path_like_the_sdks() {
+        let enc = utf8_percent_encode("arn:aws:lambda:us-east-1:123456789012:function:f", SEGMENT);
+        assert_eq!(
+            enc.to_string(),
+            "arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Af"
+        );
+        assert_eq!(
+            utf8_percent_encode("$LATEST", SEGMENT).to_string(),
+            "%24LATEST"
+        );
+        assert_eq!(default_resource("/orders/*"), "/orders/{proxy+}");
+    }
+}
