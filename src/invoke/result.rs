@@ -700,7 +700,7 @@ mod tests {
             .filter(|(k, _)| k == "x-utf8")
             .map(|(_, v)| v.as_bytes())
             .collect();
-        assert_eq!(utf8, [&"café".as_bytes()[..]]);
+        assert_eq!(utf8, ["café".as_bytes()]);
     }
 
     #[test]

@@ -17,7 +17,7 @@ pub use path::{forward_path, PathError};
 /// A route's target: one of the two kinds.
 #[derive(Debug)]
 pub enum Target {
-    FunctionUri(FunctionUriTarget),
+    FunctionUri(Box<FunctionUriTarget>),
     FunctionName(Box<InvokeTarget>),
 }
 
@@ -34,9 +34,9 @@ impl Target {
                 file, index, r, resolver,
             )?)))
         } else {
-            Ok(Target::FunctionUri(FunctionUriTarget::build(
+            Ok(Target::FunctionUri(Box::new(FunctionUriTarget::build(
                 file, index, r, resolver,
-            )?))
+            )?)))
         }
     }
 

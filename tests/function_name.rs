@@ -1,0 +1,721 @@
+//! `function_name` routes end to end: the gateway calls the emulator's Lambda Invoke API
+//! (strict SigV4, service `lambda`) and turns results into HTTP responses.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+const ARN_PREFIX: &str = "arn:aws:lambda:us-east-1:123456789012:function:";
+
+/// A function_name route against the emulator's plain HTTP listener.
+fn invoke_route(emu: &Emulator, name: &str, uri: &str, function: &str, extra: &str) -> String {
+    format!(
+        "  - name: {name}\n    uri: '{uri}'\n    function_name: '{function}'\n    aws_region: us-east-1\n    host: 127.0.0.1\n    port: {port}\n    disable_https: true\n    aws_key: {AKID}\n    aws_secret: '{SECRET}'\n{extra}",
+        port = emu.http.port()
+    )
+}
+
+/// A function_name route with every field given (for regions, ports and secrets that differ).
+fn custom_route(
+    name: &str,
+    function: &str,
+    region: Option<&str>,
+    port: u16,
+    secret: &str,
+) -> String {
+    let region = region.map_or(String::new(), |r| format!("    aws_region: {r}\n"));
+    format!(
+        "  - name: {name}\n    uri: /{name}\n    function_name: '{function}'\n{region}    host: 127.0.0.1\n    port: {port}\n    disable_https: true\n    aws_key: {AKID}\n    aws_secret: '{secret}'\n"
+    )
+}
+
+fn h2c() -> reqwest::Client {
+    reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap()
+}
+
+async fn json_of(resp: reqwest::Response) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let text = resp.text().await.unwrap();
+    let v = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    (status, headers, v)
+}
+
+fn assert_no_lambda_internals(h: &reqwest::header::HeaderMap) {
+    for name in [
+        "x-amz-log-result",
+        "x-amz-executed-version",
+        "x-amzn-remapped-content-length",
+    ] {
+        assert!(h.get(name).is_none(), "{name} reached the client");
+    }
+}
+
+#[tokio::test]
+async fn raw_passthrough_keeps_bytes_and_hides_lambda_headers() {
+    let emu = Emulator::start();
+    let routes = format!(
+        "routes:\n{}{}",
+        invoke_route(&emu, "echo", "/echo", "echo", "    log_type: Tail\n"),
+        invoke_route(&emu, "respond", "/respond", "respond", ""),
+    );
+    let gw = Gateway::start(&routes);
+    // Bytes exactly as sent: spacing, key order, unicode, an empty array.
+    let payload = r#"{ "b":1,  "a":[], "s":"é✓", "n":null }"#;
+    for c in [client(), h2c()] {
+        let r = c.post(gw.url("/echo")).body(payload).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-type"], "application/json");
+        assert!(r.headers().get("x-amzn-requestid").is_some());
+        assert_no_lambda_internals(r.headers());
+        assert_eq!(r.text().await.unwrap(), payload);
+    }
+    // Kong's empty-array bug: `[]` must stay `[]`.
+    let r = client()
+        .post(gw.url("/respond"))
+        .body(r#"{"result":{"items":[],"m":{}}}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.text().await.unwrap(), r#"{"items":[],"m":{}}"#);
+    assert!(!gw.log_text().contains(SECRET));
+}
+
+#[tokio::test]
+async fn invoke_request_shape_arn_qualifier_and_headers() {
+    let emu = Emulator::start();
+    let routes = format!(
+        "routes:\n{}{}{}",
+        invoke_route(
+            &emu,
+            "arn",
+            "/arn",
+            &(ARN_PREFIX.to_string() + "inspect:prod"),
+            ""
+        ),
+        invoke_route(
+            &emu,
+            "partial",
+            "/partial",
+            "123456789012:function:inspect",
+            "    qualifier: '$LATEST'\n"
+        ),
+        // Region taken from the ARN (no aws_region).
+        custom_route(
+            "fromarn",
+            &(ARN_PREFIX.to_string() + "inspect"),
+            None,
+            emu.http.port(),
+            SECRET
+        ),
+    );
+    let gw = Gateway::start(&routes);
+    let c = client();
+    let (status, h, v) = json_of(
+        c.post(gw.url("/arn"))
+            .header(
+                "x-amzn-trace-id",
+                "Root=1-5759e988-bd862e3fe1be46a994272793",
+            )
+            .header("authorization", "Bearer client-secret-token")
+            .header("x-amzn-vpce-id", "vpce-123")
+            .header("x-amz-security-token", "client-token")
+            .body(r#"{"k":"v"}"#)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_no_lambda_internals(&h);
+    assert_eq!(
+        v["raw_path"],
+        "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Ainspect/invocations"
+    );
+    assert_eq!(v["raw_query"], "Qualifier=prod");
+    assert_eq!(v["invocation_type"], "RequestResponse");
+    assert_eq!(v["payload"], json!({"k": "v"}));
+    let headers: Vec<(String, String)> = serde_json::from_value(v["headers"].clone()).unwrap();
+    let get = |n: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == n)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(
+        get("x-amzn-trace-id"),
+        Some("Root=1-5759e988-bd862e3fe1be46a994272793")
+    );
+    assert!(get("authorization")
+        .unwrap()
+        .starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"));
+    assert!(get("authorization")
+        .unwrap()
+        .contains("/us-east-1/lambda/aws4_request"));
+    assert_eq!(
+        get("x-amzn-vpce-id"),
+        None,
+        "reserved x-amzn-* request headers are not forwarded"
+    );
+    assert_eq!(get("x-amz-security-token"), None);
+
+    let (_, _, v) = json_of(c.post(gw.url("/partial")).body("{}").send().await.unwrap()).await;
+    assert_eq!(
+        v["raw_path"],
+        "/2015-03-31/functions/123456789012%3Afunction%3Ainspect/invocations"
+    );
+    assert_eq!(v["raw_query"], "Qualifier=%24LATEST");
+    let (status, _, _) = json_of(c.post(gw.url("/fromarn")).body("{}").send().await.unwrap()).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn kong_forward_request_object() {
+    let emu = Emulator::start();
+    let routes = format!(
+        "routes:\n{}",
+        invoke_route(
+            &emu,
+            "fwd",
+            "/fwd/*",
+            "inspect",
+            "    forward_request_method: true\n    forward_request_uri: true\n    forward_request_headers: true\n    forward_request_body: true\n"
+        ),
+    );
+    let gw = Gateway::start(&routes);
+    let (status, _, v) = json_of(
+        client()
+            .put(gw.url("/fwd/a/b?x=1&x=2&flag"))
+            .header("x-multi", "1")
+            .header("x-multi", "2")
+            .header("content-type", "text/plain")
+            .body("hello body")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let p = &v["payload"];
+    assert_eq!(p["request_method"], "PUT");
+    assert_eq!(p["request_uri"], "/fwd/a/b?x=1&x=2&flag");
+    assert_eq!(p["request_uri_args"]["x"], json!(["1", "2"]));
+    assert_eq!(p["request_headers"]["x-multi"], json!(["1", "2"]));
+    assert_eq!(p["request_body"], "hello body");
+    assert_eq!(p["request_body_base64"], false);
+}
+
+fn apigw_extra(version: &str) -> String {
+    format!(
+        "    awsgateway_compatible: true\n    awsgateway_compatible_payload_version: '{version}'\n    is_proxy_integration: true\n    awsgateway_context:\n      stage: prod\n      account_id: '111122223333'\n      api_id: abc123\n      stage_variables:\n        env: test\n"
+    )
+}
+
+#[tokio::test]
+async fn api_gateway_v1_event_and_proxy_result() {
+    let emu = Emulator::start();
+    let routes = format!(
+        "routes:\n{}",
+        invoke_route(&emu, "v1", "/v1/*", "proxy", &apigw_extra("1.0"))
+    );
+    let gw = Gateway::start(&routes);
+    for c in [client(), h2c()] {
+        let r = c
+            .post(gw.url("/v1/items/%E2%9C%93?q=1&q=2&flag&u=%C3%A9"))
+            .header("x-h", "first")
+            .header("x-h", "last")
+            .header("content-type", "application/json")
+            .body(r#"{"hello":"world"}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        assert_eq!(r.headers()["x-fn"], "yes");
+        assert_eq!(r.headers()["x-num"], "5");
+        let multi: Vec<_> = r
+            .headers()
+            .get_all("x-multi")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .collect();
+        assert_eq!(multi, ["a", "b"]);
+        assert!(r.headers().get("x-amzn-requestid").is_some());
+        let event: Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+        assert_eq!(event["httpMethod"], "POST");
+        assert_eq!(event["resource"], "/v1/{proxy+}");
+        assert_eq!(
+            event["pathParameters"]["proxy"],
+            "items/%E2%9C%93".replace("%E2%9C%93", "✓")
+        );
+        assert_eq!(event["queryStringParameters"]["q"], "2", "last value wins");
+        assert_eq!(event["queryStringParameters"]["flag"], "");
+        assert_eq!(event["queryStringParameters"]["u"], "é");
+        assert_eq!(
+            event["multiValueQueryStringParameters"]["q"],
+            json!(["1", "2"])
+        );
+        assert_eq!(event["headers"]["x-h"], "last");
+        assert_eq!(event["multiValueHeaders"]["x-h"], json!(["first", "last"]));
+        assert_eq!(event["stageVariables"]["env"], "test");
+        assert_eq!(event["requestContext"]["stage"], "prod");
+        assert_eq!(event["requestContext"]["accountId"], "111122223333");
+        assert_eq!(event["requestContext"]["apiId"], "abc123");
+        assert_eq!(event["body"], r#"{"hello":"world"}"#);
+        assert_eq!(event["isBase64Encoded"], false);
+    }
+}
+
+#[tokio::test]
+async fn api_gateway_v2_event_cookies_and_binary() {
+    let emu = Emulator::start();
+    let routes = format!(
+        "routes:\n{}{}",
+        invoke_route(&emu, "v2", "/v2/*", "proxy", &apigw_extra("2.0")),
+        invoke_route(&emu, "bin", "/bin", "binary", &apigw_extra("2.0")),
+    );
+    let gw = Gateway::start(&routes);
+    let body: Vec<u8> = vec![0x89, b'P', b'N', b'G', 0, 0xff, 0xfe];
+    for c in [client(), h2c()] {
+        let r = c
+            .post(gw.url("/v2/x/y?a=1&a=2&b"))
+            .header("cookie", "c1=v1; c2=v2")
+            .header("x-dup", "1")
+            .header("x-dup", "2")
+            .header("content-type", "image/png")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let cookies: Vec<_> = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .collect();
+        assert_eq!(cookies, ["a=1; Path=/", "b=2"]);
+        let event: Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+        assert_eq!(event["version"], "2.0");
+        assert_eq!(event["rawPath"], "/v2/x/y");
+        assert_eq!(event["rawQueryString"], "a=1&a=2&b");
+        assert_eq!(event["queryStringParameters"]["a"], "1,2");
+        assert_eq!(event["cookies"], json!(["c1=v1", "c2=v2"]));
+        assert!(event["headers"].get("cookie").is_none());
+        assert_eq!(event["headers"]["x-dup"], "1,2");
+        assert_eq!(event["requestContext"]["http"]["method"], "POST");
+        assert_eq!(event["requestContext"]["stage"], "prod");
+        assert_eq!(event["isBase64Encoded"], true);
+        use base64::Engine;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(event["body"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(decoded, body);
+
+        let r = c.get(gw.url("/bin")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-type"], "application/octet-stream");
+        let bytes = r.bytes().await.unwrap();
+        assert_eq!(bytes.to_vec(), (0..=255u8).collect::<Vec<_>>());
+    }
+}
+
+#[tokio::test]
+async fn proxy_results_validated_and_v2_inference() {
+    let emu = Emulator::start();
+    let routes = format!(
+        "routes:\n{}{}",
+        invoke_route(
+            &emu,
+            "v1",
+            "/v1",
+            "respond",
+            "    is_proxy_integration: true\n"
+        ),
+        invoke_route(
+            &emu,
+            "v2",
+            "/v2",
+            "respond",
+            "    is_proxy_integration: true\n    awsgateway_compatible_payload_version: '2.0'\n"
+        ),
+    );
+    let gw = Gateway::start(&routes);
+    let c = client();
+    let call = |path: &'static str, payload: Value| {
+        let c = c.clone();
+        let url = gw.url(path);
+        async move { c.post(url).body(payload.to_string()).send().await.unwrap() }
+    };
+    // statusCode as a numeric string, null maps, non-string header values.
+    let r = call("/v1", json!({"result": {"statusCode": "202", "headers": {"x-a": 1, "x-b": true, "x-n": null}, "multiValueHeaders": null, "body": "ok"}})).await;
+    assert_eq!(r.status(), 202);
+    assert_eq!(r.headers()["x-a"], "1");
+    assert_eq!(r.headers()["x-b"], "true");
+    assert_eq!(r.text().await.unwrap(), "ok");
+    // Invalid results: 502 with a JSON body saying why.
+    for bad in [
+        json!({"result_raw": "not json"}),
+        json!({"result": {"statusCode": "abc"}}),
+        json!({"result": {"statusCode": 200, "headers": "nope"}}),
+        json!({"result": {"statusCode": 200, "body": "%%%", "isBase64Encoded": true}}),
+        json!({"result": {"body": "no status"}}),
+    ] {
+        let (status, _, v) = json_of(call("/v1", bad.clone()).await).await;
+        assert_eq!(status, 502, "{bad}");
+        assert_eq!(v["error"], "invalid_function_response");
+        assert!(!v["message"].as_str().unwrap().is_empty());
+    }
+    // v2: a result that is not a proxy object is a 200 application/json body, as API Gateway does.
+    for (result, body) in [
+        (json!([]), "[]"),
+        (json!("Hello"), "\"Hello\""),
+        (json!({"a": 1}), r#"{"a":1}"#),
+    ] {
+        let r = call("/v2", json!({ "result": result })).await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-type"], "application/json");
+        assert_eq!(r.text().await.unwrap(), body);
+    }
+}
+
+#[tokio::test]
+async fn function_errors_map_to_configured_statuses() {
+    let emu = Emulator::start();
+    let routes = format!(
+        "routes:\n{}{}{}{}",
+        invoke_route(&emu, "unhandled", "/unhandled", "unhandled", ""),
+        invoke_route(
+            &emu,
+            "custom",
+            "/custom",
+            "unhandled",
+            "    unhandled_status: 500\n"
+        ),
+        invoke_route(
+            &emu,
+            "handled",
+            "/handled",
+            "handled",
+            "    handled_status: 422\n"
+        ),
+        invoke_route(
+            &emu,
+            "proxied",
+            "/proxied",
+            "unhandled",
+            "    is_proxy_integration: true\n"
+        ),
+    );
+    let gw = Gateway::start(&routes);
+    let c = client();
+    let (s, h, v) = json_of(
+        c.post(gw.url("/unhandled"))
+            .body("{}")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 502);
+    assert_eq!(v["errorMessage"], "boom");
+    assert_eq!(h["x-amz-function-error"], "Unhandled");
+    let (s, _, _) = json_of(c.post(gw.url("/custom")).body("{}").send().await.unwrap()).await;
+    assert_eq!(s, 500);
+    let (s, _, v) = json_of(c.post(gw.url("/handled")).body("{}").send().await.unwrap()).await;
+    assert_eq!(s, 422);
+    assert_eq!(v["errorType"], "HandledError");
+    // Proxy integration: like API Gateway, a generic error; the stack trace stays in the log.
+    let (s, _, v) = json_of(c.post(gw.url("/proxied")).body("{}").send().await.unwrap()).await;
+    assert_eq!(s, 502);
+    assert_eq!(v["error"], "function_error");
+    assert!(!v.to_string().contains("stackTrace"));
+    assert!(gw.log_text().contains("route proxied: function error"));
+}
+
+#[tokio::test]
+async fn invocation_types_and_api_errors() {
+    let emu = Emulator::start();
+    let routes = format!(
+        "routes:\n{}{}{}{}{}{}{}",
+        invoke_route(
+            &emu,
+            "event",
+            "/event",
+            "echo",
+            "    invocation_type: Event\n"
+        ),
+        invoke_route(&emu, "dry", "/dry", "echo", "    invocation_type: DryRun\n"),
+        invoke_route(&emu, "missing", "/missing", "no-such-function", ""),
+        invoke_route(
+            &emu,
+            "missing-kept",
+            "/missing-kept",
+            "no-such-function",
+            "    preserve_lambda_api_error_code: true\n"
+        ),
+        invoke_route(&emu, "throttle", "/throttle", "throttle", ""),
+        invoke_route(&emu, "badqual", "/badqual", "echo:nope", ""),
+        custom_route(
+            "wrong",
+            "echo",
+            Some("us-east-1"),
+            emu.http.port(),
+            "not-the-right-secret"
+        ),
+    );
+    let gw = Gateway::start(&routes);
+    let c = client();
+    let r = c.post(gw.url("/event")).body("{}").send().await.unwrap();
+    assert_eq!(r.status(), 202);
+    let r = c.post(gw.url("/dry")).body("{}").send().await.unwrap();
+    assert_eq!(r.status(), 204);
+
+    let (s, _, v) = json_of(c.post(gw.url("/missing")).body("{}").send().await.unwrap()).await;
+    assert_eq!(s, 502);
+    assert_eq!(v["aws_error_type"], "ResourceNotFoundException");
+    assert!(
+        !v.to_string().contains("123456789012"),
+        "AWS's message is not passed through: {v}"
+    );
+    let (s, _, _) = json_of(
+        c.post(gw.url("/missing-kept"))
+            .body("{}")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 404);
+    let (s, _, _) = json_of(c.post(gw.url("/badqual")).body("{}").send().await.unwrap()).await;
+    assert_eq!(s, 502);
+
+    let (s, h, v) = json_of(c.post(gw.url("/throttle")).body("{}").send().await.unwrap()).await;
+    assert_eq!(s, 429);
+    assert!(h.get("retry-after").is_some());
+    assert_eq!(v["error"], "throttled");
+
+    let (s, _, v) = json_of(c.post(gw.url("/wrong")).body("{}").send().await.unwrap()).await;
+    assert_eq!(s, 502);
+    assert_eq!(v["aws_error_type"], "InvalidSignatureException");
+}
+
+#[tokio::test]
+async fn payload_limits_before_the_call() {
+    let emu = Emulator::start();
+    let routes = format!(
+        "routes:\n{}{}{}",
+        invoke_route(
+            &emu,
+            "small",
+            "/small",
+            "echo",
+            "    max_payload_size: 1000\n"
+        ),
+        invoke_route(
+            &emu,
+            "event",
+            "/event",
+            "echo",
+            "    invocation_type: Event\n"
+        ),
+        invoke_route(
+            &emu,
+            "v1",
+            "/v1",
+            "echo",
+            "    awsgateway_compatible: true\n    max_payload_size: 2000\n"
+        ),
+    );
+    let gw = Gateway::start(&routes);
+    let c = client();
+    let body = |n: usize| format!("{{\"pad\":\"{}\"}}", "x".repeat(n - 10));
+    // The emulator would accept 1500 bytes: a 413 here comes from the gateway.
+    let r = c
+        .post(gw.url("/small"))
+        .body(body(1500))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    let r = c
+        .post(gw.url("/small"))
+        .body(body(900))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // Event: Lambda's asynchronous limit (1 MB) by default.
+    let r = c
+        .post(gw.url("/event"))
+        .body(body(1_100_000))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    let r = c
+        .post(gw.url("/event"))
+        .body(body(900_000))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    // The limit applies to the built event, not only the client body.
+    let (s, _, v) = json_of(c.post(gw.url("/v1")).body(body(1800)).send().await.unwrap()).await;
+    assert_eq!(s, 413);
+    assert_eq!(v["error"], "payload_too_large");
+}
+
+#[tokio::test]
+async fn transport_failures_and_timeouts() {
+    let emu = Emulator::start();
+    let closed = free_port();
+    let routes = format!(
+        "routes:\n{}{}{}",
+        invoke_route(&emu, "slow", "/slow", "sleep", "    timeout: 700\n"),
+        invoke_route(&emu, "fine", "/fine", "sleep", "    timeout: 5000\n"),
+        custom_route("refused", "echo", Some("us-east-1"), closed, SECRET),
+    );
+    let gw = Gateway::start(&routes);
+    let c = client();
+    let t = Instant::now();
+    let (s, _, v) = json_of(
+        c.post(gw.url("/slow"))
+            .body(r#"{"ms":3000}"#)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 504);
+    assert_eq!(v["error"], "upstream_timeout");
+    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    let (s, _, v) = json_of(
+        c.post(gw.url("/fine"))
+            .body(r#"{"ms":300}"#)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((s.as_u16(), v["slept_ms"].as_u64()), (200, Some(300)));
+    let (s, _, v) = json_of(c.post(gw.url("/refused")).body("{}").send().await.unwrap()).await;
+    assert_eq!(s, 502);
+    assert_eq!(v["error"], "upstream_unreachable");
+}
+
+#[tokio::test]
+async fn tls_endpoint_verified_and_pooled() {
+    let emu = Emulator::start();
+    let routes = format!(
+        "routes:\n  - name: tls\n    uri: /tls\n    function_name: inspect\n    aws_region: us-east-1\n    host: localhost\n    port: {}\n    ca_file: '{}'\n    aws_key: {AKID}\n    aws_secret: '{SECRET}'\n  - name: untrusted\n    uri: /untrusted\n    function_name: echo\n    aws_region: us-east-1\n    host: localhost\n    port: {}\n    aws_key: {AKID}\n    aws_secret: '{SECRET}'\n",
+        emu.https.port(),
+        emu.ca_pem().display(),
+        emu.https.port()
+    );
+    let gw = Gateway::start(&routes);
+    let c = client();
+    for _ in 0..3 {
+        let (s, _, v) = json_of(c.post(gw.url("/tls")).body("{}").send().await.unwrap()).await;
+        assert_eq!(s, 200);
+        assert_eq!(v["function"], "inspect");
+    }
+    let (s, _, v) = json_of(
+        c.post(gw.url("/untrusted"))
+            .body("{}")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 502);
+    assert_eq!(v["error"], "upstream_tls_error");
+}
+
+#[tokio::test]
+async fn response_streaming_first_byte_before_the_end() {
+    let emu = Emulator::start();
+    let routes = format!(
+        "routes:\n{}{}",
+        invoke_route(
+            &emu,
+            "stream",
+            "/stream",
+            "stream",
+            "    response_streaming: true\n"
+        ),
+        invoke_route(
+            &emu,
+            "buffered",
+            "/buffered",
+            "echo",
+            "    response_streaming: true\n"
+        ),
+    );
+    let gw = Gateway::start(&routes);
+    for c in [client(), h2c()] {
+        let t = Instant::now();
+        let mut r = c
+            .post(gw.url("/stream"))
+            .body(r#"{"chunks":5,"delay_ms":300}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let first = r.chunk().await.unwrap().unwrap();
+        let ttfb = t.elapsed();
+        let mut all = first.to_vec();
+        while let Some(chunk) = r.chunk().await.unwrap() {
+            all.extend_from_slice(&chunk);
+        }
+        let total = t.elapsed();
+        println!("stream: first byte after {ttfb:?}, complete after {total:?}");
+        assert_eq!(
+            String::from_utf8(all).unwrap(),
+            (0..5).map(|i| format!("chunk {i}\n")).collect::<String>()
+        );
+        assert!(total >= Duration::from_millis(1200), "{total:?}");
+        assert!(ttfb * 3 < total, "first byte {ttfb:?} vs total {total:?}");
+
+        // HTTP-integration prelude: status, headers and cookies from the function.
+        let r = c
+            .post(gw.url("/stream"))
+            .body(r#"{"chunks":2,"delay_ms":10,"prelude":true}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        assert_eq!(r.headers()["x-streamed"], "yes");
+        assert_eq!(r.headers()["set-cookie"], "s=1");
+        assert_eq!(r.text().await.unwrap(), "chunk 0\nchunk 1\n");
+
+        // A failure after the body started is visible: the body read fails.
+        let r = c
+            .post(gw.url("/stream"))
+            .body(r#"{"chunks":5,"delay_ms":10,"fail_after":2}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(
+            r.bytes().await.is_err(),
+            "a mid-stream failure must not look like success"
+        );
+
+        // A buffered function through the streaming API.
+        let r = c
+            .post(gw.url("/buffered"))
+            .body(r#"{"x":1}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.text().await.unwrap(), r#"{"x":1}"#);
+    }
+}
