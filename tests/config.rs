@@ -13,7 +13,7 @@ const REFERENCE: &str = "conf/lambda-proxy.yaml";
 #[test]
 fn reference_config_loads_and_passes_dash_t() {
     let c = Config::load(repo_path(REFERENCE)).expect("reference config loads");
-    assert_eq!(c.gateway.routes.len(), 2);
+    assert_eq!(c.gateway.routes.len(), 3);
     assert_eq!(c.server.threads, 2);
     let out = Command::new(gateway_bin())
         .arg("-t")
@@ -28,7 +28,7 @@ fn reference_config_loads_and_passes_dash_t() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        stdout.contains("configuration OK (1 listeners, 2 routes)"),
+        stdout.contains("configuration OK (1 listeners, 3 routes)"),
         "{stdout}"
     );
 }
