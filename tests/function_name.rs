@@ -719,3 +719,72 @@ async fn response_streaming_first_byte_before_the_end() {
         assert_eq!(r.text().await.unwrap(), r#"{"x":1}"#);
     }
 }
+
+/// A minimal HTTP CONNECT proxy on 127.0.0.1 that records what it was asked to tunnel to.
+async fn connect_proxy() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut b = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if client.read(&mut b).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    head.push(b[0]);
+                }
+                let line = String::from_utf8_lossy(&head)
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .to_string();
+                log.lock().unwrap().push(line.clone());
+                let target = line.split_whitespace().nth(1).unwrap_or("").to_string();
+                let Ok(mut upstream) = tokio::net::TcpStream::connect(&target).await else {
+                    let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n").await;
+                    return;
+                };
+                client
+                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .await
+                    .unwrap();
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+            });
+        }
+    });
+    (port, seen)
+}
+
+#[tokio::test]
+async fn egress_through_a_connect_proxy() {
+    let emu = Emulator::start();
+    let (proxy_port, seen) = connect_proxy().await;
+    let routes = format!(
+        "routes:\n  - name: proxied\n    uri: /p\n    function_name: inspect\n    aws_region: us-east-1\n    host: localhost\n    port: {}\n    ca_file: '{}'\n    proxy_url: 'http://127.0.0.1:{proxy_port}'\n    aws_key: {AKID}\n    aws_secret: '{SECRET}'\n",
+        emu.https.port(),
+        emu.ca_pem().display(),
+    );
+    let gw = Gateway::start(&routes);
+    for _ in 0..2 {
+        let (s, _, v) = json_of(client().post(gw.url("/p")).body("{}").send().await.unwrap()).await;
+        assert_eq!(s, 200);
+        assert_eq!(v["function"], "inspect");
+    }
+    let seen = seen.lock().unwrap().clone();
+    assert!(!seen.is_empty());
+    assert_eq!(
+        seen[0],
+        format!("CONNECT localhost:{} HTTP/1.1", emu.https.port())
+    );
+    assert_eq!(
+        seen.len(),
+        1,
+        "the tunnel is pooled like any connection: {seen:?}"
+    );
+}

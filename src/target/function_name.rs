@@ -13,6 +13,7 @@ use http::{HeaderName, HeaderValue};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use pingora::upstreams::peer::HttpPeer;
 
+use super::connect_proxy::ConnectTunnel;
 use super::function_uri::{peer_for, peer_template};
 use crate::config::{
     ConfigError, InvocationType, LogType, PayloadVersionConf, RouteConf,
@@ -453,11 +454,24 @@ impl InvokeTarget {
             .map_err(|e| err("proxy_url", e))?;
         let read_timeout =
             Duration::from_millis(r.timeout.unwrap_or(DEFAULT_FUNCTION_URL_TIMEOUT_MS));
-        let peer = peer_template(file, index, r, &host, port, https, read_timeout)?;
+        let mut peer = peer_template(file, index, r, &host, port, https, read_timeout)?;
         let idle_timeout = peer.options.idle_timeout.unwrap_or_default();
-        // With a CONNECT proxy, connections go to the proxy's address.
+        // With a CONNECT proxy, connections go to the proxy's address and tunnel to the endpoint.
         let upstream = match &proxy {
-            Some((ph, pp)) => resolver.get(ph, *pp),
+            Some((ph, pp)) => {
+                let proxy_host = resolver.get(ph, *pp);
+                let authority = if host.contains(':') {
+                    format!("[{host}]:{port}")
+                } else {
+                    format!("{host}:{port}")
+                };
+                peer.options.custom_l4 = Some(Arc::new(ConnectTunnel {
+                    proxy: proxy_host.clone(),
+                    authority,
+                    timeout: Duration::from_millis(r.connect_timeout),
+                }));
+                proxy_host
+            }
             None => resolver.get(host.trim_matches(['[', ']']), port),
         };
         Ok(InvokeTarget {

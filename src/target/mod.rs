@@ -4,6 +4,7 @@
 //! its parsed `function_uri`; [`forward_path`] joins a wildcard route's remainder to it without
 //! ever climbing above its path). [`InvokeTarget`] calls the Lambda Invoke API.
 
+mod connect_proxy;
 mod function_name;
 mod function_uri;
 mod path;
