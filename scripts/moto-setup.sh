@@ -9,15 +9,17 @@ cd "$(dirname "$0")/.."
 
 MOTO_VERSION=5.2.5
 BOTO3_VERSION=1.44.8
+BOTOCORE_VERSION=1.44.8 # what boto3 $BOTO3_VERSION was released with (it allows any 1.44.x)
 VENV=.venv-moto
 
-installed_version() {
-  "$VENV/bin/pip" show "$1" 2>/dev/null | sed -n 's/^Version: //p'
+# "name version" of each pinned package that is installed, sorted by name, on one line.
+installed() {
+  "$VENV/bin/pip" show --disable-pip-version-check moto boto3 botocore 2>/dev/null |
+    awk '/^Name: /{n=tolower($2)} /^Version: /{print n, $2}' | sort | tr '\n' ' '
 }
 
 if [ -x "$VENV/bin/moto_server" ] &&
-  [ "$(installed_version moto)" = "$MOTO_VERSION" ] &&
-  [ "$(installed_version boto3)" = "$BOTO3_VERSION" ]; then
+  [ "$(installed)" = "boto3 $BOTO3_VERSION botocore $BOTOCORE_VERSION moto $MOTO_VERSION " ]; then
   echo "moto-setup: ok (moto $MOTO_VERSION, boto3 $BOTO3_VERSION already installed)"
   exit 0
 fi
@@ -26,6 +28,6 @@ if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
 fi
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
-  "moto[server]==$MOTO_VERSION" "boto3==$BOTO3_VERSION"
+  "moto[server]==$MOTO_VERSION" "boto3==$BOTO3_VERSION" "botocore==$BOTOCORE_VERSION"
 "$VENV/bin/moto_server" --help >/dev/null
 echo "moto-setup: ok (installed moto $MOTO_VERSION, boto3 $BOTO3_VERSION into $VENV)"
