@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building lambda-proxy needs on a fresh Debian/Ubuntu machine:
 # cmake (Pingora builds zlib-ng with it), libssl-dev + pkg-config (Pingora's OpenSSL backend
-# links the system libssl; see .cargo/config.toml), curl (demo). Rust itself must be installed
+# links the system libssl; see .cargo/config.toml), curl (demo), python3-venv (moto for tests). Rust itself must be installed
 # (rustup); the project's Cargo.lock pins every crate.
 set -euo pipefail
 
@@ -10,6 +10,9 @@ command -v cmake >/dev/null 2>&1 || need+=(cmake)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 pkg-config --exists openssl 2>/dev/null || need+=(libssl-dev)
+# python3 with venv: the test suite installs moto (an AWS mock) into .venv-moto.
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+python3 -m venv --help >/dev/null 2>&1 || need+=(python3-venv)
 
 if ((${#need[@]})); then
   echo "setup: installing ${need[*]}"

@@ -3,20 +3,26 @@
 //!
 //! This file reads the command line and sets up the Pingora server: one service with a plain
 //! listener (HTTP/1.1 and h2c on the same port) and/or a TLS listener (h2 and HTTP/1.1 by ALPN)
-//! whose certificate is generated at start. See `echo.rs` for the stages.
+//! whose certificate is generated at start. `router.rs` sends the Lambda Invoke API
+//! (`invoke.rs`, streaming included) and the API Gateway-like stages (`echo.rs`) their requests.
 
 mod amz_date;
 mod args;
 mod echo;
+mod event_stream;
+mod functions;
+mod invoke;
+mod invoke_api;
 mod query_sort_fix;
 mod ready;
 mod reply;
+mod router;
 mod sigv4_verify;
 mod tls_cert;
 mod wire;
 
-use pingora::apps::http_app::HttpServer;
-use pingora::apps::HttpServerOptions;
+use std::sync::Arc;
+
 use pingora::listeners::tls::TlsSettings;
 use pingora::server::configuration::{Opt, ServerConf};
 use pingora::server::{RunArgs, Server};
@@ -24,6 +30,8 @@ use pingora::services::listening::Service;
 
 use crate::args::{Command, Config, USAGE};
 use crate::echo::EmulatorApp;
+use crate::invoke::LambdaApi;
+use crate::router::Router;
 use crate::sigv4_verify::Verifier;
 
 /// Worker threads for the one service: enough for tests, small for a 2-core machine.
@@ -77,16 +85,12 @@ fn run(config: Config) -> Result<(), String> {
     let mut server = Server::new_with_opt_and_conf(None::<Opt>, conf);
     server.bootstrap();
 
-    let app = EmulatorApp::new(
-        config.api_keys.clone(),
-        Verifier::new(config.region.clone(), config.credentials.clone()),
-    );
-    let mut http_server = HttpServer::new_app(app);
-    let mut options = HttpServerOptions::default();
-    options.h2c = true;
-    http_server.server_options = Some(options);
+    let verifier = Verifier::new(config.region.clone(), config.credentials.clone());
+    let stages = EmulatorApp::new(config.api_keys.clone(), verifier.clone());
+    let lambda = LambdaApi::new(Arc::new(verifier), config.region.clone());
+    let router = Router::new(stages, lambda);
 
-    let mut service = Service::new("lambda-proxy-emulator".to_string(), http_server);
+    let mut service = Service::new("lambda-proxy-emulator".to_string(), router);
     if let Some(addr) = config.http {
         service.add_tcp(&addr.to_string());
     }
