@@ -4,6 +4,7 @@
 //! each module below owns one concern.
 
 pub mod config;
+pub mod credentials;
 pub mod dns;
 pub mod invoke;
 pub mod proxy;

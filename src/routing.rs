@@ -11,12 +11,12 @@
 //! is 405 with `Allow`; otherwise 404.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::Arc;
 
 use crate::config::{Config, ConfigError, RouteConf};
+use crate::credentials::CredentialsRegistry;
 use crate::dns::Resolver;
-use crate::target::{FunctionUriTarget, Target};
+use crate::target::{BuildContext, FunctionUriTarget, Target};
 
 /// One compiled route.
 #[derive(Debug)]
@@ -82,19 +82,26 @@ pub struct RouteTable {
 }
 
 impl RouteTable {
-    /// Compiles every route of `config`, resolving upstream hosts through `resolver`.
-    pub fn build(config: &Config, resolver: &Resolver) -> Result<RouteTable, ConfigError> {
-        Self::from_routes(&config.file, &config.gateway.routes, resolver)
+    /// Compiles every route of `config`, resolving upstream hosts through `resolver` and
+    /// taking credential sources from `credentials`.
+    pub fn build(
+        config: &Config,
+        resolver: &Resolver,
+        credentials: &CredentialsRegistry,
+    ) -> Result<RouteTable, ConfigError> {
+        let cx = BuildContext {
+            file: &config.file,
+            resolver,
+            credentials,
+            named_credentials: &config.gateway.credentials,
+        };
+        Self::from_routes(&cx, &config.gateway.routes)
     }
 
-    pub fn from_routes(
-        file: &Path,
-        confs: &[RouteConf],
-        resolver: &Resolver,
-    ) -> Result<RouteTable, ConfigError> {
+    pub fn from_routes(cx: &BuildContext, confs: &[RouteConf]) -> Result<RouteTable, ConfigError> {
         let mut t = RouteTable::default();
         for (i, rc) in confs.iter().enumerate() {
-            let target = Target::build(file, i, rc, resolver)?;
+            let target = Target::build(cx, i, rc)?;
             t.routes.push(Arc::new(Route {
                 name: rc.name.as_str().into(),
                 hosts: rc.hosts.clone(),
@@ -168,10 +175,12 @@ impl RouteTable {
 mod tests {
     use super::*;
 
+    use std::path::Path;
+
     fn table(yaml: &str) -> RouteTable {
         let text = format!("listeners: [{{address: '127.0.0.1:1'}}]\nroutes:\n{yaml}");
         let c = Config::from_yaml_str(Path::new("t.yaml"), &text).unwrap();
-        RouteTable::build(&c, &Resolver::default()).unwrap()
+        RouteTable::build(&c, &Resolver::default(), &CredentialsRegistry::new()).unwrap()
     }
 
     fn name(t: &RouteTable, path: &str, host: Option<&str>, m: &str) -> String {

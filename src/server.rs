@@ -19,6 +19,7 @@ use pingora::server::Server;
 use pingora::services::background::background_service;
 
 use crate::config::{validate_resolve, Config, ConfigError};
+use crate::credentials::{CredentialsRefresher, CredentialsRegistry};
 use crate::dns::{DnsRefresh, Resolver};
 use crate::proxy::Gateway;
 use crate::routing::RouteTable;
@@ -54,9 +55,11 @@ pub fn run() -> ! {
     let path = opt.conf.clone().unwrap_or_else(|| DEFAULT_CONF.to_string());
     let config = Config::load(&path).unwrap_or_else(|e| fail(&e));
     let resolver = Resolver::new();
-    let table = RouteTable::build(&config, &resolver).unwrap_or_else(|e| fail(&e));
+    let credentials = CredentialsRegistry::new();
+    let table = RouteTable::build(&config, &resolver, &credentials).unwrap_or_else(|e| fail(&e));
     let listeners = build_listeners(&config).unwrap_or_else(|e| fail(&e));
     if opt.test {
+        check_credentials(&config, &table, &credentials);
         println!(
             "lambda-proxy: {}: configuration OK ({} listeners, {} routes)",
             config.file.display(),
@@ -104,6 +107,12 @@ pub fn run() -> ! {
         }
     }
     server.add_service(proxy);
+    server.add_service(background_service(
+        "credentials refresh",
+        CredentialsRefresher {
+            registry: credentials,
+        },
+    ));
     server.add_service(background_service(
         "dns refresh",
         DnsRefresh {
@@ -160,6 +169,32 @@ fn build_listeners(config: &Config) -> Result<Vec<Listener>, ConfigError> {
         }
     }
     Ok(out)
+}
+
+/// `-t`: every credential source must resolve now; a failure names the routes using it.
+fn check_credentials(config: &Config, table: &RouteTable, credentials: &CredentialsRegistry) {
+    let failures = credentials.resolve_all_blocking(Duration::from_secs(10));
+    if failures.is_empty() {
+        return;
+    }
+    for (source, why) in &failures {
+        let routes: Vec<&str> = table
+            .routes()
+            .iter()
+            .filter(|r| {
+                r.target
+                    .signing()
+                    .is_some_and(|s| s.credentials.name() == source)
+            })
+            .map(|r| &*r.name)
+            .collect();
+        eprintln!(
+            "lambda-proxy: {}: credentials `{source}` (routes: {}) cannot be resolved: {why}",
+            config.file.display(),
+            routes.join(", ")
+        );
+    }
+    std::process::exit(1);
 }
 
 fn fail(e: &ConfigError) -> ! {

@@ -234,6 +234,12 @@ impl RequestSigner {
         }
     }
 
+    /// A signer for `region` and `service` whose credentials are passed per call
+    /// ([`RequestSigner::sign_request_header_as`]): routes whose credentials rotate.
+    pub fn for_scope(region: &str, service: &str) -> Self {
+        Self::new(&StaticCredentials::new("", "", None), region, service)
+    }
+
     /// Canonical URI encoding; default [`UriEncoding::Double`].
     pub fn with_uri_encoding(mut self, enc: UriEncoding) -> Self {
         self.settings.percent_encoding_mode = match enc {
@@ -344,6 +350,7 @@ impl RequestSigner {
             return Err(SignError::new("the headers to sign must include host"));
         }
         let instructions = self.sign_inner(
+            &self.identity,
             method,
             path_and_query,
             headers.iter().copied(),
@@ -379,6 +386,34 @@ impl RequestSigner {
     /// added: the request must not be forwarded.
     pub fn sign_request_header(
         &self,
+        req: &mut RequestHeader,
+        payload_sha256_hex: &str,
+        time: SystemTime,
+    ) -> Result<(), SignError> {
+        self.sign_head(
+            &self.identity,
+            self.token_value.as_ref(),
+            req,
+            payload_sha256_hex,
+            time,
+        )
+    }
+
+    /// [`RequestSigner::sign_request_header`] with credentials from a rotating source.
+    pub fn sign_request_header_as(
+        &self,
+        identity: &Identity,
+        req: &mut RequestHeader,
+        payload_sha256_hex: &str,
+        time: SystemTime,
+    ) -> Result<(), SignError> {
+        self.sign_head(identity, None, req, payload_sha256_hex, time)
+    }
+
+    fn sign_head(
+        &self,
+        identity: &Identity,
+        token_value: Option<&HeaderValue>,
         req: &mut RequestHeader,
         payload_sha256_hex: &str,
         time: SystemTime,
@@ -432,6 +467,7 @@ impl RequestSigner {
             }
             // `into_iter()` lets aws-sigv4 collect into this same allocation.
             self.sign_inner(
+                identity,
                 head.method.as_str(),
                 target,
                 signed.into_iter(),
@@ -445,7 +481,7 @@ impl RequestSigner {
                 H_AUTHORIZATION => ("Authorization", sensitive_value(value)?),
                 H_X_AMZ_DATE => ("X-Amz-Date", header_value(value)?),
                 H_X_AMZ_CONTENT_SHA256 => ("X-Amz-Content-Sha256", header_value(value)?),
-                H_X_AMZ_SECURITY_TOKEN => match &self.token_value {
+                H_X_AMZ_SECURITY_TOKEN => match token_value {
                     Some(v) => ("X-Amz-Security-Token", v.clone()),
                     None => ("X-Amz-Security-Token", sensitive_value(value)?),
                 },
@@ -457,8 +493,10 @@ impl RequestSigner {
         Ok(())
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn sign_inner<'a>(
         &'a self,
+        identity: &'a Identity,
         method: &'a str,
         path_and_query: &'a str,
         headers: impl Iterator<Item = (&'a str, &'a str)>,
@@ -471,7 +509,7 @@ impl RequestSigner {
             ));
         }
         let params = v4::SigningParams::builder()
-            .identity(&self.identity)
+            .identity(identity)
             .region(&self.region)
             .name(&self.service)
             .time(time)

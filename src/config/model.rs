@@ -36,6 +36,40 @@ pub struct GatewayConf {
     pub routes: Vec<RouteConf>,
     #[serde(default)]
     pub dns: DnsConf,
+    /// Named credential sources that routes reference with `credentials: <name>`.
+    #[serde(default)]
+    pub credentials: std::collections::BTreeMap<String, CredentialsConf>,
+}
+
+/// A named credential source: static keys, or the SDK default chain (optionally a profile),
+/// optionally with AssumeRole on top.
+#[derive(Debug, Deserialize, Clone, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialsConf {
+    /// Static keys; without them the default chain is used (env, files, web identity, ECS, IMDSv2).
+    #[serde(default)]
+    pub access_key_id: Option<String>,
+    #[serde(default)]
+    pub secret_access_key: Option<Secret>,
+    #[serde(default)]
+    pub session_token: Option<Secret>,
+    /// Profile of the shared config/credentials files (default chain only).
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// AssumeRole on top of the source.
+    #[serde(default)]
+    pub assume_role_arn: Option<String>,
+    /// Default `lambda-proxy`.
+    #[serde(default)]
+    pub role_session_name: Option<String>,
+    #[serde(default)]
+    pub external_id: Option<String>,
+    /// Session duration in seconds (900 to 43200; default STS's 3600).
+    #[serde(default)]
+    pub duration_seconds: Option<u32>,
+    /// Custom STS endpoint (default the regional STS endpoint).
+    #[serde(default)]
+    pub sts_endpoint_url: Option<String>,
 }
 
 /// One listening socket.
@@ -125,6 +159,25 @@ pub struct RouteConf {
     pub aws_secret: Option<Secret>,
     #[serde(default)]
     pub aws_session_token: Option<Secret>,
+    /// A named source from the top-level `credentials` section.
+    #[serde(default)]
+    pub credentials: Option<String>,
+    /// Profile for the default chain (when no static keys are given).
+    #[serde(default)]
+    pub aws_profile: Option<String>,
+    /// AssumeRole on top of the route's credentials (cross-account invokes).
+    #[serde(default)]
+    pub aws_assume_role_arn: Option<String>,
+    /// Default `lambda-proxy` (Kong: `kong`).
+    #[serde(default)]
+    pub aws_role_session_name: Option<String>,
+    #[serde(default)]
+    pub aws_assume_role_external_id: Option<String>,
+    /// Session duration in seconds (900 to 43200).
+    #[serde(default)]
+    pub aws_assume_role_duration: Option<u32>,
+    #[serde(default)]
+    pub aws_sts_endpoint_url: Option<String>,
     /// Custom Invoke endpoint host (VPC endpoint, emulator); default `lambda.<region>.amazonaws.com`.
     #[serde(default)]
     pub host: Option<String>,
@@ -331,14 +384,34 @@ pub enum ApiKeyPolicy {
     Reject,
 }
 
+/// SigV4 settings of a `function_uri` route. Credentials: `accesskey` + `secretkey` (static), a
+/// named source (`credentials`), or else the SDK default chain (optionally `profile`), with
+/// optional AssumeRole on top.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IamConf {
-    pub accesskey: String,
-    pub secretkey: Secret,
+    #[serde(default)]
+    pub accesskey: Option<String>,
+    #[serde(default)]
+    pub secretkey: Option<Secret>,
     /// Session token for temporary credentials (APISIX has none).
     #[serde(default)]
     pub session_token: Option<Secret>,
+    /// A named source from the top-level `credentials` section.
+    #[serde(default)]
+    pub credentials: Option<String>,
+    #[serde(default)]
+    pub profile: Option<String>,
+    #[serde(default)]
+    pub assume_role_arn: Option<String>,
+    #[serde(default)]
+    pub role_session_name: Option<String>,
+    #[serde(default)]
+    pub external_id: Option<String>,
+    #[serde(default)]
+    pub duration_seconds: Option<u32>,
+    #[serde(default)]
+    pub sts_endpoint_url: Option<String>,
     #[serde(default = "default_region")]
     pub aws_region: String,
     /// `execute-api` for API Gateway, `lambda` for Function URLs.

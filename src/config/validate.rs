@@ -191,20 +191,6 @@ fn validate_route(r: &mut RouteConf, at: &str) -> Result<(), (String, String)> {
             }
         }
         if let Some(iam) = &auth.iam {
-            if iam.accesskey.trim().is_empty() {
-                return e("authorization.iam.accesskey", "must not be empty".into());
-            }
-            if iam.secretkey.expose().is_empty() {
-                return e("authorization.iam.secretkey", "must not be empty".into());
-            }
-            if let Some(t) = &iam.session_token {
-                if t.expose().is_empty() || !is_header_value(t.expose()) {
-                    return e(
-                        "authorization.iam.session_token",
-                        "must be a non-empty printable string".into(),
-                    );
-                }
-            }
             if iam.aws_region.is_empty()
                 || !iam
                     .aws_region

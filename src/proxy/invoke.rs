@@ -22,7 +22,7 @@ use pingora::prelude::*;
 use pingora::proxy::Session;
 
 use super::failure::classify;
-use super::request_filter::{declared_length, refuse};
+use super::request_filter::{credentials_unavailable, declared_length, refuse};
 use super::{respond, Gateway, RequestCtx};
 use crate::config::{InvocationType, PayloadVersionConf};
 use crate::invoke::call::{self, InvokeCall};
@@ -52,6 +52,9 @@ pub async fn handle(
         return Error::e_explain(InternalError, "not a function_name route");
     };
 
+    if t.signing.credentials.current().is_none() {
+        return credentials_unavailable(session, ctx, t.signing.credentials.name()).await;
+    }
     if declared_length(session.req_header()).is_some_and(|n| n > t.body_limit) {
         let msg = format!(
             "request body is over this route's limit of {} bytes",
@@ -190,8 +193,13 @@ fn invoke_head(session: &Session, t: &InvokeTarget, event: &Bytes) -> Result<Req
     if let Some(trace) = session.req_header().headers.get("x-amzn-trace-id") {
         head.insert_header("x-amzn-trace-id", trace.clone())?;
     }
-    t.signer
-        .sign_request_header(&mut head, &sha256_hex(event), SystemTime::now())
+    let identity =
+        t.signing.credentials.current().ok_or_else(|| {
+            Error::explain(HTTPStatus(503), "AWS credentials expired before signing")
+        })?;
+    t.signing
+        .signer
+        .sign_request_header_as(&identity, &mut head, &sha256_hex(event), SystemTime::now())
         .map_err(|e| Error::explain(InternalError, format!("signing failed: {e}")))?;
     Ok(head)
 }

@@ -122,7 +122,13 @@ pub async fn request_filter(
             return refuse(session, ctx, 413, "body_too_large", &msg).await;
         }
     }
-    let signed = t.signer.is_some();
+    let signed = t.signing.is_some();
+    if let Some(signing) = &t.signing {
+        if signing.credentials.current().is_none() {
+            ctx.route = Some(route.clone());
+            return credentials_unavailable(session, ctx, signing.credentials.name()).await;
+        }
+    }
     ctx.route = Some(route);
     if signed {
         return signed_body::read_and_forward(session, ctx).await;
@@ -147,6 +153,29 @@ pub async fn refuse(
             .set_total_drain_timeout(Some(REFUSED_BODY_DRAIN));
         let _ = session.drain_request_body().await;
     }
+    Ok(true)
+}
+
+/// 503 for a route whose credentials were never obtained (or expired without a refresh).
+pub async fn credentials_unavailable(
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+    source: &str,
+) -> Result<bool> {
+    ctx.error_code = Some("credentials_unavailable");
+    log::warn!(
+        "route {}: no valid AWS credentials from `{source}` yet; answering 503",
+        ctx.route_name()
+    );
+    respond::json_error(
+        session,
+        503,
+        "credentials_unavailable",
+        "the gateway has no valid AWS credentials for this route yet",
+        &[("retry-after", "1".to_string())],
+        false,
+    )
+    .await?;
     Ok(true)
 }
 

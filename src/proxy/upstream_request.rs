@@ -28,7 +28,7 @@ pub fn upstream_request_filter(req: &mut RequestHeader, ctx: &mut RequestCtx) ->
     if !t.keepalive {
         req.insert_header(CONNECTION, "close")?;
     }
-    if let Some(signer) = &t.signer {
+    if let Some(signing) = &t.signing {
         let payload = ctx
             .payload
             .as_ref()
@@ -37,8 +37,12 @@ pub fn upstream_request_filter(req: &mut RequestHeader, ctx: &mut RequestCtx) ->
         if payload.len > 0 || req.headers.contains_key(CONTENT_LENGTH) {
             req.insert_header(CONTENT_LENGTH, payload.len.to_string())?;
         }
-        signer
-            .sign_request_header(req, &payload.sha256, SystemTime::now())
+        let identity = signing.credentials.current().ok_or_else(|| {
+            Error::explain(HTTPStatus(503), "AWS credentials expired before signing")
+        })?;
+        signing
+            .signer
+            .sign_request_header_as(&identity, req, &payload.sha256, SystemTime::now())
             .map_err(|e| Error::explain(InternalError, format!("signing failed: {e}")))?;
     }
     Ok(())

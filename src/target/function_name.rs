@@ -5,7 +5,6 @@
 //! request paths are pre-encoded as AWS SDKs send them (`:` as `%3A`), and the per-route
 //! event and response settings are fixed — once, when the route table is built.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,10 +18,13 @@ use crate::config::{
     ConfigError, InvocationType, LogType, PayloadVersionConf, RouteConf,
     DEFAULT_EVENT_PAYLOAD_LIMIT, DEFAULT_FUNCTION_URL_TIMEOUT_MS, DEFAULT_SYNC_PAYLOAD_LIMIT,
 };
-use crate::dns::{Resolver, UpstreamHost};
+use crate::dns::UpstreamHost;
 use crate::invoke::event::{BodyEncoding, EventSettings};
 use crate::invoke::result::PayloadVersion;
-use crate::sigv4::{RequestSigner, StaticCredentials};
+use crate::sigv4::RequestSigner;
+
+use super::credential_spec::config_error;
+use super::{BuildContext, CredentialFields, Signing};
 
 /// Characters percent-encoded in a path segment: everything but RFC 3986 unreserved.
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -199,11 +201,6 @@ pub fn validate_function_name_route(r: &RouteConf) -> Result<(), (String, String
             }
         }
     }
-    match (r.aws_key.is_some(), r.aws_secret.is_some()) {
-        (true, false) => return e("aws_secret", "aws_key needs aws_secret".into()),
-        (false, true) => return e("aws_key", "aws_secret needs aws_key".into()),
-        _ => {}
-    }
     if let Some(h) = &r.request_id_header {
         if !h.is_empty() && HeaderName::from_bytes(h.as_bytes()).is_err() {
             return e("request_id_header", format!("`{h}` is not a header name"));
@@ -261,7 +258,7 @@ pub struct InvokeTarget {
     pub stream_path: String,
     pub host_header: HeaderValue,
     pub upstream: Arc<UpstreamHost>,
-    pub signer: RequestSigner,
+    pub signing: Signing,
     pub invocation_type: InvocationType,
     pub log_tail: bool,
     pub unhandled_status: u16,
@@ -291,7 +288,7 @@ impl std::fmt::Debug for InvokeTarget {
         f.debug_struct("InvokeTarget")
             .field("function", &self.function)
             .field("region", &self.region)
-            .field("signer", &self.signer)
+            .field("signing", &self.signing)
             .field("invocation_type", &self.invocation_type)
             .field("event_mode", &self.event_mode)
             .finish_non_exhaustive()
@@ -300,11 +297,12 @@ impl std::fmt::Debug for InvokeTarget {
 
 impl InvokeTarget {
     pub fn build(
-        file: &Path,
+        cx: &BuildContext,
         index: usize,
         r: &RouteConf,
-        resolver: &Resolver,
     ) -> Result<InvokeTarget, ConfigError> {
+        let file = cx.file;
+        let resolver = cx.resolver;
         let err = |field: &str, reason: String| ConfigError {
             file: file.to_path_buf(),
             field: format!("routes[{index}].{field}"),
@@ -346,30 +344,13 @@ impl InvokeTarget {
         let host_header =
             HeaderValue::from_str(&host_header).map_err(|e| err("host", e.to_string()))?;
 
-        let creds = match (&r.aws_key, &r.aws_secret) {
-            (Some(k), Some(s)) => StaticCredentials::new(
-                k.clone(),
-                s.expose().to_string(),
-                r.aws_session_token.as_ref().map(|t| t.expose().to_string()),
-            ),
-            _ => match (
-                std::env::var("AWS_ACCESS_KEY_ID"),
-                std::env::var("AWS_SECRET_ACCESS_KEY"),
-            ) {
-                (Ok(k), Ok(s)) if !k.is_empty() && !s.is_empty() => StaticCredentials::new(
-                    k,
-                    s,
-                    std::env::var("AWS_SESSION_TOKEN").ok().filter(|t| !t.is_empty()),
-                ),
-                _ => {
-                    return Err(err(
-                        "aws_key",
-                        "no credentials: set aws_key / aws_secret (and aws_session_token) or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY".into(),
-                    ))
-                }
-            },
+        let spec = CredentialFields::of_invoke_route(r)
+            .spec(cx.named_credentials, &region)
+            .map_err(|fe| config_error(file, index, fe))?;
+        let signing = Signing {
+            signer: RequestSigner::for_scope(&region, "lambda"),
+            credentials: cx.credentials.get(&spec),
         };
-        let signer = RequestSigner::new(&creds, &region, "lambda");
 
         for (field, set) in [
             ("skip_large_bodies", r.skip_large_bodies.is_some()),
@@ -481,7 +462,7 @@ impl InvokeTarget {
             stream_path,
             host_header,
             upstream,
-            signer,
+            signing,
             invocation_type: r.invocation_type,
             log_tail: r.log_type == LogType::Tail,
             unhandled_status: r.unhandled_status.unwrap_or(502),

@@ -19,8 +19,11 @@ use crate::config::{
     DEFAULT_FUNCTION_URL_TIMEOUT_MS, DEFAULT_KEEPALIVE_TIMEOUT_MS, DEFAULT_SIGNED_BODY_LIMIT,
     DEFAULT_TIMEOUT_MS,
 };
-use crate::dns::{Resolver, UpstreamHost};
-use crate::sigv4::{RequestSigner, StaticCredentials};
+use crate::dns::UpstreamHost;
+use crate::sigv4::RequestSigner;
+
+use super::credential_spec::config_error;
+use super::{BuildContext, CredentialFields, Signing};
 
 /// The configured API key and what to do with a client-sent one.
 pub struct ApiKey {
@@ -34,7 +37,7 @@ pub struct FunctionUriTarget {
     pub host_header: HeaderValue,
     pub upstream: Arc<UpstreamHost>,
     pub api_key: Option<ApiKey>,
-    pub signer: Option<RequestSigner>,
+    pub signing: Option<Signing>,
     /// Largest accepted request body; always set for signed routes.
     pub body_limit: Option<u64>,
     pub keepalive: bool,
@@ -49,7 +52,7 @@ impl std::fmt::Debug for FunctionUriTarget {
         f.debug_struct("FunctionUriTarget")
             .field("url", &self.url)
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
-            .field("signed", &self.signer.is_some())
+            .field("signing", &self.signing)
             .field("body_limit", &self.body_limit)
             .finish_non_exhaustive()
     }
@@ -58,11 +61,11 @@ impl std::fmt::Debug for FunctionUriTarget {
 impl FunctionUriTarget {
     /// Builds the target of `routes[index]`; errors name the field.
     pub fn build(
-        file: &Path,
+        cx: &BuildContext,
         index: usize,
         r: &RouteConf,
-        resolver: &Resolver,
     ) -> Result<FunctionUriTarget, ConfigError> {
+        let file = cx.file;
         let err = |field: &str, reason: String| ConfigError {
             file: file.to_path_buf(),
             field: format!("routes[{index}].{field}"),
@@ -83,15 +86,19 @@ impl FunctionUriTarget {
             None => None,
         };
         let iam = auth.and_then(|a| a.iam.as_ref());
-        let signer = iam.map(|iam| {
-            let creds = StaticCredentials::new(
-                iam.accesskey.clone(),
-                iam.secretkey.expose().to_string(),
-                iam.session_token.as_ref().map(|t| t.expose().to_string()),
-            );
-            RequestSigner::new(&creds, &iam.aws_region, &iam.service)
-        });
-        let body_limit = match (r.max_body_size, signer.is_some()) {
+        let signing = match iam {
+            None => None,
+            Some(iam) => {
+                let spec = CredentialFields::of_iam(iam)
+                    .spec(cx.named_credentials, &iam.aws_region)
+                    .map_err(|fe| config_error(file, index, fe))?;
+                Some(Signing {
+                    signer: RequestSigner::for_scope(&iam.aws_region, &iam.service),
+                    credentials: cx.credentials.get(&spec),
+                })
+            }
+        };
+        let body_limit = match (r.max_body_size, signing.is_some()) {
             (Some(m), _) => Some(m),
             (None, true) => Some(DEFAULT_SIGNED_BODY_LIMIT),
             (None, false) => None,
@@ -107,11 +114,11 @@ impl FunctionUriTarget {
         let peer = peer_template(file, index, r, &url.host, url.port, url.https, read_timeout)?;
 
         Ok(FunctionUriTarget {
-            upstream: resolver.get(&url.host, url.port),
+            upstream: cx.resolver.get(&url.host, url.port),
             url,
             host_header,
             api_key,
-            signer,
+            signing,
             body_limit,
             keepalive: r.keepalive.enabled(),
             keepalive_pool: r.keepalive_pool,

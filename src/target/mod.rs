@@ -5,6 +5,7 @@
 //! ever climbing above its path). [`InvokeTarget`] calls the Lambda Invoke API.
 
 mod connect_proxy;
+mod credential_spec;
 mod function_name;
 mod function_uri;
 mod path;
@@ -14,6 +15,31 @@ pub use function_name::{
 };
 pub use function_uri::{ApiKey, FunctionUriTarget};
 pub use path::{forward_path, PathError};
+
+pub use credential_spec::CredentialFields;
+
+/// What building a target needs besides its route's config.
+pub struct BuildContext<'a> {
+    pub file: &'a std::path::Path,
+    pub resolver: &'a crate::dns::Resolver,
+    pub credentials: &'a crate::credentials::CredentialsRegistry,
+    pub named_credentials: &'a std::collections::BTreeMap<String, crate::config::CredentialsConf>,
+}
+
+/// SigV4 for a route: the scope and settings, and the source of the current credentials.
+pub struct Signing {
+    pub signer: crate::sigv4::RequestSigner,
+    pub credentials: std::sync::Arc<crate::credentials::CredentialsCell>,
+}
+
+impl std::fmt::Debug for Signing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Signing")
+            .field("signer", &self.signer)
+            .field("credentials", &self.credentials.name())
+            .finish()
+    }
+}
 
 /// A route's target: one of the two kinds.
 #[derive(Debug)]
@@ -25,19 +51,26 @@ pub enum Target {
 impl Target {
     /// Builds the target of `routes[index]`.
     pub fn build(
-        file: &std::path::Path,
+        cx: &BuildContext,
         index: usize,
         r: &crate::config::RouteConf,
-        resolver: &crate::dns::Resolver,
     ) -> Result<Target, crate::config::ConfigError> {
         if r.function_name.is_some() {
             Ok(Target::FunctionName(Box::new(InvokeTarget::build(
-                file, index, r, resolver,
+                cx, index, r,
             )?)))
         } else {
             Ok(Target::FunctionUri(Box::new(FunctionUriTarget::build(
-                file, index, r, resolver,
+                cx, index, r,
             )?)))
+        }
+    }
+
+    /// The route's signing, if it signs.
+    pub fn signing(&self) -> Option<&Signing> {
+        match self {
+            Target::FunctionUri(t) => t.signing.as_ref(),
+            Target::FunctionName(t) => Some(&t.signing),
         }
     }
 

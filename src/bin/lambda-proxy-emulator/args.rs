@@ -1,4 +1,5 @@
-//! Command-line parsing for the emulator: listeners, credentials, API keys, region, TLS names.
+//! Command-line parsing for the emulator: listeners, credentials, API keys, region, TLS names,
+//! and the `--help` text listing the stages, the Lambda API and the built-in functions.
 //!
 //! Plain `std::env::args` parsing (no clap); pingora's own CLI flags are deliberately not parsed.
 
@@ -23,7 +24,7 @@ usage: lambda-proxy-emulator [--http ADDR:PORT] [--https ADDR:PORT --cert-dir DI
            [--credential AKID:SECRET[:SESSION_TOKEN]]... [--api-key KEY]...
            [--region REGION] [--tls-name NAME]...
 
-A strict local stand-in for AWS API Gateway / Lambda Function URL endpoints.
+A strict local stand-in for AWS API Gateway, Lambda Function URLs and the Lambda Invoke API.
   --http ADDR:PORT       plain listener (HTTP/1.1 and h2c on the same port)
   --https ADDR:PORT      TLS listener (h2 and HTTP/1.1 by ALPN); needs --cert-dir
   --cert-dir DIR         where the generated ca.pem, cert.pem and key.pem are written
@@ -33,7 +34,30 @@ A strict local stand-in for AWS API Gateway / Lambda Function URL endpoints.
   --region REGION        region the signature scope must use (default us-east-1)
   --tls-name NAME        name in the generated certificate, repeatable; IP addresses
                          become IP SANs (default: localhost and 127.0.0.1)
-Prints READY on stdout once listening. Stages: /open /apikey /iam /url /stall /status/NNN";
+Prints READY on stdout once listening.
+
+API Gateway-like stages (first path segment):
+  /open  /apikey (x-api-key)  /iam (SigV4 execute-api)  /url (SigV4 lambda)
+  /stall (never answers)  /status/NNN (answers NNN); all echo the request as JSON
+
+Lambda API (SigV4 service lambda, --region; account 123456789012):
+  POST /2015-03-31/functions/{FunctionName}/invocations[?Qualifier=Q]        Invoke
+  POST /2021-11-15/functions/{FunctionName}/response-streaming-invocations[?Qualifier=Q]
+                                               InvokeWithResponseStream (event stream)
+  FunctionName: name, name:Q, 123456789012:function:name[:Q] or the full ARN,
+  percent-encoded once (`:` as %3A) and signed with the SDKs' double encoding.
+  Qualifiers: $LATEST (default), 1, alias prod (runs version 1).
+  X-Amz-Invocation-Type RequestResponse|Event (202)|DryRun (204); X-Amz-Log-Type Tail.
+  Payload: JSON, at most 6291456 bytes (1048576 for Event).
+Built-in functions:
+  echo       the payload as received      inspect    JSON describing the call
+  unhandled  X-Amz-Function-Error: Unhandled          handled  ...: Handled
+  sleep      {\"ms\":N} (default 1000)   respond    payload.result or payload.result_raw
+  proxy      API Gateway proxy result echoing the event
+  binary     proxy result, base64 body of bytes 0..=255
+  large      a JSON string of {\"bytes\":N} bytes (default 5000000)
+  throttle   429 TooManyRequestsException
+  stream     {\"chunks\":5,\"delay_ms\":200,\"prelude\":false,\"fail_after\":K}";
 
 /// Everything the emulator was asked to do.
 #[derive(Debug, Clone)]

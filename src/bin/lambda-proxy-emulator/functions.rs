@@ -288,7 +288,11 @@ fn stream_plan(event: &Value) -> Result<StreamPlan, String> {
         Some(_) => return Err("payload.prelude must be a boolean".into()),
     };
     Ok(StreamPlan {
-        content_type: if prelude { HTTP_INTEGRATION } else { OCTET_STREAM },
+        content_type: if prelude {
+            HTTP_INTEGRATION
+        } else {
+            OCTET_STREAM
+        },
         prelude: prelude.then(|| {
             let mut p = STREAM_PRELUDE.as_bytes().to_vec();
             p.extend_from_slice(&PRELUDE_DELIMITER);
@@ -431,14 +435,20 @@ mod tests {
 
     #[test]
     fn simple_functions() {
-        assert_eq!(result(run_now(Builtin::Echo, b" {\"a\": 1} ")), b" {\"a\": 1} ");
+        assert_eq!(
+            result(run_now(Builtin::Echo, b" {\"a\": 1} ")),
+            b" {\"a\": 1} "
+        );
         assert_eq!(result(run_now(Builtin::Echo, b"")), b"");
         assert_eq!(
             result(run_now(Builtin::Sleep, br#"{"ms":5}"#)),
             br#"{"slept_ms":5}"#
         );
         assert_eq!(
-            result(run_now(Builtin::Respond, br#"{"result":{"statusCode":204}}"#)),
+            result(run_now(
+                Builtin::Respond,
+                br#"{"result":{"statusCode":204}}"#
+            )),
             br#"{"statusCode":204}"#
         );
         assert_eq!(
@@ -479,12 +489,21 @@ mod tests {
             (Builtin::Stream, br#"{"fail_after":-2}"#),
         ] {
             assert!(
-                matches!(run_now(f, p), Output::Error { kind: ErrorKind::Unhandled, .. }),
+                matches!(
+                    run_now(f, p),
+                    Output::Error {
+                        kind: ErrorKind::Unhandled,
+                        ..
+                    }
+                ),
                 "{f:?} {p:?}"
             );
         }
         // Non-object payloads use the defaults.
-        assert!(matches!(run_now(Builtin::Stream, b"[1]"), Output::Stream(_)));
+        assert!(matches!(
+            run_now(Builtin::Stream, b"[1]"),
+            Output::Stream(_)
+        ));
     }
 
     #[test]
@@ -556,7 +575,10 @@ mod tests {
             .unwrap();
         assert!(matches!(
             rt.block_on(plan.buffered()),
-            Output::Error { kind: ErrorKind::Unhandled, .. }
+            Output::Error {
+                kind: ErrorKind::Unhandled,
+                ..
+            }
         ));
 
         let plan = StreamPlan {

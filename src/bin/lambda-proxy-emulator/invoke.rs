@@ -200,8 +200,8 @@ impl LambdaApi {
 
     /// The API rules, in order: operation, function name and qualifier, headers, payload.
     fn validate(&self, received: &Received, payload: Bytes) -> Result<Invocation, ApiError> {
-        let route = invoke_api::route(&received.raw_path)
-            .filter(|_| received.method == http::Method::POST);
+        let route =
+            invoke_api::route(&received.raw_path).filter(|_| received.method == http::Method::POST);
         let Some((operation, segment)) = route else {
             return Err(ApiError::unknown_operation());
         };
@@ -246,8 +246,7 @@ impl LambdaApi {
                 // Accepted now; the function still runs (and takes its time) in the background.
                 tokio::spawn(async move {
                     let call = invocation.call();
-                    if let Output::Stream(plan) = functions::run(invocation.function, &call).await
-                    {
+                    if let Output::Stream(plan) = functions::run(invocation.function, &call).await {
                         plan.buffered().await;
                     }
                 });
@@ -356,7 +355,9 @@ fn error_reply(error: &ApiError, common: &Common<'_>) -> Reply {
         common,
         &[("x-amzn-ErrorType", error.error_type)],
     );
-    response.headers_mut().remove("x-amzn-remapped-content-length");
+    response
+        .headers_mut()
+        .remove("x-amzn-remapped-content-length");
     Reply::Full(response)
 }
 

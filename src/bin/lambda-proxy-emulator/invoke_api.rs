@@ -155,7 +155,10 @@ impl ApiError {
             status: 429,
             error_type: "TooManyRequestsException",
             body: json_object(&[
-                ("Reason", "ReservedFunctionConcurrentInvocationLimitExceeded"),
+                (
+                    "Reason",
+                    "ReservedFunctionConcurrentInvocationLimitExceeded",
+                ),
                 ("Type", "User"),
                 ("message", "Rate Exceeded."),
             ]),
@@ -220,8 +223,7 @@ fn name_validation(value: &str) -> ApiError {
 fn is_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= MAX_NAME
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
@@ -229,8 +231,7 @@ fn is_name_qualifier(s: &str) -> bool {
     s == "$LATEST"
         || (!s.is_empty()
             && s.len() <= MAX_QUALIFIER
-            && s
-                .bytes()
+            && s.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_')))
 }
 
@@ -449,7 +450,9 @@ pub fn check_client_context(headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(raw) = header_text(headers, "x-amz-client-context") else {
         return Ok(());
     };
-    let bad = || ApiError::invalid_parameter("Client context must be a valid Base64-encoded JSON object.");
+    let bad = || {
+        ApiError::invalid_parameter("Client context must be a valid Base64-encoded JSON object.")
+    };
     if raw.len() > MAX_CLIENT_CONTEXT {
         return Err(ApiError::invalid_parameter(&format!(
             "Client context must be at most {MAX_CLIENT_CONTEXT} bytes."
@@ -523,7 +526,10 @@ mod tests {
         assert_eq!(parsed("echo:prod"), ok("echo", Some("prod")));
         assert_eq!(parsed("echo:$LATEST"), ok("echo", Some("$LATEST")));
         assert_eq!(parsed("123456789012:function:echo"), ok("echo", None));
-        assert_eq!(parsed("123456789012:function:echo:1"), ok("echo", Some("1")));
+        assert_eq!(
+            parsed("123456789012:function:echo:1"),
+            ok("echo", Some("1"))
+        );
         assert_eq!(
             parsed("arn:aws:lambda:us-east-1:123456789012:function:my.fn_x-1"),
             ok("my.fn_x-1", None)
@@ -563,9 +569,8 @@ mod tests {
         assert_eq!(parsed(&format!("a:{}", "q".repeat(171))), Err(400));
 
         // Another region, partition or account: 404 naming that ARN.
-        let err =
-            parse_function_name("arn:aws:lambda:eu-west-1:123456789012:function:echo", R)
-                .unwrap_err();
+        let err = parse_function_name("arn:aws:lambda:eu-west-1:123456789012:function:echo", R)
+            .unwrap_err();
         assert_eq!(err.status, 404);
         assert_eq!(err.error_type, "ResourceNotFoundException");
         assert_eq!(
@@ -578,17 +583,20 @@ mod tests {
         );
         assert_eq!(parsed("210987654321:function:echo"), Err(404));
         // The configured region decides.
-        assert!(
-            parse_function_name("arn:aws:lambda:eu-west-1:123456789012:function:echo", "eu-west-1")
-                .is_ok()
-        );
+        assert!(parse_function_name(
+            "arn:aws:lambda:eu-west-1:123456789012:function:echo",
+            "eu-west-1"
+        )
+        .is_ok());
     }
 
     #[test]
     fn segment_decoding() {
         assert_eq!(
-            decode_segment(b"arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Aecho%3A%24LATEST")
-                .unwrap(),
+            decode_segment(
+                b"arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Aecho%3A%24LATEST"
+            )
+            .unwrap(),
             "arn:aws:lambda:us-east-1:123456789012:function:echo:$LATEST"
         );
         assert_eq!(decode_segment(b"echo:prod").unwrap(), "echo:prod");
@@ -613,15 +621,26 @@ mod tests {
         );
         assert_eq!(query_qualifier(Some(b"qualifier=prod")), Ok(None));
         assert_eq!(
-            query_qualifier(Some(b"Qualifier=a.b")).unwrap_err().error_type,
+            query_qualifier(Some(b"Qualifier=a.b"))
+                .unwrap_err()
+                .error_type,
             "ValidationException"
         );
-        assert_eq!(query_qualifier(Some(b"Qualifier=a+b")).unwrap_err().status, 400);
+        assert_eq!(
+            query_qualifier(Some(b"Qualifier=a+b")).unwrap_err().status,
+            400
+        );
 
         assert_eq!(resolve_qualifier(None, None), Ok(None));
         assert_eq!(resolve_qualifier(Some("1"), None), Ok(Some("1".into())));
-        assert_eq!(resolve_qualifier(None, Some("prod")), Ok(Some("prod".into())));
-        assert_eq!(resolve_qualifier(Some("prod"), Some("prod")), Ok(Some("prod".into())));
+        assert_eq!(
+            resolve_qualifier(None, Some("prod")),
+            Ok(Some("prod".into()))
+        );
+        assert_eq!(
+            resolve_qualifier(Some("prod"), Some("prod")),
+            Ok(Some("prod".into()))
+        );
         let err = resolve_qualifier(Some("prod"), Some("1")).unwrap_err();
         assert_eq!(err.status, 400);
         assert_eq!(err.error_type, "InvalidParameterValueException");
@@ -654,8 +673,14 @@ mod tests {
         use InvocationType::*;
         let it = |v: &[(&str, &str)], op| invocation_type(&headers(v), op);
         assert_eq!(it(&[], Operation::Invoke), Ok(RequestResponse));
-        assert_eq!(it(&[("x-amz-invocation-type", "Event")], Operation::Invoke), Ok(Event));
-        assert_eq!(it(&[("X-Amz-Invocation-Type", "DryRun")], Operation::Invoke), Ok(DryRun));
+        assert_eq!(
+            it(&[("x-amz-invocation-type", "Event")], Operation::Invoke),
+            Ok(Event)
+        );
+        assert_eq!(
+            it(&[("X-Amz-Invocation-Type", "DryRun")], Operation::Invoke),
+            Ok(DryRun)
+        );
         assert_eq!(
             it(&[("x-amz-invocation-type", "event")], Operation::Invoke)
                 .unwrap_err()
@@ -679,9 +704,20 @@ mod tests {
             Ok(DryRun)
         );
         assert_eq!(log_type(&headers(&[])), Ok(LogType::None));
-        assert_eq!(log_type(&headers(&[("x-amz-log-type", "None")])), Ok(LogType::None));
-        assert_eq!(log_type(&headers(&[("x-amz-log-type", "Tail")])), Ok(LogType::Tail));
-        assert_eq!(log_type(&headers(&[("x-amz-log-type", "tail")])).unwrap_err().status, 400);
+        assert_eq!(
+            log_type(&headers(&[("x-amz-log-type", "None")])),
+            Ok(LogType::None)
+        );
+        assert_eq!(
+            log_type(&headers(&[("x-amz-log-type", "Tail")])),
+            Ok(LogType::Tail)
+        );
+        assert_eq!(
+            log_type(&headers(&[("x-amz-log-type", "tail")]))
+                .unwrap_err()
+                .status,
+            400
+        );
     }
 
     #[test]
@@ -693,7 +729,9 @@ mod tests {
             "eyJjdXN0b20iOnsiYSI6MX19"
         )]))
         .is_ok());
-        assert!(check_client_context(&headers(&[("x-amz-client-context", "not base64!")])).is_err());
+        assert!(
+            check_client_context(&headers(&[("x-amz-client-context", "not base64!")])).is_err()
+        );
         // base64 of [1]
         assert!(check_client_context(&headers(&[("x-amz-client-context", "WzFd")])).is_err());
         let long = "A".repeat(MAX_CLIENT_CONTEXT + 1);
@@ -703,7 +741,10 @@ mod tests {
     #[test]
     fn payload_limits() {
         assert_eq!(check_payload(b"", SYNC_PAYLOAD_LIMIT), Ok(json!({})));
-        assert_eq!(check_payload(b" [1, 2] ", SYNC_PAYLOAD_LIMIT), Ok(json!([1, 2])));
+        assert_eq!(
+            check_payload(b" [1, 2] ", SYNC_PAYLOAD_LIMIT),
+            Ok(json!([1, 2]))
+        );
         assert_eq!(check_payload(b"\"s\"", SYNC_PAYLOAD_LIMIT), Ok(json!("s")));
         let err = check_payload(b"{not json", SYNC_PAYLOAD_LIMIT).unwrap_err();
         assert_eq!(err.status, 400);

@@ -75,8 +75,9 @@ impl HttpServerApp for Router {
         }
         let persistent_settings = HttpPersistentSettings::for_session(&http);
         match http.finish().await {
-            Ok(reusable) => reusable
-                .map(|s| ReusedHttpStream::from_reusable_stream(s, persistent_settings)),
+            Ok(reusable) => {
+                reusable.map(|s| ReusedHttpStream::from_reusable_stream(s, persistent_settings))
+            }
             Err(e) => {
                 error!("HTTP server fails to finish the request: {e}");
                 None

@@ -1,4 +1,5 @@
-//! SigV4 verification for the `/iam` (service `execute-api`) and `/url` (service `lambda`) stages,
+//! SigV4 verification for the `/iam` (service `execute-api`) and `/url` (service `lambda`) stages
+//! and the Lambda Invoke API (service `lambda`; ARNs in the path are encoded twice),
 //! done the way API Gateway and Lambda Function URLs do it and answered with their error bodies.
 //!
 //! scratchstack-aws-signature computes and compares the signature (deliberately not aws-sigv4,
@@ -369,13 +370,32 @@ mod tests {
         secret: &str,
         token: Option<&str>,
     ) {
+        sign_request_with(
+            req,
+            service,
+            time,
+            secret,
+            token,
+            SigningSettings::default(),
+        );
+    }
+
+    /// Signs with aws-sigv4 and the given settings.
+    fn sign_request_with(
+        req: &mut SignedRequest,
+        service: &str,
+        time: SystemTime,
+        secret: &str,
+        token: Option<&str>,
+        settings: SigningSettings,
+    ) {
         let identity = Credentials::new(AKID, secret, token.map(Into::into), None, "test").into();
         let params = v4::SigningParams::builder()
             .identity(&identity)
             .region("us-east-1")
             .name(service)
             .time(time)
-            .settings(SigningSettings::default())
+            .settings(settings)
             .build()
             .unwrap()
             .into();
@@ -755,5 +775,131 @@ mod tests {
             None,
         );
         assert!(block_on(verifier(None).verify(&wrong_secret, SERVICE_EXECUTE_API, now)).is_err());
+    }
+
+    /// The Invoke path for a full, qualified ARN, encoded once as the SDKs send it.
+    const ARN_PATH: &str = "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Aecho%3A%24LATEST/invocations";
+    const LAMBDA_HOST: &str = "lambda.us-east-1.amazonaws.com";
+
+    fn lambda_post(target: &str) -> SignedRequest {
+        request(
+            "POST",
+            target,
+            &[
+                ("host", LAMBDA_HOST),
+                ("x-amz-invocation-type", "RequestResponse"),
+            ],
+            b"{\"a\":1}",
+        )
+    }
+
+    #[test]
+    fn invoke_with_full_arn_verifies_with_sdk_double_encoding() {
+        let now = at(SUITE_TIME);
+        let v = verifier(None);
+        for target in [
+            ARN_PATH.to_string(),
+            format!("{ARN_PATH}?Qualifier=%24LATEST"),
+            "/2021-11-15/functions/123456789012%3Afunction%3Astream%3Aprod/response-streaming-invocations".into(),
+        ] {
+            let mut req = lambda_post(&target);
+            sign_request(&mut req, SERVICE_LAMBDA, now, SECRET, None);
+            assert_eq!(
+                block_on(v.verify(&req, SERVICE_LAMBDA, now)),
+                Ok(AKID.into()),
+                "{target}"
+            );
+            // The same signature does not cover another function...
+            let mut other = req.clone();
+            other.raw_path = String::from_utf8(req.raw_path.clone())
+                .unwrap()
+                .replace("%3Aecho", "%3Aecha")
+                .replace("%3Astream", "%3Astreak")
+                .into_bytes();
+            assert_eq!(
+                block_on(v.verify(&other, SERVICE_LAMBDA, now)),
+                Err(Rejection::invalid_signature(MSG_SIGNATURE_MISMATCH)),
+                "{target}"
+            );
+            // ...nor the same ARN sent with literal `:` (a different raw path).
+            let mut literal = req.clone();
+            literal.raw_path = String::from_utf8(req.raw_path.clone())
+                .unwrap()
+                .replace("%3A", ":")
+                .into_bytes();
+            assert!(block_on(v.verify(&literal, SERVICE_LAMBDA, now)).is_err());
+            // ...nor another service.
+            assert!(block_on(v.verify(&req, SERVICE_EXECUTE_API, now)).is_err());
+        }
+    }
+
+    #[test]
+    fn invoke_with_full_arn_signed_single_encoded_fails() {
+        // What `curl --aws-sigv4` does: the canonical URI is the path as sent (`%3A`), which
+        // AWS (and this verifier) refuse for Lambda.
+        let now = at(SUITE_TIME);
+        let mut req = lambda_post(ARN_PATH);
+        let mut settings = SigningSettings::default();
+        settings.percent_encoding_mode = aws_sigv4::http_request::PercentEncodingMode::Single;
+        sign_request_with(&mut req, SERVICE_LAMBDA, now, SECRET, None, settings);
+        assert_eq!(
+            block_on(verifier(None).verify(&req, SERVICE_LAMBDA, now)),
+            Err(Rejection::invalid_signature(MSG_SIGNATURE_MISMATCH))
+        );
+    }
+
+    /// Signs `POST {raw_path}` by hand for `lambda`, with `canonical_path` in the canonical
+    /// request: an independent check of the expected canonical URI.
+    fn hand_signed_lambda(raw_path: &str, canonical_path: &str) -> SignedRequest {
+        use crate::query_sort_fix::hmac_sha256;
+        use sha2::{Digest, Sha256};
+        let date = "20150830T123600Z";
+        let scope = "20150830/us-east-1/lambda/aws4_request";
+        let creq = format!(
+            "POST\n{canonical_path}\n\nhost:{LAMBDA_HOST}\nx-amz-date:{date}\n\nhost;x-amz-date\n{}",
+            hex::encode(Sha256::digest(b""))
+        );
+        let sts = format!(
+            "AWS4-HMAC-SHA256\n{date}\n{scope}\n{}",
+            hex::encode(Sha256::digest(creq.as_bytes()))
+        );
+        let mut key = hmac_sha256(format!("AWS4{SECRET}").as_bytes(), b"20150830");
+        for part in ["us-east-1", "lambda", "aws4_request"] {
+            key = hmac_sha256(&key, part.as_bytes());
+        }
+        let signature = hex::encode(hmac_sha256(&key, sts.as_bytes()));
+        let auth = format!(
+            "AWS4-HMAC-SHA256 Credential={AKID}/{scope}, SignedHeaders=host;x-amz-date, Signature={signature}"
+        );
+        request(
+            "POST",
+            raw_path,
+            &[
+                ("host", LAMBDA_HOST),
+                ("x-amz-date", date),
+                ("authorization", &auth),
+            ],
+            b"",
+        )
+    }
+
+    #[test]
+    fn arn_canonical_uri_is_the_path_encoded_twice() {
+        let now = at(SUITE_TIME);
+        let v = verifier(None);
+        let double = ARN_PATH.replace('%', "%25");
+        assert!(double.contains("arn%253Aaws%253Alambda") && double.contains("%2524LATEST"));
+        assert_eq!(
+            block_on(v.verify(&hand_signed_lambda(ARN_PATH, &double), SERVICE_LAMBDA, now)),
+            Ok(AKID.into())
+        );
+        let decoded = ARN_PATH.replace("%3A", ":").replace("%24", "$");
+        for wrong in [ARN_PATH.to_string(), decoded] {
+            assert_eq!(
+                block_on(v.verify(&hand_signed_lambda(ARN_PATH, &wrong), SERVICE_LAMBDA, now)),
+                Err(Rejection::invalid_signature(MSG_SIGNATURE_MISMATCH)),
+                "{wrong}"
+            );
+        }
     }
 }
