@@ -159,9 +159,7 @@ impl<'a> CredentialFields<'a> {
                 ));
             };
             let at = format!("credentials.{name}.");
-            return CredentialFields::of_named(conf, &at)
-                .spec(named, region)
-                .map_err(|(f, r)| (f, r));
+            return CredentialFields::of_named(conf, &at).spec(named, region);
         }
         let base = match (self.access_key, self.secret) {
             (Some(k), Some(s)) => {
