@@ -16,7 +16,7 @@
 //!
 //! * Header names are lower-case (they arrive lower-case in `http::HeaderMap`); REST APIs keep
 //!   the client's spelling. Header values that are not UTF-8 are decoded lossily (U+FFFD).
-//! * `pathParameters.proxy` is the raw (still percent-encoded) rest of the path.
+//! * `pathParameters.proxy` is the rest of the path, percent-decoded (as API Gateway does).
 //! * v2 `rawPath` is the path exactly as received, as Function URLs send it (HTTP APIs send it
 //!   percent-decoded, which loses `%2F` and `%3F`).
 //! * No `authorizer`, and `identity` has only `sourceIp` and `userAgent` set: the gateway has no
@@ -385,7 +385,7 @@ fn write_json<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
 /// * `queryStringParameters`: last value wins, valueless (`?flag`) is `""`;
 ///   `multiValueQueryStringParameters`: every value. Keys and values are form-decoded (`%XX`, and
 ///   `+` is a space, as REST APIs do). Both `null` without a query.
-/// * `pathParameters`: `{"proxy": <raw rest>}` on wildcard routes, else `null`.
+/// * `pathParameters`: `{"proxy": <decoded rest>}` on wildcard routes, else `null`.
 /// * `stageVariables`: `null` when there are none.
 /// * `requestContext.path`: `/{stage}{path}` for a named stage, `path` for `$default`.
 /// * `body`: `null` when empty.
@@ -572,7 +572,9 @@ struct ProxyParam<'a>(&'a str);
 impl Serialize for ProxyParam<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(Some(1))?;
-        m.serialize_entry("proxy", self.0)?;
+        // API Gateway hands path parameters to the function percent-decoded.
+        let decoded = percent_encoding::percent_decode_str(self.0).decode_utf8_lossy();
+        m.serialize_entry("proxy", &*decoded)?;
         m.end()
     }
 }
@@ -594,7 +596,7 @@ impl Serialize for ProxyParam<'_> {
 ///   from [`RequestView::host`].
 /// * `queryStringParameters`: form-decoded, repeated keys joined with `,`, valueless `""`;
 ///   absent without a query.
-/// * `pathParameters` (`{"proxy": <raw rest>}`) and `stageVariables`: absent when empty.
+/// * `pathParameters` (`{"proxy": <decoded rest>}`) and `stageVariables`: absent when empty.
 /// * `body`: absent when empty.
 pub fn apigw_v2_event(req: &RequestView, s: &EventSettings) -> Vec<u8> {
     let query = Query::parse(req.raw_query.unwrap_or(""), false);
@@ -1338,7 +1340,7 @@ mod tests {
         let mq = &ev["multiValueQueryStringParameters"];
         assert_eq!(mq["a"], json!(["1", "2"]));
         assert_eq!(mq["flag"], json!([""]));
-        assert_eq!(ev["pathParameters"], json!({"proxy": "caf%C3%A9/x%2Fy"}));
+        assert_eq!(ev["pathParameters"], json!({"proxy": "café/x/y"}));
         assert_eq!(ev["stageVariables"], Value::Null);
         assert_eq!(ev["body"], "{\"k\":\"v\"}");
         assert_eq!(ev["isBase64Encoded"], false);
@@ -1508,7 +1510,7 @@ mod tests {
         assert_eq!(ev["queryStringParameters"]["flag"], "");
         assert_eq!(ev["queryStringParameters"]["sp"], "x y");
         assert_eq!(ev["queryStringParameters"]["uni"], "✓");
-        assert_eq!(ev["pathParameters"], json!({"proxy": "caf%C3%A9/x%2Fy"}));
+        assert_eq!(ev["pathParameters"], json!({"proxy": "café/x/y"}));
         assert!(ev.get("stageVariables").is_none());
         assert_eq!(ev["body"], "héllo");
         assert_eq!(ev["isBase64Encoded"], false);

@@ -266,6 +266,15 @@ async fn respond_with_result(
     }
 }
 
+/// A response whose length is unknown: HTTP/1.1 clients get explicit chunked framing, so a
+/// response cut short is visible as such (a close-delimited body would look complete).
+fn unknown_length(session: &Session, resp: &mut ResponseHeader) -> Result<()> {
+    if session.req_header().version != http::Version::HTTP_2 {
+        resp.insert_header(http::header::TRANSFER_ENCODING, "chunked")?;
+    }
+    Ok(())
+}
+
 fn add_request_id(resp: &mut ResponseHeader, t: &InvokeTarget, id: Option<&str>) -> Result<()> {
     if let (Some(name), Some(id)) = (&t.request_id_header, id) {
         resp.insert_header(name.clone(), id)?;
@@ -287,8 +296,11 @@ async fn passthrough(
             .unwrap_or("application/json")
             .to_string(),
     )?;
-    if let Some(len) = call.header("content-length").map(str::to_string) {
-        resp.insert_header(CONTENT_LENGTH, len)?;
+    match call.header("content-length").map(str::to_string) {
+        Some(len) => {
+            resp.insert_header(CONTENT_LENGTH, len)?;
+        }
+        None => unknown_length(session, &mut resp)?,
     }
     add_request_id(&mut resp, t, request_id.as_deref())?;
     session.write_response_header(Box::new(resp), false).await?;
@@ -500,6 +512,7 @@ async fn stream_result(
                 if !with_prelude {
                     let mut resp = ResponseHeader::build(200, Some(3))?;
                     resp.insert_header(CONTENT_TYPE, content_type.clone())?;
+                    unknown_length(session, &mut resp)?;
                     add_request_id(&mut resp, t, request_id.as_deref())?;
                     session.write_response_header(Box::new(resp), false).await?;
                     started = true;
@@ -516,6 +529,8 @@ async fn stream_result(
                         for (k, v) in prelude.headers {
                             resp.append_header(k, v)?;
                         }
+                        resp.remove_header(&CONTENT_LENGTH);
+                        unknown_length(session, &mut resp)?;
                         add_request_id(&mut resp, t, request_id.as_deref())?;
                         session.write_response_header(Box::new(resp), false).await?;
                         started = true;

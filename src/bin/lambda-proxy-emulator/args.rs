@@ -49,15 +49,19 @@ Lambda API (SigV4 service lambda, --region; account 123456789012):
   Qualifiers: $LATEST (default), 1, alias prod (runs version 1).
   X-Amz-Invocation-Type RequestResponse|Event (202)|DryRun (204); X-Amz-Log-Type Tail.
   Payload: JSON, at most 6291456 bytes (1048576 for Event).
-Built-in functions:
-  echo       the payload as received      inspect    JSON describing the call
-  unhandled  X-Amz-Function-Error: Unhandled          handled  ...: Handled
-  sleep      {\"ms\":N} (default 1000)   respond    payload.result or payload.result_raw
-  proxy      API Gateway proxy result echoing the event
-  binary     proxy result, base64 body of bytes 0..=255
-  large      a JSON string of {\"bytes\":N} bytes (default 5000000)
+Built-in functions (payload fields in braces):
+  echo       the payload as received
+  inspect    JSON describing the call (name, qualifier, raw path, headers, payload)
+  unhandled  200 + X-Amz-Function-Error: Unhandled
+  handled    200 + X-Amz-Function-Error: Handled
+  sleep      sleeps {\"ms\":1000} (at most 600000), returns {\"slept_ms\":N}
+  respond    returns {\"result\":..} re-serialised or the string {\"result_raw\":..} raw
+  proxy      API Gateway proxy result (201) echoing the event as its body
+  binary     proxy result, isBase64Encoded, body = bytes 0..=255
+  large      a JSON string of {\"bytes\":5000000} bytes in total
   throttle   429 TooManyRequestsException
-  stream     {\"chunks\":5,\"delay_ms\":200,\"prelude\":false,\"fail_after\":K}";
+  stream     {\"chunks\":5} x `chunk i`, {\"delay_ms\":200} apart; {\"prelude\":true} for an
+             HTTP-integration stream; {\"fail_after\":K} ends with ErrorCode Unhandled";
 
 /// Everything the emulator was asked to do.
 #[derive(Debug, Clone)]
