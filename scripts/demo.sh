@@ -33,6 +33,9 @@ lambda-proxy is listening on http://127.0.0.1:8080 (logs: target/demo/gateway.lo
   curl -s --http2-prior-knowledge 127.0.0.1:8080/url/my-function        # h2c client, SigV4 (lambda)
   curl -s -i 127.0.0.1:8080/wrong-secret/x                              # wrong secret: AWS's 403 passed through
   curl -s -i 127.0.0.1:8080/nowhere                                     # no route: 404 JSON
+  curl -s 127.0.0.1:8080/lambda/echo -d '{"a":[]}'                      # Lambda Invoke, raw payload
+  curl -s -i '127.0.0.1:8080/lambda/api/items/7?q=1' -H 'cookie: c=1'   # API Gateway v2 event + proxy result
+  curl -sN 127.0.0.1:8080/lambda/stream -d '{"chunks":5,"delay_ms":400}' # response streaming
 TXT
 
 if [ "${1:-}" = "--check" ]; then
@@ -47,7 +50,10 @@ if [ "${1:-}" = "--check" ]; then
   check 200 --http2-prior-knowledge 127.0.0.1:8080/url/my-function
   check 403 127.0.0.1:8080/wrong-secret/x
   check 404 127.0.0.1:8080/nowhere
-  echo "demo check: 5 passed, 0 failed"
+  check 200 127.0.0.1:8080/lambda/echo -d '{"a":[]}'
+  check 201 '127.0.0.1:8080/lambda/api/items/7?q=1' -H 'cookie: c=1'
+  check 200 127.0.0.1:8080/lambda/stream -d '{"chunks":3,"delay_ms":50}'
+  echo "demo check: 8 passed, 0 failed"
   exit 0
 fi
 echo "Ctrl-C to stop."
