@@ -132,6 +132,12 @@ impl Gateway {
 
     /// `extra_top` adds top-level settings or listeners (`listeners:` replaces the default).
     pub fn start_full(routes_yaml: &str, extra_top: &str) -> Gateway {
+        Self::start_env(routes_yaml, extra_top, &[])
+    }
+
+    /// Starts with extra environment variables. The AWS SDK's instance metadata lookup is
+    /// disabled unless `env` sets it up (tests only ever reach 127.0.0.1).
+    pub fn start_env(routes_yaml: &str, extra_top: &str, env: &[(&str, &str)]) -> Gateway {
         let dir = tempfile::tempdir().unwrap();
         let mut addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let listeners = if extra_top.contains("listeners:") {
@@ -155,13 +161,21 @@ impl Gateway {
         let conf = dir.path().join("gateway.yaml");
         std::fs::write(&conf, yaml).unwrap();
         let log = dir.path().join("gateway.log");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_lambda-proxy"))
-            .arg("-c")
-            .arg(&conf)
-            .env(
-                "RUST_LOG",
-                std::env::var("GATEWAY_LOG").unwrap_or_else(|_| "info".into()),
-            )
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_lambda-proxy"));
+        cmd.arg("-c").arg(&conf).env(
+            "RUST_LOG",
+            std::env::var("GATEWAY_LOG").unwrap_or_else(|_| "info".into()),
+        );
+        for (k, _) in std::env::vars() {
+            if k.starts_with("AWS_") {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.env("AWS_EC2_METADATA_DISABLED", "true");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
