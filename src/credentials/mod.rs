@@ -8,18 +8,18 @@
 //! All network work (IMDSv2, ECS/EKS Pod Identity, STS, profile files, web identity) is done by
 //! the AWS SDK's own providers (`aws-config`), driven by [`CredentialsRefresher`], a Pingora
 //! background service, so the SDK's HTTP client and timers live on a runtime created after the
-//! daemon fork. See [`refresher`] for the refresh policy.
+//! daemon fork. See [`CredentialsRefresher`] for the refresh policy.
 //!
 //! Secrets never leave this module in text form: `Debug` of specs, cells and stats is redacted,
-//! error strings are scrubbed ([`scrub`]), and the SDK runs under a no-op `tracing` dispatcher so
+//! error strings are scrubbed (`scrub.rs`), and the SDK runs under a no-op `tracing` dispatcher so
 //! its own events (which may carry tokens) can never be bridged into our `log` output.
 
-pub mod cell;
-pub mod provider;
-pub mod refresher;
-pub mod registry;
-pub mod scrub;
-pub mod spec;
+mod cell;
+mod provider;
+mod refresher;
+mod registry;
+mod scrub;
+mod spec;
 
 pub use aws_smithy_runtime_api::client::identity::Identity;
 pub use cell::{CredentialStats, CredentialsCell};

@@ -23,14 +23,13 @@ use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvid
 use aws_credential_types::Credentials;
 use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use tracing::instrument::WithSubscriber;
 use tracing::subscriber::NoSubscriber;
 
 use super::spec::SourceSpec;
 
 /// The HTTPS client for IMDS, ECS and STS: hyper + rustls with ring (no aws-lc), system roots.
-pub fn http_client() -> SharedHttpClient {
+pub(crate) fn http_client() -> SharedHttpClient {
     aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
         .build_https()
@@ -38,7 +37,7 @@ pub fn http_client() -> SharedHttpClient {
 
 /// Fetches credentials once from the source `spec` describes, bounded by `timeout`.
 /// The error is the SDK's full error chain, NOT yet scrubbed.
-pub async fn fetch(
+pub(crate) async fn fetch(
     spec: &SourceSpec,
     http: &SharedHttpClient,
     timeout: Duration,
@@ -48,12 +47,32 @@ pub async fn fetch(
         provider
             .provide_credentials()
             .await
-            .map_err(|e| DisplayErrorContext(&e).to_string())
+            .map_err(|e| error_chain(&e))
     };
     match tokio::time::timeout(timeout, work.with_subscriber(NoSubscriber::new())).await {
         Ok(result) => result,
         Err(_) => Err(format!("no answer within {:.1} s", timeout.as_secs_f64())),
     }
+}
+
+/// The `Display` messages of `error` and its sources, joined with ": " (repeats skipped).
+///
+/// Deliberately not `Debug` (nor `DisplayErrorContext`, which appends it): the SDK's errors keep
+/// the raw HTTP response, whose body can be a token or a credentials document.
+pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = error.to_string();
+    let mut last = out.clone();
+    let mut source = error.source();
+    while let Some(e) = source {
+        let message = e.to_string();
+        if message != last && !last.ends_with(&message) {
+            out.push_str(": ");
+            out.push_str(&message);
+        }
+        last = message;
+        source = e.source();
+    }
+    out
 }
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

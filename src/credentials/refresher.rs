@@ -1,28 +1,6 @@
 //! [`CredentialsRefresher`]: the Pingora background service that keeps every non-static cell of
-//! the registry fresh, so the request path never waits on (or triggers) a fetch.
-//!
-//! # Refresh policy
-//!
-//! * **Start**: every cell is fetched at once (a cell already filled by `-t` is scheduled from its
-//!   credentials instead). Failures are retried with jittered exponential backoff: 1 s, 2 s, 4 s…
-//!   capped at 60 s, each delay stretched by a random 0–50 % (still capped at 60 s).
-//! * **Scheduled refresh**: at `expiry - min(5 min, lifetime / 4)`, i.e. the later of
-//!   `expiry - 5 min` and `expiry - lifetime/4`, where `lifetime = expiry - fetch start`.
-//!   Hour-long STS/IMDS credentials are renewed 5 minutes ahead (room for several retries; IMDS
-//!   and ECS publish new credentials at least 5 minutes before expiry), while short-lived ones
-//!   are renewed at 3/4 of their life instead of continuously.
-//! * **Credentials without expiry** from a dynamic source (env or profile long-term keys) are
-//!   re-read every 15 minutes, so rotated files are picked up; they never expire in the cell.
-//! * **Failure**: the last good credentials stay in the cell until their own expiry (then
-//!   [`CredentialsCell::current`](super::CredentialsCell::current) returns `None` and only the
-//!   routes using this source fail); the fetch is retried with the backoff above. A "successful"
-//!   fetch that returns credentials already due for refresh (e.g. IMDS serving the same ones
-//!   again) is treated like a failure for scheduling, so a source is never hammered.
-//! * **One refresh at a time per source**: one loop per cell (a claim flag on the cell), and a
-//!   per-cell lock around each fetch, shared with `resolve_all_blocking`. Each fetch is bounded
-//!   by 30 s.
-//! * **Static** cells are never refreshed. Cells added after start (hot reload) are picked up by
-//!   polling the registry every second.
+//! the registry fresh, so the request path never waits on (or triggers) a fetch. The refresh
+//! policy is documented on [`CredentialsRefresher`].
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -43,23 +21,46 @@ use super::provider;
 use super::registry::CredentialsRegistry;
 
 /// How much earlier than expiry a refresh starts, at most.
-pub const REFRESH_EARLY_MAX: Duration = Duration::from_secs(5 * 60);
+pub(crate) const REFRESH_EARLY_MAX: Duration = Duration::from_secs(5 * 60);
 /// How often expiry-less credentials from a dynamic source are re-read.
-pub const NO_EXPIRY_RECHECK: Duration = Duration::from_secs(15 * 60);
+pub(crate) const NO_EXPIRY_RECHECK: Duration = Duration::from_secs(15 * 60);
 /// First retry delay after a failure (before jitter).
-pub const BACKOFF_MIN: Duration = Duration::from_secs(1);
+pub(crate) const BACKOFF_MIN: Duration = Duration::from_secs(1);
 /// Longest retry delay.
-pub const BACKOFF_MAX: Duration = Duration::from_secs(60);
+pub(crate) const BACKOFF_MAX: Duration = Duration::from_secs(60);
 /// Bound on one fetch (the SDK has its own, shorter, per-request timeouts and retries).
-pub const FETCH_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const FETCH_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often the registry is polled for cells added after start.
-pub const POLL_NEW_CELLS: Duration = Duration::from_secs(1);
+pub(crate) const POLL_NEW_CELLS: Duration = Duration::from_secs(1);
 /// Longest single sleep, so a wall-clock jump delays a refresh by at most this much.
 const MAX_SLEEP: Duration = Duration::from_secs(30);
 
-/// The Pingora background service that keeps every cell fresh (see the module docs for the
-/// policy). Construct it with the registry the routes use and add it with
-/// `pingora::services::background::background_service`.
+/// The Pingora background service that keeps every cell fresh. Construct it with the registry
+/// the routes use and add it with `pingora::services::background::background_service`; it is
+/// ready at once (routes whose source has not answered yet fail until it does).
+///
+/// # Refresh policy
+///
+/// * **Start**: every cell is fetched at once (a cell already filled by `-t` is scheduled from its
+///   credentials instead). Failures are retried with jittered exponential backoff: 1 s, 2 s, 4 s…
+///   capped at 60 s, each delay stretched by a random 0–50 % (still capped at 60 s).
+/// * **Scheduled refresh**: at `expiry - min(5 min, lifetime / 4)`, i.e. the later of
+///   `expiry - 5 min` and `expiry - lifetime/4`, where `lifetime = expiry - fetch start`.
+///   Hour-long STS/IMDS credentials are renewed 5 minutes ahead (room for several retries; IMDS
+///   and ECS publish new credentials at least 5 minutes before expiry), while short-lived ones
+///   are renewed at 3/4 of their life instead of continuously.
+/// * **Credentials without expiry** from a dynamic source (env or profile long-term keys) are
+///   re-read every 15 minutes, so rotated files are picked up; they never expire in the cell.
+/// * **Failure**: the last good credentials stay in the cell until their own expiry (then
+///   [`CredentialsCell::current`] returns `None` and only the
+///   routes using this source fail); the fetch is retried with the backoff above. A "successful"
+///   fetch that returns credentials already due for refresh (e.g. IMDS serving the same ones
+///   again) is treated like a failure for scheduling, so a source is never hammered.
+/// * **One refresh at a time per source**: one loop per cell (a claim flag on the cell), and a
+///   per-cell lock around each fetch, shared with `resolve_all_blocking`. Each fetch is bounded
+///   by 30 s.
+/// * **Static** cells are never refreshed. Cells added after start (hot reload) are picked up by
+///   polling the registry every second.
 pub struct CredentialsRefresher {
     pub registry: Arc<CredentialsRegistry>,
 }
@@ -101,8 +102,8 @@ impl BackgroundService for CredentialsRefresher {
     }
 }
 
-/// When the credentials in `entry` should be refreshed (see the module docs).
-pub fn refresh_at(obtained: SystemTime, expiry: Option<SystemTime>) -> SystemTime {
+/// When credentials obtained at `obtained` and expiring at `expiry` are due for refresh.
+pub(crate) fn refresh_at(obtained: SystemTime, expiry: Option<SystemTime>) -> SystemTime {
     match expiry {
         None => obtained + NO_EXPIRY_RECHECK,
         Some(expiry) => {
@@ -114,7 +115,7 @@ pub fn refresh_at(obtained: SystemTime, expiry: Option<SystemTime>) -> SystemTim
 
 /// The delay before retry number `failures` (1 = first retry): 1 s doubling to 60 s, plus 0–50 %
 /// jitter, capped at 60 s.
-pub fn backoff(failures: u32) -> Duration {
+pub(crate) fn backoff(failures: u32) -> Duration {
     let exp = failures.saturating_sub(1).min(16);
     let base = BACKOFF_MIN.saturating_mul(1 << exp).min(BACKOFF_MAX);
     base.mul_f64(1.0 + 0.5 * random_unit()).min(BACKOFF_MAX)

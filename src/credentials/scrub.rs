@@ -6,7 +6,7 @@
 //! never told about.
 
 /// What a removed secret is replaced with.
-pub const REDACTED: &str = "<redacted>";
+pub(crate) const REDACTED: &str = "<redacted>";
 
 /// Environment variables whose values are secrets the SDK may have read.
 const SECRET_ENV: &[&str] = &[
@@ -40,7 +40,7 @@ pub(crate) fn environment_secrets() -> Vec<String> {
 }
 
 /// Replaces each of `known` (ignoring ones shorter than 4 characters) and every secret-shaped word.
-pub fn scrub(text: &str, known: &[String]) -> String {
+pub(crate) fn scrub(text: &str, known: &[String]) -> String {
     let mut known: Vec<&str> = known
         .iter()
         .map(|s| s.as_str())
