@@ -16,7 +16,7 @@ use std::sync::Arc;
 use crate::config::{Config, ConfigError, RouteConf};
 use crate::credentials::CredentialsRegistry;
 use crate::dns::Resolver;
-use crate::target::{BuildContext, FunctionUriTarget, Target};
+use crate::target::{validate_named, BuildContext, FunctionUriTarget, Target};
 
 /// One compiled route.
 #[derive(Debug)]
@@ -89,6 +89,7 @@ impl RouteTable {
         resolver: &Resolver,
         credentials: &CredentialsRegistry,
     ) -> Result<RouteTable, ConfigError> {
+        validate_named(&config.file, &config.gateway.credentials)?;
         let cx = BuildContext {
             file: &config.file,
             resolver,

@@ -261,6 +261,20 @@ impl<'a> CredentialFields<'a> {
     }
 }
 
+/// Checks every named source, referenced or not (errors name `credentials.NAME.field`).
+pub fn validate_named(
+    file: &std::path::Path,
+    named: &BTreeMap<String, CredentialsConf>,
+) -> Result<(), crate::config::ConfigError> {
+    for (name, conf) in named {
+        let at = format!("credentials.{name}.");
+        CredentialFields::of_named(conf, &at)
+            .spec(named, "us-east-1")
+            .map_err(|fe| config_error(file, 0, fe))?;
+    }
+    Ok(())
+}
+
 const IAM_NAMES: [&str; 9] = [
     "accesskey",
     "secretkey",

@@ -16,7 +16,7 @@ pub use function_name::{
 pub use function_uri::{ApiKey, FunctionUriTarget};
 pub use path::{forward_path, PathError};
 
-pub use credential_spec::CredentialFields;
+pub use credential_spec::{validate_named, CredentialFields};
 
 /// What building a target needs besides its route's config.
 pub struct BuildContext<'a> {
