@@ -75,6 +75,8 @@ pub enum RouteMatch<'a> {
 
 #[derive(Default)]
 pub struct RouteTable {
+    /// The gateway's own health endpoint, answered before routing.
+    pub health_path: Option<String>,
     routes: Vec<Arc<Route>>,
     exact: HashMap<String, Vec<Entry>>,
     /// Sorted by precedence.
@@ -96,7 +98,10 @@ impl RouteTable {
             credentials,
             named_credentials: &config.gateway.credentials,
         };
-        Self::from_routes(&cx, &config.gateway.routes)
+        let mut t = Self::from_routes(&cx, &config.gateway.routes)?;
+        let health = &config.gateway.health.path;
+        t.health_path = (!health.is_empty()).then(|| health.clone());
+        Ok(t)
     }
 
     pub fn from_routes(cx: &BuildContext, confs: &[RouteConf]) -> Result<RouteTable, ConfigError> {

@@ -602,3 +602,13 @@ async fn upstream_connections_are_pooled() {
         "keepalive: false opens a connection per request"
     );
 }
+
+#[tokio::test]
+async fn health_endpoint_answered_by_the_gateway() {
+    let gw = Gateway::start_full("routes: []\n", "health:\n  path: /ready\n");
+    let r = client().get(gw.url("/ready")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap(), r#"{"status":"ok"}"#);
+    let r = client().get(gw.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), 404, "only the configured path");
+}

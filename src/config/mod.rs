@@ -19,7 +19,14 @@ use serde::de::DeserializeOwned;
 use serde_yaml::{Mapping, Value};
 
 /// The gateway's own top-level sections; every other top-level key must be a Pingora setting.
-const GATEWAY_SECTIONS: &[&str] = &["listeners", "routes", "dns", "credentials"];
+const GATEWAY_SECTIONS: &[&str] = &[
+    "listeners",
+    "routes",
+    "dns",
+    "credentials",
+    "metrics",
+    "health",
+];
 
 /// A configuration error: which file, which field, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -39,6 +39,41 @@ pub struct GatewayConf {
     /// Named credential sources that routes reference with `credentials: <name>`.
     #[serde(default)]
     pub credentials: std::collections::BTreeMap<String, CredentialsConf>,
+    /// Prometheus metrics listener.
+    #[serde(default)]
+    pub metrics: Option<MetricsConf>,
+    /// The gateway's own health endpoint.
+    #[serde(default)]
+    pub health: HealthConf,
+}
+
+/// Prometheus metrics on their own listener.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConf {
+    /// `IP:PORT` of the metrics listener (every path answers with the metrics).
+    pub address: String,
+}
+
+/// `GET <path>` on any listener is answered by the gateway: 200 `{"status":"ok"}`.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct HealthConf {
+    /// Default `/healthz`; empty string turns it off.
+    #[serde(default = "default_health_path")]
+    pub path: String,
+}
+
+impl Default for HealthConf {
+    fn default() -> Self {
+        HealthConf {
+            path: default_health_path(),
+        }
+    }
+}
+
+fn default_health_path() -> String {
+    "/healthz".into()
 }
 
 /// A named credential source: static keys, or the SDK default chain (optionally a profile),

@@ -46,6 +46,26 @@ pub(super) fn validate(file: &Path, conf: &mut GatewayConf) -> Result<(), Config
             }
         }
     }
+    if let Some(m) = &conf.metrics {
+        if m.address.parse::<SocketAddr>().is_err() {
+            return Err(err(
+                "metrics.address".into(),
+                format!("`{}` is not IP:PORT", m.address),
+            ));
+        }
+        if seen.contains(&m.address) {
+            return Err(err(
+                "metrics.address".into(),
+                "already used by a listener".into(),
+            ));
+        }
+    }
+    if !conf.health.path.is_empty() && !conf.health.path.starts_with('/') {
+        return Err(err(
+            "health.path".into(),
+            "must start with `/` (or be empty to turn it off)".into(),
+        ));
+    }
     if conf.dns.refresh_seconds == 0 {
         return Err(err(
             "dns.refresh_seconds".into(),

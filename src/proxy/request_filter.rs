@@ -38,6 +38,13 @@ pub async fn request_filter(
     let table = gw.routes.load();
     let req = session.req_header();
     let path = req.uri.path();
+    if table.health_path.as_deref() == Some(path)
+        && (req.method == http::Method::GET || req.method == http::Method::HEAD)
+    {
+        ctx.error_code = None;
+        respond::json(session, 200, br#"{"status":"ok"}"#).await?;
+        return Ok(true);
+    }
     let host = request_host(req);
     let found = match table.find(path, host, req.method.as_str()) {
         RouteMatch::Found { route, rest } => match &route.target {

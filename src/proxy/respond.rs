@@ -37,3 +37,16 @@ pub async fn json_error(
     session.write_response_body(Some(body), true).await?;
     Ok(())
 }
+
+/// Writes a complete JSON response of the gateway's own (health and similar).
+pub async fn json(session: &mut Session, status: u16, body: &'static [u8]) -> Result<()> {
+    let mut resp = ResponseHeader::build(status, Some(3))?;
+    resp.insert_header("content-type", "application/json")?;
+    resp.insert_header("content-length", body.len().to_string())?;
+    resp.insert_header("cache-control", "no-store")?;
+    session.write_response_header(Box::new(resp), false).await?;
+    session
+        .write_response_body(Some(Bytes::from_static(body)), true)
+        .await?;
+    Ok(())
+}
