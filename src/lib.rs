@@ -6,8 +6,11 @@
 pub mod config;
 pub mod credentials;
 pub mod dns;
+pub mod drain;
 pub mod invoke;
+pub mod metrics;
 pub mod proxy;
+pub mod reload;
 pub mod routing;
 pub mod server;
 pub mod sigv4;

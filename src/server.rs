@@ -13,15 +13,17 @@ use pingora::apps::HttpServerOptions;
 use pingora::connectors::http::Connector;
 use pingora::connectors::ConnectorOptions;
 use pingora::listeners::tls::TlsSettings;
-use pingora::proxy::ProxyServiceBuilder;
 use pingora::server::configuration::Opt;
 use pingora::server::Server;
 use pingora::services::background::background_service;
+use pingora::services::listening::Service;
 
 use crate::config::{validate_resolve, Config, ConfigError};
 use crate::credentials::{CredentialsRefresher, CredentialsRegistry};
 use crate::dns::{DnsRefresh, Resolver};
+use crate::drain::{DrainExit, DrainWatch, LingeringCleanup};
 use crate::proxy::Gateway;
+use crate::reload::{self, ReloadOnHup};
 use crate::routing::RouteTable;
 
 /// Default configuration path when `-c` is not given.
@@ -68,12 +70,11 @@ pub fn run() -> ! {
         );
     }
 
-    let pool_size = table
+    let pool_size: usize = table
         .routes()
         .iter()
         .map(|r| r.target.keepalive_pool())
-        .sum::<usize>()
-        .max(config.server.upstream_keepalive_pool_size);
+        .sum();
     let dns_interval = Duration::from_secs(config.gateway.dns.refresh_seconds);
     let h2c = config
         .gateway
@@ -81,25 +82,38 @@ pub fn run() -> ! {
         .iter()
         .any(|l| l.tls.is_none() && l.h2c);
 
+    let process_settings = reload::process_settings(&config);
+    let conf_path = config.file.clone();
     let mut server_opt = opt;
     server_opt.conf = None; // already loaded; keeps Pingora from warning about `-c`
-    let mut server = Server::new_with_opt_and_conf(server_opt, config.server);
+    let mut server_conf = config.server;
+    // Pingora keeps upstream_keepalive_pool_size idle connections per thread: make the pool at
+    // least the sum of the routes' keepalive_pool.
+    let threads = server_conf.threads.max(1);
+    server_conf.upstream_keepalive_pool_size = server_conf
+        .upstream_keepalive_pool_size
+        .max(pool_size.div_ceil(threads));
+    let mut server = Server::new_with_opt_and_conf(server_opt, server_conf);
     server.bootstrap();
 
     let routes = Arc::new(ArcSwap::from_pointee(table));
     let mut server_options = HttpServerOptions::default();
     server_options.h2c = h2c;
-    let mut client_options = ConnectorOptions::from_server_conf(&server.configuration);
-    client_options.keepalive_pool_size = pool_size;
+    let client_options = ConnectorOptions::from_server_conf(&server.configuration);
     let gateway = Gateway {
         routes: routes.clone(),
-        invoker: Arc::new(Connector::new(Some(client_options.clone()))),
+        invoker: Arc::new(Connector::new(Some(client_options))),
     };
-    let mut proxy = ProxyServiceBuilder::new(&server.configuration, gateway)
-        .name("lambda-proxy")
-        .server_options(server_options)
-        .client_options(client_options)
-        .build();
+    let mut app = pingora::proxy::http_proxy(&server.configuration, gateway);
+    app.server_options = Some(server_options);
+    // Connections accepted just before a handoff get a second to send their request.
+    let mut proxy = Service::new(
+        "lambda-proxy".to_string(),
+        LingeringCleanup {
+            inner: Arc::new(app),
+            linger: Duration::from_secs(1),
+        },
+    );
     for l in listeners {
         match l {
             Listener::Plain(addr) => proxy.add_tcp(&addr),
@@ -107,6 +121,35 @@ pub fn run() -> ! {
         }
     }
     server.add_service(proxy);
+    if let Some(m) = &config.gateway.metrics {
+        crate::metrics::init(credentials.clone());
+        let mut prom = pingora_prometheus::prometheus_http_service();
+        prom.add_tcp(&m.address);
+        server.add_service(prom);
+    }
+    server.add_service(background_service(
+        "config reload",
+        ReloadOnHup {
+            path: conf_path,
+            routes: routes.clone(),
+            resolver: resolver.clone(),
+            credentials: credentials.clone(),
+            process_settings,
+        },
+    ));
+    server.add_service(background_service(
+        "drain watch",
+        DrainWatch {
+            phases: std::sync::Mutex::new(Some(server.watch_execution_phase())),
+        },
+    ));
+    server.add_service(background_service(
+        "drain exit",
+        DrainExit {
+            // Longer than the accept linger, so a just-accepted request is counted first.
+            idle: Duration::from_millis(1500),
+        },
+    ));
     server.add_service(background_service(
         "credentials refresh",
         CredentialsRefresher {

@@ -28,6 +28,11 @@ const GATEWAY_SECTIONS: &[&str] = &[
     "health",
 ];
 
+/// Upper bound for in-flight requests after SIGQUIT / SIGTERM when the file sets none.
+pub const DEFAULT_GRACE_PERIOD_SECONDS: u64 = 60;
+/// Runtime shutdown timeout after the grace period when the file sets none.
+pub const DEFAULT_SHUTDOWN_TIMEOUT_SECONDS: u64 = 5;
+
 /// A configuration error: which file, which field, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
@@ -119,6 +124,16 @@ impl Config {
         if server.version == 0 {
             server.version = 1;
         }
+        // Pingora sleeps the whole grace period (default 300 s) after a graceful upgrade or
+        // terminate; `drain` exits as soon as nothing is in flight, so this is only the upper
+        // bound for in-flight requests. 60 s covers API Gateway (29 s) and typical Invokes;
+        // raise it (with systemd's TimeoutStopSec) for invocations up to Lambda's 900 s.
+        server
+            .grace_period_seconds
+            .get_or_insert(DEFAULT_GRACE_PERIOD_SECONDS);
+        server
+            .graceful_shutdown_timeout_seconds
+            .get_or_insert(DEFAULT_SHUTDOWN_TIMEOUT_SECONDS);
         let server = server
             .validate()
             .map_err(|e| err("", format!("invalid Pingora settings: {e}")))?;

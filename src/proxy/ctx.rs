@@ -1,8 +1,9 @@
 //! Per-request state carried between phases.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use crate::drain::InFlightGuard;
 use crate::routing::Route;
 use crate::target::FunctionUriTarget;
 
@@ -38,6 +39,14 @@ pub struct RequestCtx {
     pub error_code: Option<&'static str>,
     /// Whether a connection to the upstream was reused from the pool.
     pub upstream_reused: Option<bool>,
+    /// Metrics: when the AWS call began (first upstream connection request; see `metrics`).
+    pub aws_started: Option<Instant>,
+    /// Metrics: the AWS call up to its complete response head, once that arrived.
+    pub aws_duration: Option<Duration>,
+    /// Metrics: the `in_flight_requests` count of a client request (not of a subrequest child).
+    pub metrics_in_flight: Option<crate::metrics::InFlight>,
+    /// Counts this request as in flight until the context is dropped (drain on shutdown).
+    pub _in_flight: InFlightGuard,
 }
 
 impl Default for RequestCtx {
@@ -52,6 +61,10 @@ impl Default for RequestCtx {
             answered_by_subrequest: false,
             error_code: None,
             upstream_reused: None,
+            aws_started: None,
+            aws_duration: None,
+            metrics_in_flight: None,
+            _in_flight: InFlightGuard::new(),
         }
     }
 }

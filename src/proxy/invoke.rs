@@ -12,7 +12,7 @@
 //! 429 → 429 + `Retry-After`, 413 → 413, other API errors → 502 (or AWS's status with
 //! `preserve_lambda_api_error_code`), sanitised; connect failures 502, timeouts 504.
 
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST};
@@ -29,6 +29,7 @@ use crate::invoke::call::{self, InvokeCall};
 use crate::invoke::event::{apigw_v1_event, apigw_v2_event, forward_event, RequestView};
 use crate::invoke::result::{parse_proxy_result, split_stream_prelude, PayloadVersion};
 use crate::invoke::stream::{EventStreamDecoder, StreamEvent};
+use crate::metrics;
 use crate::sigv4::sha256_hex;
 use crate::target::{EventMode, InvokeTarget, Target};
 
@@ -83,11 +84,16 @@ pub async fn handle(
     }
 
     let head = invoke_head(session, t, &event)?;
+    let aws_started = Instant::now();
+    ctx.aws_started = Some(aws_started);
     let mut call = match call::send(&gw.invoker, t, head, event).await {
         Ok(c) => c,
         Err(e) => return upstream_failure(session, ctx, &e).await,
     };
+    // Metrics: the AWS call ends with the response head (see `crate::metrics`).
+    ctx.aws_duration = Some(aws_started.elapsed());
     ctx.upstream_reused = Some(call.reused);
+    metrics::upstream_connection(&route.name, metrics::Kind::FunctionName, call.reused);
     let result = respond_with_result(session, ctx, t, &mut call).await;
     call.finish(&gw.invoker, t.keepalive, t.idle_timeout).await;
     result
@@ -197,10 +203,16 @@ fn invoke_head(session: &Session, t: &InvokeTarget, event: &Bytes) -> Result<Req
         t.signing.credentials.current().ok_or_else(|| {
             Error::explain(HTTPStatus(503), "AWS credentials expired before signing")
         })?;
-    t.signing
-        .signer
-        .sign_request_header_as(&identity, &mut head, &sha256_hex(event), SystemTime::now())
-        .map_err(|e| Error::explain(InternalError, format!("signing failed: {e}")))?;
+    let payload_hash = sha256_hex(event);
+    let signing_started = Instant::now();
+    let signed = t.signing.signer.sign_request_header_as(
+        &identity,
+        &mut head,
+        &payload_hash,
+        SystemTime::now(),
+    );
+    metrics::signing(signing_started.elapsed());
+    signed.map_err(|e| Error::explain(InternalError, format!("signing failed: {e}")))?;
     Ok(head)
 }
 
@@ -365,6 +377,7 @@ async fn function_error(
     } else {
         t.unhandled_status
     };
+    metrics::function_error(ctx.route_name(), kind.eq_ignore_ascii_case("Handled"));
     let payload = call.read_to_end(t.payload_limit as usize + 1024).await?;
     ctx.error_code = Some("function_error");
     warn!(
@@ -434,6 +447,10 @@ async fn api_error(
         "route {}: Invoke API error {status} {err_type}: {message}",
         ctx.route_name()
     );
+    metrics::invoke_api_error(ctx.route_name(), &err_type);
+    if status == 429 {
+        metrics::throttle(ctx.route_name());
+    }
     let (out, code, text) = match status {
         429 => (429, "throttled", "the function is throttled; retry later"),
         413 => (
@@ -558,6 +575,7 @@ async fn stream_result(
                 ..
             } => {
                 if let Some(code) = error_code {
+                    metrics::function_error(ctx.route_name(), false);
                     ctx.error_code = Some("function_error");
                     warn!(
                         "route {}: streamed function failed: {code}: {}",

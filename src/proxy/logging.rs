@@ -6,6 +6,30 @@ use pingora::prelude::*;
 use pingora::proxy::Session;
 
 use super::RequestCtx;
+use crate::metrics;
+
+/// Metrics for the request (see `crate::metrics`): a client request is recorded once, by its
+/// own logging; the child of a large signed body records only its AWS call, as the parent
+/// records the request the client sees.
+pub fn record_metrics(session: &Session, ctx: &mut RequestCtx) {
+    let (route, kind) = metrics::route_labels(ctx.route.as_deref());
+    if ctx.is_subrequest || session.subrequest_ctx.is_some() {
+        if let Some(took) = ctx.aws_duration {
+            metrics::aws_done(route, kind, took);
+        }
+        return;
+    }
+    metrics::request_done(&metrics::RequestDone {
+        route,
+        kind,
+        status: session.response_written().map_or(0, |r| r.status.as_u16()),
+        duration: ctx.started.elapsed(),
+        aws_duration: ctx.aws_duration,
+        request_bytes: session.body_bytes_read() as u64,
+        response_bytes: session.body_bytes_sent() as u64,
+    });
+    ctx.metrics_in_flight = None; // after recording, so in-flight 0 means all are counted
+}
 
 pub fn access_log(session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
     if ctx.answered_by_subrequest {

@@ -71,7 +71,25 @@ impl ProxyHttp for Gateway {
         _session: &mut Session,
         ctx: &mut RequestCtx,
     ) -> Result<Box<HttpPeer>> {
+        // Metrics: the AWS call starts with the first connection request (retries included).
+        ctx.aws_started.get_or_insert_with(std::time::Instant::now);
         upstream_peer::upstream_peer(ctx)
+    }
+
+    async fn connected_to_upstream(
+        &self,
+        _session: &mut Session,
+        reused: bool,
+        _peer: &HttpPeer,
+        #[cfg(unix)] _fd: std::os::unix::io::RawFd,
+        #[cfg(windows)] _sock: std::os::windows::io::RawSocket,
+        _digest: Option<&pingora::protocols::Digest>,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        ctx.upstream_reused = Some(reused);
+        let (route, kind) = crate::metrics::route_labels(ctx.route.as_deref());
+        crate::metrics::upstream_connection(route, kind, reused);
+        Ok(())
     }
 
     async fn upstream_request_filter(
@@ -89,6 +107,7 @@ impl ProxyHttp for Gateway {
         upstream_response: &mut ResponseHeader,
         ctx: &mut RequestCtx,
     ) -> Result<()> {
+        ctx.aws_duration = ctx.aws_started.map(|t| t.elapsed());
         response_filter::upstream_response_filter(upstream_response, ctx);
         Ok(())
     }
@@ -108,6 +127,7 @@ impl ProxyHttp for Gateway {
     }
 
     async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
+        logging::record_metrics(session, ctx);
         logging::access_log(session, e, ctx);
     }
 }

@@ -35,6 +35,12 @@ pub async fn request_filter(
         }
     }
 
+    if crate::drain::is_draining() {
+        // This process is being replaced or stopped: the client reconnects for its next request.
+        session.set_keepalive(None);
+    }
+    // Metrics: a client request (a subrequest child returned above) is in flight until logging.
+    ctx.metrics_in_flight = Some(crate::metrics::InFlight::start());
     let table = gw.routes.load();
     let req = session.req_header();
     let path = req.uri.path();

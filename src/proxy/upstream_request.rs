@@ -2,7 +2,7 @@
 //! target, the API key applied, body framing pinned for buffered bodies, then SigV4 over
 //! exactly what is sent. Runs again on every retry, so signatures are always fresh.
 
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use http::header::{CONNECTION, CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
 use pingora::prelude::*;
@@ -40,10 +40,15 @@ pub fn upstream_request_filter(req: &mut RequestHeader, ctx: &mut RequestCtx) ->
         let identity = signing.credentials.current().ok_or_else(|| {
             Error::explain(HTTPStatus(503), "AWS credentials expired before signing")
         })?;
-        signing
-            .signer
-            .sign_request_header_as(&identity, req, &payload.sha256, SystemTime::now())
-            .map_err(|e| Error::explain(InternalError, format!("signing failed: {e}")))?;
+        let signing_started = Instant::now();
+        let signed = signing.signer.sign_request_header_as(
+            &identity,
+            req,
+            &payload.sha256,
+            SystemTime::now(),
+        );
+        crate::metrics::signing(signing_started.elapsed());
+        signed.map_err(|e| Error::explain(InternalError, format!("signing failed: {e}")))?;
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Test harness: starts the real binaries (the emulator as the AWS side, the gateway under
 //! test) on ports chosen at run time on 127.0.0.1, and stops them by PID when dropped.
 #![allow(dead_code)]
+pub mod aws_standins;
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -121,6 +122,10 @@ pub struct Gateway {
     pub addr: SocketAddr,
     pub dir: tempfile::TempDir,
     pub log: PathBuf,
+    /// The configuration file, and everything in it before the routes.
+    pub conf: PathBuf,
+    prefix: String,
+    env: Vec<(String, String)>,
     child: Child,
 }
 
@@ -153,13 +158,13 @@ impl Gateway {
         } else {
             format!("listeners:\n  - address: {addr}\n")
         };
-        let yaml = format!(
+        let prefix = format!(
             "version: 1\nthreads: 2\npid_file: {d}/pid\nupgrade_sock: {d}/upgrade.sock\n\
-             grace_period_seconds: 0\ngraceful_shutdown_timeout_seconds: 1\n{extra_top}\n{listeners}{routes_yaml}\n",
+             grace_period_seconds: 5\ngraceful_shutdown_timeout_seconds: 1\n{extra_top}\n{listeners}",
             d = dir.path().display()
         );
         let conf = dir.path().join("gateway.yaml");
-        std::fs::write(&conf, yaml).unwrap();
+        std::fs::write(&conf, format!("{prefix}{routes_yaml}\n")).unwrap();
         let log = dir.path().join("gateway.log");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_lambda-proxy"));
         cmd.arg("-c").arg(&conf).env(
@@ -185,8 +190,71 @@ impl Gateway {
             addr,
             dir,
             log,
+            conf,
+            prefix,
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             child,
         }
+    }
+
+    /// Rewrites the configuration file with other routes (same listeners and settings).
+    pub fn rewrite_routes(&self, routes_yaml: &str) {
+        std::fs::write(&self.conf, format!("{}{routes_yaml}\n", self.prefix)).unwrap();
+    }
+
+    /// Writes arbitrary text as the configuration file.
+    pub fn write_config(&self, text: &str) {
+        std::fs::write(&self.conf, text).unwrap();
+    }
+
+    /// Sends a signal (`HUP`, `QUIT`, `TERM`) to the current process.
+    pub fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -{sig} failed");
+    }
+
+    /// Graceful upgrade: starts a new process with `-u` on the current file, then sends SIGQUIT
+    /// to the old one. Returns the old process (to watch it exit), or the new process's exit
+    /// status when it failed to start (the old one then keeps serving, untouched).
+    pub fn upgrade(&mut self) -> Result<Child, std::process::ExitStatus> {
+        let log = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&self.log)
+            .unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_lambda-proxy"));
+        cmd.arg("-u").arg("-c").arg(&self.conf);
+        for (k, _) in std::env::vars() {
+            if k.starts_with("AWS_") {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.env("AWS_EC2_METADATA_DISABLED", "true").env(
+            "RUST_LOG",
+            std::env::var("GATEWAY_LOG").unwrap_or_else(|_| "info".into()),
+        );
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        let mut new = cmd
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start new gateway");
+        // A config the new process rejects makes it exit before it asks for the sockets.
+        std::thread::sleep(Duration::from_millis(300));
+        if let Ok(Some(status)) = new.try_wait() {
+            return Err(status);
+        }
+        self.signal("QUIT");
+        Ok(std::mem::replace(&mut self.child, new))
     }
 
     pub fn url(&self, path: &str) -> String {

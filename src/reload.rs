@@ -1,0 +1,116 @@
+//! In-process reload on SIGHUP: re-read and validate the configuration file, build a new route
+//! table (routes, targets, credential sources, health path) and swap it in atomically.
+//! Requests in flight keep the table they started with. An invalid file is rejected with a
+//! log line naming the field, the reload-failure metric grows, and the old table keeps
+//! serving. Listeners, threads and other Pingora settings need a graceful upgrade (`-u`).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use async_trait::async_trait;
+use log::{error, info, warn};
+use pingora::server::ShutdownWatch;
+use pingora::services::background::BackgroundService;
+use tokio::signal::unix::{signal, SignalKind};
+
+use crate::config::Config;
+use crate::credentials::CredentialsRegistry;
+use crate::dns::Resolver;
+use crate::routing::RouteTable;
+
+pub struct ReloadOnHup {
+    pub path: PathBuf,
+    pub routes: Arc<ArcSwap<RouteTable>>,
+    pub resolver: Arc<Resolver>,
+    pub credentials: Arc<CredentialsRegistry>,
+    /// What the running process was started with and cannot change without an upgrade.
+    pub process_settings: String,
+}
+
+/// The settings a reload cannot apply (listeners, metrics listener, Pingora's server settings).
+pub fn process_settings(c: &Config) -> String {
+    format!(
+        "{:?} {:?} {}",
+        c.gateway.listeners,
+        c.gateway.metrics,
+        c.server.to_yaml()
+    )
+}
+
+impl ReloadOnHup {
+    /// Reloads once; returns whether the new table is in place.
+    pub async fn reload(&self) -> bool {
+        let path = self.path.clone();
+        let resolver = self.resolver.clone();
+        let credentials = self.credentials.clone();
+        // Building resolves new upstream hosts (blocking DNS): off the async workers.
+        let built = tokio::task::spawn_blocking(move || {
+            let config = Config::load(&path)?;
+            let table = RouteTable::build(&config, &resolver, &credentials)?;
+            Ok::<_, crate::config::ConfigError>((config, table))
+        })
+        .await;
+        match built {
+            Ok(Ok((config, table))) => {
+                let n = table.routes().len();
+                self.routes.store(Arc::new(table));
+                info!(
+                    "reload: {} loaded, {n} routes in service",
+                    self.path.display()
+                );
+                if process_settings(&config) != self.process_settings {
+                    warn!(
+                        "reload: listeners, metrics or Pingora settings changed in {}; they take effect only after an upgrade (lambda-proxy -u)",
+                        self.path.display()
+                    );
+                }
+                true
+            }
+            Ok(Err(e)) => {
+                error!("reload: rejected, the running routes stay in service: {e}");
+                false
+            }
+            Err(e) => {
+                error!("reload: failed: {e}");
+                false
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl BackgroundService for ReloadOnHup {
+    async fn start(&self, mut shutdown: ShutdownWatch) {
+        let mut hup = match signal(SignalKind::hangup()) {
+            Ok(s) => s,
+            Err(e) => {
+                error!("reload: cannot listen for SIGHUP: {e}");
+                return;
+            }
+        };
+        loop {
+            tokio::select! {
+                _ = shutdown.changed() => return,
+                got = hup.recv() => {
+                    if got.is_none() {
+                        return;
+                    }
+                    let ok = self.reload().await;
+                    crate::reload::record(ok);
+                }
+            }
+        }
+    }
+}
+
+/// Hook for the reload metric (set by the metrics module when present).
+pub fn record(ok: bool) {
+    RELOADS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if !ok {
+        RELOAD_FAILURES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+static RELOADS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+static RELOAD_FAILURES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);

@@ -1,0 +1,219 @@
+//! Operating the gateway: SIGHUP route reload and graceful upgrades (SIGQUIT socket handoff)
+//! under a bounded load, with zero failed requests.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+fn open_route(emu: &Emulator, name: &str, prefix: &str) -> String {
+    format!(
+        "  - name: {name}\n    uri: '{prefix}/*'\n    function_uri: '{}'\n",
+        emu.http_url(&format!("/open/{name}"))
+    )
+}
+
+/// Counters of a background load.
+#[derive(Default)]
+struct Load {
+    ok: AtomicU64,
+    failed: AtomicU64,
+    stop: AtomicBool,
+}
+
+/// Runs `tasks` loops against `url` until stopped or `max_each` requests each, half of them on
+/// keep-alive connections and half on a new connection per request.
+fn start_load(
+    url: String,
+    tasks: usize,
+    max_each: u64,
+) -> (Arc<Load>, Vec<tokio::task::JoinHandle<()>>) {
+    let load = Arc::new(Load::default());
+    let mut handles = Vec::new();
+    for i in 0..tasks {
+        let keepalive = i % 2 == 0;
+        let client = if keepalive {
+            reqwest::Client::builder().http1_only().build().unwrap()
+        } else {
+            reqwest::Client::builder()
+                .http1_only()
+                .pool_max_idle_per_host(0)
+                .build()
+                .unwrap()
+        };
+        let (load, url) = (load.clone(), url.clone());
+        handles.push(tokio::spawn(async move {
+            let deadline = Instant::now() + Duration::from_secs(90);
+            for _ in 0..max_each {
+                if load.stop.load(Ordering::Relaxed) || Instant::now() > deadline {
+                    break;
+                }
+                let outcome = match client.get(&url).send().await {
+                    Ok(r) => {
+                        let status = r.status();
+                        match r.bytes().await {
+                            Ok(_) if status == 200 => Ok(()),
+                            Ok(_) => Err(format!("status {status}")),
+                            Err(e) => Err(format!("body: {e}")),
+                        }
+                    }
+                    Err(e) => Err(format!("{e:?}")),
+                };
+                match outcome {
+                    Ok(()) => load.ok.fetch_add(1, Ordering::Relaxed),
+                    Err(e) => {
+                        eprintln!("load (keepalive={keepalive}): {e}");
+                        load.failed.fetch_add(1, Ordering::Relaxed)
+                    }
+                };
+            }
+        }));
+    }
+    (load, handles)
+}
+
+async fn stop_load(load: &Load, handles: Vec<tokio::task::JoinHandle<()>>) -> (u64, u64) {
+    load.stop.store(true, Ordering::Relaxed);
+    for h in handles {
+        h.await.unwrap();
+    }
+    (
+        load.ok.load(Ordering::Relaxed),
+        load.failed.load(Ordering::Relaxed),
+    )
+}
+
+async fn wait_status(url: &str, want: u16, within: Duration) {
+    let deadline = Instant::now() + within;
+    loop {
+        let got = client()
+            .get(url)
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0);
+        if got == want {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{url}: still {got}, wanted {want}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_swaps_routes_and_rejects_a_bad_file() {
+    let emu = Emulator::start();
+    let gw = Gateway::start(&format!("routes:\n{}", open_route(&emu, "a", "/a")));
+    let (load, handles) = start_load(gw.url("/a/x"), 4, 5_000);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    assert_eq!(
+        client().get(gw.url("/b/x")).send().await.unwrap().status(),
+        404
+    );
+    gw.rewrite_routes(&format!(
+        "routes:\n{}{}",
+        open_route(&emu, "a", "/a"),
+        open_route(&emu, "b", "/b")
+    ));
+    gw.signal("HUP");
+    wait_status(&gw.url("/b/x"), 200, Duration::from_secs(10)).await;
+
+    // A broken file: rejected, the running table keeps serving both routes.
+    gw.rewrite_routes("routes:\n  - name: broken\n    uri: nope\n");
+    gw.signal("HUP");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        client().get(gw.url("/b/x")).send().await.unwrap().status(),
+        200
+    );
+
+    let (ok, failed) = stop_load(&load, handles).await;
+    println!("reload: {ok} requests ok, {failed} failed");
+    assert!(ok > 100, "the load ran ({ok})");
+    assert_eq!(failed, 0);
+    let log = gw.log_text();
+    assert!(log.contains("reload: rejected"), "{log}");
+    assert!(
+        log.contains("routes[0].uri"),
+        "the rejection names the field"
+    );
+    assert!(log.contains("reload: ") && log.contains("2 routes in service"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_graceful_upgrades_under_load_drop_nothing() {
+    let emu = Emulator::start();
+    let mut gw = Gateway::start(&format!("routes:\n{}", open_route(&emu, "a", "/a")));
+    let (load, handles) = start_load(gw.url("/a/x"), 4, 20_000);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    for round in 0..3 {
+        if round == 1 {
+            // The second upgrade also brings a new route.
+            gw.rewrite_routes(&format!(
+                "routes:\n{}{}",
+                open_route(&emu, "a", "/a"),
+                open_route(&emu, "c", "/c")
+            ));
+        }
+        let t = Instant::now();
+        let mut old = gw.upgrade().expect("the new process starts");
+        // The old process hands over its sockets, drains and exits within the grace bound
+        // (5 s handoff window of Pingora + drain): never the 300 s fixed sleep.
+        let status = loop {
+            if let Some(s) = old.try_wait().unwrap() {
+                break s;
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(20),
+                "old process still running"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        println!(
+            "upgrade {round}: old process exited ({status}) after {:?}",
+            t.elapsed()
+        );
+        if round >= 1 {
+            wait_status(&gw.url("/c/x"), 200, Duration::from_secs(5)).await;
+        }
+    }
+    let (ok, failed) = stop_load(&load, handles).await;
+    println!("upgrades: {ok} requests ok, {failed} failed");
+    if failed > 0 {
+        for line in gw
+            .log_text()
+            .lines()
+            .filter(|l| !l.contains("INFO  access"))
+        {
+            println!("gateway: {line}");
+        }
+    }
+    assert!(ok > 1000, "the load ran ({ok})");
+    assert_eq!(
+        failed, 0,
+        "no request failed or was reset across 3 upgrades"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_config_aborts_the_upgrade_and_the_old_process_serves() {
+    let emu = Emulator::start();
+    let mut gw = Gateway::start(&format!("routes:\n{}", open_route(&emu, "a", "/a")));
+    gw.rewrite_routes("routes:\n  - name: a\n    uri: /a/*\n    function_uri: 'ftp://nope'\n");
+    let status = gw
+        .upgrade()
+        .expect_err("the new process must refuse the file");
+    assert!(!status.success());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let r = client().get(gw.url("/a/x")).send().await.unwrap();
+    assert_eq!(r.status(), 200, "the old process still serves");
+    assert!(gw.log_text().contains("routes[0].function_uri"));
+}
