@@ -78,8 +78,10 @@ fi
 
 # ---------------------------------------------------------------------------------------------
 echo "== 2. $sysusers_src"
-mkdir -p "$root/etc"
-if out=$(systemd-sysusers --root="$root" "$sysusers_src" 2>&1); then
+# Installed where the README puts it; without arguments sysusers reads the root's sysusers.d.
+mkdir -p "$root/etc/sysusers.d"
+cp "$sysusers_src" "$root/etc/sysusers.d/lambda-proxy.conf"
+if out=$(systemd-sysusers --root="$root" 2>&1); then
   pw=$(grep '^lambda-proxy:' "$root/etc/passwd" || true)
   gr=$(grep '^lambda-proxy:' "$root/etc/group" || true)
   shell=${pw##*:}

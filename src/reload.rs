@@ -97,20 +97,9 @@ impl BackgroundService for ReloadOnHup {
                         return;
                     }
                     let ok = self.reload().await;
-                    crate::reload::record(ok);
+                    crate::metrics::record_reload(ok);
                 }
             }
         }
     }
 }
-
-/// Hook for the reload metric (set by the metrics module when present).
-pub fn record(ok: bool) {
-    RELOADS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    if !ok {
-        RELOAD_FAILURES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    }
-}
-
-static RELOADS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-static RELOAD_FAILURES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);

@@ -109,7 +109,11 @@ async fn wait_status(url: &str, want: u16, within: Duration) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sighup_swaps_routes_and_rejects_a_bad_file() {
     let emu = Emulator::start();
-    let gw = Gateway::start(&format!("routes:\n{}", open_route(&emu, "a", "/a")));
+    let metrics_port = free_port();
+    let gw = Gateway::start_full(
+        &format!("routes:\n{}", open_route(&emu, "a", "/a")),
+        &format!("metrics:\n  address: 127.0.0.1:{metrics_port}\n"),
+    );
     let (load, handles) = start_load(gw.url("/a/x"), 4, 5_000);
     tokio::time::sleep(Duration::from_millis(500)).await;
 
@@ -145,6 +149,24 @@ async fn sighup_swaps_routes_and_rejects_a_bad_file() {
         "the rejection names the field"
     );
     assert!(log.contains("reload: ") && log.contains("2 routes in service"));
+    let metrics = client()
+        .get(format!("http://127.0.0.1:{metrics_port}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for (series, want) in [
+        ("lambda_proxy_config_reloads_total{result=\"ok\"}", "1"),
+        ("lambda_proxy_config_reloads_total{result=\"failed\"}", "1"),
+    ] {
+        let line = metrics
+            .lines()
+            .find(|l| l.starts_with(series))
+            .unwrap_or_else(|| panic!("{series} missing"));
+        assert_eq!(line.split_whitespace().last(), Some(want), "{line}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
