@@ -118,7 +118,8 @@ if [ "${#reload[@]}" != 3 ] ||
   ! grep -qE 'lambda-proxy -u -d -c ' <<<"${reload[2]}"; then
   fail consistency "ExecReload must be: -t, kill -QUIT \$MAINPID, -u -d (got: ${reload[*]})"
 fi
-grace=$(yaml_val grace_period_seconds); grace=${grace:-300}
+# Unset: lambda-proxy's defaults (src/config: DEFAULT_GRACE_PERIOD_SECONDS 60, shutdown 5).
+grace=$(yaml_val grace_period_seconds); grace=${grace:-60}
 shutdown=$(yaml_val graceful_shutdown_timeout_seconds); shutdown=${shutdown:-5}
 stop=$(unit_val TimeoutStopSec); stop=${stop%s}
 if ! [[ "$stop" =~ ^[0-9]+$ ]] || [ "$stop" -le $((grace + shutdown + 5)) ]; then

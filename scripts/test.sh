@@ -12,4 +12,5 @@ export REQUIRE_MOTO=1
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
 cargo test --locked
+./scripts/check-systemd.sh
 ./scripts/demo.sh --check

@@ -77,6 +77,8 @@ pub enum RouteMatch<'a> {
 pub struct RouteTable {
     /// The gateway's own health endpoint, answered before routing.
     pub health_path: Option<String>,
+    /// Access log settings (reloadable with the routes).
+    pub access_log: crate::config::AccessLogConf,
     routes: Vec<Arc<Route>>,
     exact: HashMap<String, Vec<Entry>>,
     /// Sorted by precedence.
@@ -101,6 +103,7 @@ impl RouteTable {
         let mut t = Self::from_routes(&cx, &config.gateway.routes)?;
         let health = &config.gateway.health.path;
         t.health_path = (!health.is_empty()).then(|| health.clone());
+        t.access_log = config.gateway.access_log.clone();
         Ok(t)
     }
 

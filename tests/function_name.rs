@@ -788,3 +788,55 @@ async fn egress_through_a_connect_proxy() {
         "the tunnel is pooled like any connection: {seen:?}"
     );
 }
+
+#[tokio::test]
+async fn access_log_lines_in_json() {
+    let emu = Emulator::start();
+    let routes = format!(
+        "routes:\n{}  - name: signed\n    uri: /s/*\n    function_uri: '{}'\n    authorization:\n      iam:\n        accesskey: {AKID}\n        secretkey: '{SECRET}'\n",
+        invoke_route(&emu, "echo", "/echo", "echo", ""),
+        emu.http_url("/iam/p"),
+    );
+    let gw = Gateway::start_full(&routes, "access_log:\n  format: json\n");
+    let c = client();
+    let r = c
+        .post(gw.url("/echo?token=secret-in-query"))
+        .header("x-amzn-trace-id", "Root=1-abc")
+        .body(r#"{"a":1}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body = vec![b'x'; 100_000]; // over 64 KiB: the subrequest path
+    let r = c.post(gw.url("/s/up")).body(body).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    r.bytes().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let log = gw.log_text();
+    let lines: Vec<Value> = log
+        .lines()
+        .filter(|l| l.contains(" access] "))
+        .map(|l| serde_json::from_str(l.split(" access] ").nth(1).unwrap()).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "one line per client request:\n{log}");
+    let echo = &lines[0];
+    assert_eq!(echo["route"], "echo");
+    assert_eq!(echo["kind"], "function_name");
+    assert_eq!(echo["status"], 200);
+    assert_eq!(echo["upstream_status"], 200);
+    assert_eq!(echo["path"], "/echo");
+    assert_eq!(echo["trace_id"], "Root=1-abc");
+    assert!(echo["aws_request_id"]
+        .as_str()
+        .is_some_and(|s| !s.is_empty()));
+    assert!(echo["aws_ms"].as_f64().is_some());
+    assert_eq!(echo["bytes_in"], 7);
+    let signed = &lines[1];
+    assert_eq!(signed["route"], "signed");
+    assert_eq!(signed["status"], 200);
+    assert_eq!(signed["bytes_in"], 100_000);
+    assert!(
+        !log.contains("secret-in-query"),
+        "query strings stay out of the log"
+    );
+}

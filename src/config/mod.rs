@@ -26,6 +26,7 @@ const GATEWAY_SECTIONS: &[&str] = &[
     "credentials",
     "metrics",
     "health",
+    "access_log",
 ];
 
 /// Upper bound for in-flight requests after SIGQUIT / SIGTERM when the file sets none.

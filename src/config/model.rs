@@ -45,6 +45,38 @@ pub struct GatewayConf {
     /// The gateway's own health endpoint.
     #[serde(default)]
     pub health: HealthConf,
+    /// The access log (log target `access`).
+    #[serde(default)]
+    pub access_log: AccessLogConf,
+}
+
+/// One line per request under the `access` log target.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct AccessLogConf {
+    /// `text` (default) or `json`.
+    #[serde(default)]
+    pub format: AccessLogFormat,
+    /// Set to false to write no access log.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+impl Default for AccessLogConf {
+    fn default() -> Self {
+        AccessLogConf {
+            format: AccessLogFormat::Text,
+            enabled: true,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, Default, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessLogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 /// Prometheus metrics on their own listener.

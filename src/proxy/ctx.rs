@@ -39,6 +39,10 @@ pub struct RequestCtx {
     pub error_code: Option<&'static str>,
     /// Whether a connection to the upstream was reused from the pool.
     pub upstream_reused: Option<bool>,
+    /// Status AWS answered with (the Invoke API or the API Gateway / Function URL).
+    pub upstream_status: Option<u16>,
+    /// AWS's request id (`x-amzn-RequestId`) for the access log.
+    pub aws_request_id: Option<String>,
     /// Metrics: when the AWS call began (first upstream connection request; see `metrics`).
     pub aws_started: Option<Instant>,
     /// Metrics: the AWS call up to its complete response head, once that arrived.
@@ -61,6 +65,8 @@ impl Default for RequestCtx {
             answered_by_subrequest: false,
             error_code: None,
             upstream_reused: None,
+            upstream_status: None,
+            aws_request_id: None,
             aws_started: None,
             aws_duration: None,
             metrics_in_flight: None,

@@ -241,6 +241,8 @@ async fn respond_with_result(
 ) -> Result<bool> {
     let status = call.status();
     let request_id = call.header("x-amzn-requestid").map(str::to_string);
+    ctx.upstream_status = Some(status);
+    ctx.aws_request_id = request_id.clone();
     if t.log_tail {
         if let Some(tail) = call.header("x-amz-log-result") {
             debug!(target: "lambda_log", "route {} log tail (base64): {tail}", ctx.route_name());

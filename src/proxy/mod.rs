@@ -108,6 +108,12 @@ impl ProxyHttp for Gateway {
         ctx: &mut RequestCtx,
     ) -> Result<()> {
         ctx.aws_duration = ctx.aws_started.map(|t| t.elapsed());
+        ctx.upstream_status = Some(upstream_response.status.as_u16());
+        ctx.aws_request_id = upstream_response
+            .headers
+            .get("x-amzn-requestid")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         response_filter::upstream_response_filter(upstream_response, ctx);
         Ok(())
     }
@@ -128,6 +134,7 @@ impl ProxyHttp for Gateway {
 
     async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
         logging::record_metrics(session, ctx);
-        logging::access_log(session, e, ctx);
+        let format = self.routes.load().access_log.clone();
+        logging::access_log(session, e, ctx, &format);
     }
 }
