@@ -114,6 +114,121 @@ const BROKEN: &[(&str, &str, &str)] = &[
         "    connect_timeout: 3000\n    ca_file: /nonexistent/ca.pem",
         "routes[0].ca_file",
     ),
+    (
+        "    function_name: orders-handler",
+        "    function_name: 'orders handler'",
+        "routes[2].function_name",
+    ),
+    (
+        "    function_name: orders-handler",
+        "    function_name: arn:aws:lambda:us-east-1:12345:function:x",
+        "routes[2].function_name",
+    ),
+    (
+        "    qualifier: prod",
+        "    qualifier: 'not valid'",
+        "routes[2].qualifier",
+    ),
+    (
+        "    aws_region: us-east-1              #",
+        "    aws_region: Mars              #",
+        "routes[2].aws_region",
+    ),
+    (
+        "    invocation_type: RequestResponse",
+        "    invocation_type: Sometimes",
+        "routes[2].invocation_type",
+    ),
+    (
+        "    unhandled_status: 502",
+        "    unhandled_status: 1000",
+        "routes[2].unhandled_status",
+    ),
+    (
+        "    awsgateway_compatible_payload_version: \"2.0\"",
+        "    awsgateway_compatible_payload_version: \"3.0\"",
+        "routes[2].awsgateway_compatible_payload_version",
+    ),
+    (
+        "      account_id: \"123456789012\"",
+        "      account_id: \"12\"",
+        "routes[2].awsgateway_context.account_id",
+    ),
+    (
+        "    aws_secret: \"replace-me\"",
+        "    aws_secrets: x",
+        "routes[2].aws_secrets: unknown field",
+    ),
+    (
+        "    uri: /invoke/*",
+        "    uri: /invoke/*\n    function_uri: https://x.example/",
+        "routes[2].function_name: a route has either",
+    ),
+    (
+        "    max_body_size: 6291456",
+        "    max_body_size: 6291456\n    qualifier: x",
+        "routes[1].qualifier: only applies to `function_name` routes",
+    ),
+    (
+        "    log_type: None",
+        "    log_type: None\n    authorization: {apikey: x}",
+        "routes[2].authorization: only applies to `function_uri` routes",
+    ),
+    (
+        "    assume_role_arn: arn:aws:iam::210987654321:role/invoke-orders",
+        "    assume_role_arn: not-an-arn",
+        "credentials.cross-account.assume_role_arn",
+    ),
+    (
+        "    role_session_name: lambda-proxy  #",
+        "    role_session_name: 'a b'  #",
+        "credentials.cross-account.role_session_name",
+    ),
+    (
+        "    # duration_seconds: 3600",
+        "    duration_seconds: 60",
+        "credentials.cross-account.duration_seconds",
+    ),
+    (
+        "    secret_access_key: \"replace-me\"",
+        "    secret_acess_key: x",
+        "credentials.cross-account.secret_acess_key: unknown field",
+    ),
+    (
+        "    aws_key: AKIDEXAMPLE\n    aws_secret: \"replace-me\"",
+        "    credentials: nope",
+        "routes[2].credentials: no credentials source named `nope` (defined: cross-account)",
+    ),
+    (
+        "    aws_key: AKIDEXAMPLE\n    aws_secret: \"replace-me\"",
+        "    aws_key: AKIDEXAMPLE",
+        "routes[2].aws_secret: aws_key needs aws_secret",
+    ),
+    (
+        "    # aws_profile: prod",
+        "    aws_profile: prod",
+        "routes[2].aws_profile: a profile applies to the default chain",
+    ),
+    (
+        "        secretkey: \"replace-me\"",
+        "        secretkey: \"replace-me\"\n        credentials: cross-account",
+        "routes[1].authorization.iam.credentials: a named source excludes",
+    ),
+    (
+        "\nroutes:",
+        "\nmetrics:\n  address: nowhere\nroutes:",
+        "metrics.address",
+    ),
+    (
+        "\nroutes:",
+        "\nhealth:\n  path: healthz\nroutes:",
+        "health.path",
+    ),
+    (
+        "\nroutes:",
+        "\naccess_log:\n  format: xml\nroutes:",
+        "access_log.format",
+    ),
 ];
 
 #[test]

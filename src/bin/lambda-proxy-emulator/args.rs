@@ -16,13 +16,15 @@ pub const DEFAULT_SECRET_KEY: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
 pub const DEFAULT_API_KEY: &str = "demo-api-key";
 /// Region the SigV4 credential scope must name when no `--region` is given.
 pub const DEFAULT_REGION: &str = "us-east-1";
+/// Worker threads when no `--threads` is given: enough for tests, small for a 2-core machine.
+pub const DEFAULT_THREADS: usize = 2;
 /// Length every secret key must have (AWS secret keys are 40 characters; the verifier relies on it).
 pub const SECRET_KEY_LEN: usize = 40;
 
 pub const USAGE: &str = "\
 usage: lambda-proxy-emulator [--http ADDR:PORT] [--https ADDR:PORT --cert-dir DIR]
            [--credential AKID:SECRET[:SESSION_TOKEN]]... [--api-key KEY]...
-           [--region REGION] [--tls-name NAME]...
+           [--region REGION] [--tls-name NAME]... [--threads N] [--fast]
 
 A strict local stand-in for AWS API Gateway, Lambda Function URLs and the Lambda Invoke API.
   --http ADDR:PORT       plain listener (HTTP/1.1 and h2c on the same port)
@@ -34,6 +36,16 @@ A strict local stand-in for AWS API Gateway, Lambda Function URLs and the Lambda
   --region REGION        region the signature scope must use (default us-east-1)
   --tls-name NAME        name in the generated certificate, repeatable; IP addresses
                          become IP SANs (default: localhost and 127.0.0.1)
+  --threads N            worker threads (default 2)
+  --fast                 benchmark backend, NOT an emulation: no SigV4 or API-key
+                         check, no validation, no per-request log; answers with
+                         minimal work so it is never the bottleneck (load/bench.sh):
+                           Invoke of a function named ...proxy: a fixed small
+                             proxy-integration result (200, {\"ok\":true} body)
+                           Invoke of any other name: the payload as received
+                           InvokeWithResponseStream: the payload as one PayloadChunk
+                           any other path: 200 JSON, the request body ({\"ok\":true}
+                             when empty)
 Prints READY on stdout once listening.
 
 API Gateway-like stages (first path segment):
@@ -73,6 +85,10 @@ pub struct Config {
     pub api_keys: Vec<String>,
     pub region: String,
     pub tls_names: Vec<String>,
+    /// Worker threads of the one service.
+    pub threads: usize,
+    /// `--fast`: the benchmark backend instead of the strict emulator.
+    pub fast: bool,
 }
 
 /// What the command line asked for.
@@ -95,6 +111,8 @@ where
     let mut api_keys = Vec::new();
     let mut region = None;
     let mut tls_names = Vec::new();
+    let mut threads = DEFAULT_THREADS;
+    let mut fast = false;
 
     let mut args = args.into_iter().map(Into::into);
     while let Some(arg) = args.next() {
@@ -105,6 +123,13 @@ where
         };
         if flag == "--help" || flag == "-h" {
             return Ok(Command::Help);
+        }
+        if flag == "--fast" {
+            if inline.is_some() {
+                return Err("--fast takes no value".into());
+            }
+            fast = true;
+            continue;
         }
         let mut value = || -> Result<String, String> {
             match inline.clone() {
@@ -138,6 +163,13 @@ where
                 }
                 tls_names.push(n);
             }
+            "--threads" => {
+                let v = value()?;
+                threads = match v.parse::<usize>() {
+                    Ok(n) if (1..=64).contains(&n) => n,
+                    _ => return Err(format!("--threads wants 1..64, got {v:?}")),
+                };
+            }
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -169,6 +201,8 @@ where
         api_keys,
         region: region.unwrap_or_else(|| DEFAULT_REGION.into()),
         tls_names,
+        threads,
+        fast,
     }))
 }
 
@@ -224,6 +258,18 @@ mod tests {
         assert_eq!(c.api_keys, vec![DEFAULT_API_KEY.to_string()]);
         assert_eq!(c.region, "us-east-1");
         assert_eq!(c.tls_names, vec!["localhost", "127.0.0.1"]);
+        assert_eq!(c.threads, DEFAULT_THREADS);
+        assert!(!c.fast);
+    }
+
+    #[test]
+    fn fast_and_threads() {
+        let c = run(&["--http", "127.0.0.1:9000", "--fast", "--threads", "1"]).unwrap();
+        assert!(c.fast);
+        assert_eq!(c.threads, 1);
+        assert!(run(&["--http", "127.0.0.1:9000", "--fast=yes"]).is_err());
+        assert!(run(&["--http", "127.0.0.1:9000", "--threads", "0"]).is_err());
+        assert!(run(&["--http", "127.0.0.1:9000", "--threads=x"]).is_err());
     }
 
     #[test]

@@ -5,11 +5,13 @@
 //! listener (HTTP/1.1 and h2c on the same port) and/or a TLS listener (h2 and HTTP/1.1 by ALPN)
 //! whose certificate is generated at start. `router.rs` sends the Lambda Invoke API
 //! (`invoke.rs`, streaming included) and the API Gateway-like stages (`echo.rs`) their requests.
+//! With `--fast` the service is `fast.rs` instead: a benchmark backend that checks nothing.
 
 mod amz_date;
 mod args;
 mod echo;
 mod event_stream;
+mod fast;
 mod functions;
 mod invoke;
 mod invoke_api;
@@ -30,12 +32,10 @@ use pingora::services::listening::Service;
 
 use crate::args::{Command, Config, USAGE};
 use crate::echo::EmulatorApp;
+use crate::fast::FastApp;
 use crate::invoke::LambdaApi;
 use crate::router::Router;
 use crate::sigv4_verify::Verifier;
-
-/// Worker threads for the one service: enough for tests, small for a 2-core machine.
-const THREADS: usize = 2;
 
 fn main() {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
@@ -69,7 +69,7 @@ fn run(config: Config) -> Result<(), String> {
     let pid = std::process::id();
     let conf = ServerConf {
         daemon: false,
-        threads: THREADS,
+        threads: config.threads,
         grace_period_seconds: Some(0),
         graceful_shutdown_timeout_seconds: Some(1),
         pid_file: std::env::temp_dir()
@@ -85,25 +85,39 @@ fn run(config: Config) -> Result<(), String> {
     let mut server = Server::new_with_opt_and_conf(None::<Opt>, conf);
     server.bootstrap();
 
-    let verifier = Verifier::new(config.region.clone(), config.credentials.clone());
-    let stages = EmulatorApp::new(config.api_keys.clone(), verifier.clone());
-    let lambda = LambdaApi::new(Arc::new(verifier), config.region.clone());
-    let router = Router::new(stages, lambda);
+    if config.fast {
+        log::warn!("--fast: no signature or API-key checks, no validation (benchmarks only)");
+        let service = Service::new("lambda-proxy-emulator-fast".to_string(), FastApp::new());
+        server.add_service(listen(service, &config, cert_files.as_ref())?);
+    } else {
+        let verifier = Verifier::new(config.region.clone(), config.credentials.clone());
+        let stages = EmulatorApp::new(config.api_keys.clone(), verifier.clone());
+        let lambda = LambdaApi::new(Arc::new(verifier), config.region.clone());
+        let router = Router::new(stages, lambda);
+        let service = Service::new("lambda-proxy-emulator".to_string(), router);
+        server.add_service(listen(service, &config, cert_files.as_ref())?);
+    }
 
-    let mut service = Service::new("lambda-proxy-emulator".to_string(), router);
+    ready::announce_when_listening(config.http, config.https);
+    server.run(RunArgs::default());
+    Ok(())
+}
+
+/// Adds the configured listeners to a service.
+fn listen<A>(
+    mut service: Service<A>,
+    config: &Config,
+    cert_files: Option<&tls_cert::CertFiles>,
+) -> Result<Service<A>, String> {
     if let Some(addr) = config.http {
         service.add_tcp(&addr.to_string());
     }
-    if let (Some(addr), Some(files)) = (config.https, &cert_files) {
+    if let (Some(addr), Some(files)) = (config.https, cert_files) {
         let mut tls =
             TlsSettings::intermediate(&files.cert.to_string_lossy(), &files.key.to_string_lossy())
                 .map_err(|e| format!("TLS settings: {e}"))?;
         tls.enable_h2();
         service.add_tls_with_settings(&addr.to_string(), None, tls);
     }
-    server.add_service(service);
-
-    ready::announce_when_listening(config.http, config.https);
-    server.run(RunArgs::default());
-    Ok(())
+    Ok(service)
 }
