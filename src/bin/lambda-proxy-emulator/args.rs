@@ -37,10 +37,11 @@ A strict local stand-in for AWS API Gateway, Lambda Function URLs and the Lambda
   --tls-name NAME        name in the generated certificate, repeatable; IP addresses
                          become IP SANs (default: localhost and 127.0.0.1)
   --threads N            worker threads (default 2)
-  --fast                 benchmark backend, NOT an emulation: no SigV4 or API-key
-                         check, no validation, no per-request log; answers with
-                         minimal work so it is never the bottleneck (load/bench.sh):
-                           Invoke of a function named ...proxy: a fixed small
+  --fast                 benchmark backend, NOT an emulation: plain HTTP/1.1 on
+                         --http only (no h2c, no TLS), no SigV4 or API-key check,
+                         no validation, no per-request log; answers with minimal
+                         work so it is never the bottleneck (load/bench.sh):
+                           Invoke of the function proxy: a fixed small
                              proxy-integration result (200, {\"ok\":true} body)
                            Invoke of any other name: the payload as received
                            InvokeWithResponseStream: the payload as one PayloadChunk

@@ -5,7 +5,8 @@
 //! listener (HTTP/1.1 and h2c on the same port) and/or a TLS listener (h2 and HTTP/1.1 by ALPN)
 //! whose certificate is generated at start. `router.rs` sends the Lambda Invoke API
 //! (`invoke.rs`, streaming included) and the API Gateway-like stages (`echo.rs`) their requests.
-//! With `--fast` the service is `fast.rs` instead: a benchmark backend that checks nothing.
+//! With `--fast`, `fast.rs` serves instead (plain HTTP/1.1, no Pingora): a benchmark backend
+//! that checks nothing.
 
 mod amz_date;
 mod args;
@@ -32,7 +33,6 @@ use pingora::services::listening::Service;
 
 use crate::args::{Command, Config, USAGE};
 use crate::echo::EmulatorApp;
-use crate::fast::FastApp;
 use crate::invoke::LambdaApi;
 use crate::router::Router;
 use crate::sigv4_verify::Verifier;
@@ -57,6 +57,9 @@ fn main() {
 }
 
 fn run(config: Config) -> Result<(), String> {
+    if config.fast {
+        return run_fast(&config);
+    }
     for addr in config.http.iter().chain(config.https.iter()) {
         ready::ensure_free(*addr)?;
     }
@@ -85,22 +88,30 @@ fn run(config: Config) -> Result<(), String> {
     let mut server = Server::new_with_opt_and_conf(None::<Opt>, conf);
     server.bootstrap();
 
-    if config.fast {
-        log::warn!("--fast: no signature or API-key checks, no validation (benchmarks only)");
-        let service = Service::new("lambda-proxy-emulator-fast".to_string(), FastApp::new());
-        server.add_service(listen(service, &config, cert_files.as_ref())?);
-    } else {
-        let verifier = Verifier::new(config.region.clone(), config.credentials.clone());
-        let stages = EmulatorApp::new(config.api_keys.clone(), verifier.clone());
-        let lambda = LambdaApi::new(Arc::new(verifier), config.region.clone());
-        let router = Router::new(stages, lambda);
-        let service = Service::new("lambda-proxy-emulator".to_string(), router);
-        server.add_service(listen(service, &config, cert_files.as_ref())?);
-    }
+    let verifier = Verifier::new(config.region.clone(), config.credentials.clone());
+    let stages = EmulatorApp::new(config.api_keys.clone(), verifier.clone());
+    let lambda = LambdaApi::new(Arc::new(verifier), config.region.clone());
+    let router = Router::new(stages, lambda);
+    let service = Service::new("lambda-proxy-emulator".to_string(), router);
+    server.add_service(listen(service, &config, cert_files.as_ref())?);
 
     ready::announce_when_listening(config.http, config.https);
     server.run(RunArgs::default());
     Ok(())
+}
+
+/// `--fast`: the plain HTTP/1.1 benchmark backend of `fast.rs`, on `--http` only.
+fn run_fast(config: &Config) -> Result<(), String> {
+    let Some(addr) = config.http else {
+        return Err("--fast serves plain HTTP/1.1 only: give --http (not --https)".into());
+    };
+    if config.https.is_some() {
+        return Err("--fast serves plain HTTP/1.1 only: drop --https".into());
+    }
+    let listener = fast::bind(addr)?;
+    log::warn!("--fast: no signature or API-key checks, no validation (benchmarks only)");
+    ready::announce_when_listening(Some(addr), None);
+    fast::run(listener, config.threads)
 }
 
 /// Adds the configured listeners to a service.
