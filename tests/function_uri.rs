@@ -612,3 +612,43 @@ async fn health_endpoint_answered_by_the_gateway() {
     let r = client().get(gw.url("/healthz")).send().await.unwrap();
     assert_eq!(r.status(), 404, "only the configured path");
 }
+
+#[tokio::test]
+async fn client_credentials_never_reach_aws_unless_forwarded() {
+    let emu = Emulator::start();
+    let routes = format!(
+        "routes:\n{}{}",
+        route("strip", "/strip/*", &emu.http_url("/open/p"), ""),
+        route(
+            "fwd",
+            "/fwd/*",
+            &emu.http_url("/open/p"),
+            "    client_credentials: forward\n"
+        ),
+    );
+    let gw = Gateway::start(&routes);
+    let c = client();
+    let send = |path: &'static str| {
+        c.get(gw.url(path))
+            .header("authorization", "Bearer client-token")
+            .header("x-amz-security-token", "client-session")
+            .header("x-amz-invocation-type", "Event")
+            .header("x-api-key", "client-key")
+            .header("x-other", "kept")
+            .send()
+    };
+    let e = echo(send("/strip/x").await.unwrap()).await;
+    for h in [
+        "authorization",
+        "x-amz-security-token",
+        "x-amz-invocation-type",
+        "x-api-key",
+    ] {
+        assert_eq!(e.header(h), None, "{h} reached AWS");
+    }
+    assert_eq!(e.header("x-other"), Some("kept"));
+    let e = echo(send("/fwd/x").await.unwrap()).await;
+    assert_eq!(e.header("authorization"), Some("Bearer client-token"));
+    assert_eq!(e.header("x-api-key"), Some("client-key"));
+    assert_eq!(e.header("x-amz-invocation-type"), Some("Event"));
+}

@@ -207,6 +207,11 @@ pub struct RouteConf {
     pub function_uri: Option<String>,
     #[serde(default)]
     pub authorization: Option<AuthorizationConf>,
+    /// Client-sent `authorization`, `x-amz-*` and `x-api-key` headers: `strip` (default: they
+    /// never reach AWS) or `forward`. With a configured API key, `apikey_policy` decides for
+    /// `x-api-key`; on signed routes the signer always replaces the signing headers.
+    #[serde(default)]
+    pub client_credentials: ClientCredentialsPolicy,
 
     // ---- function_name targets (Kong's `aws-lambda` fields) ----
     /// Lambda function to invoke: name, `name:qualifier`, full ARN or partial ARN.
@@ -436,6 +441,15 @@ pub struct AuthorizationConf {
     /// SigV4 signing (IAM auth).
     #[serde(default)]
     pub iam: Option<IamConf>,
+}
+
+/// What happens to credentials a client sends on a `function_uri` route.
+#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientCredentialsPolicy {
+    #[default]
+    Strip,
+    Forward,
 }
 
 /// Client-sent `x-api-key` handling when the route has its own key.

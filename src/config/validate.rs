@@ -191,6 +191,12 @@ fn validate_route(r: &mut RouteConf, at: &str) -> Result<(), (String, String)> {
             }
         }
         (None, Some(_)) => {
+            if r.client_credentials != crate::config::ClientCredentialsPolicy::Strip {
+                return e(
+                    "client_credentials",
+                    "only applies to `function_uri` routes (an Invoke request carries no client header but the trace id)".into(),
+                );
+            }
             if r.authorization.is_some() {
                 return e(
                     "authorization",

@@ -18,6 +18,9 @@ pub fn upstream_request_filter(req: &mut RequestHeader, ctx: &mut RequestCtx) ->
         req.set_uri(uri);
     }
     req.insert_header(HOST, t.host_header.clone())?;
+    if !t.forward_client_credentials {
+        strip_client_credentials(req, t.api_key.as_ref().map(|k| k.policy));
+    }
     if let Some(k) = &t.api_key {
         let keep_client =
             k.policy == ApiKeyPolicy::KeepClient && req.headers.contains_key("x-api-key");
@@ -51,4 +54,24 @@ pub fn upstream_request_filter(req: &mut RequestHeader, ctx: &mut RequestCtx) ->
         signed.map_err(|e| Error::explain(InternalError, format!("signing failed: {e}")))?;
     }
     Ok(())
+}
+
+/// Removes credentials the client sent (`authorization`, every `x-amz-*`, and `x-api-key`
+/// unless the route's API key policy keeps the client's): AWS sees only what the route
+/// configures.
+fn strip_client_credentials(req: &mut RequestHeader, api_key_policy: Option<ApiKeyPolicy>) {
+    let doomed: Vec<http::HeaderName> = req
+        .headers
+        .keys()
+        .filter(|name| {
+            let n = name.as_str();
+            n == "authorization"
+                || n.starts_with("x-amz-")
+                || (n == "x-api-key" && api_key_policy != Some(ApiKeyPolicy::KeepClient))
+        })
+        .cloned()
+        .collect();
+    for name in doomed {
+        req.remove_header(&name);
+    }
 }

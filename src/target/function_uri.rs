@@ -15,7 +15,7 @@ use pingora::upstreams::peer::HttpPeer;
 
 use super::UpstreamUrl;
 use crate::config::{
-    validate_resolve, ApiKeyPolicy, ConfigError, KeepaliveConf, RouteConf,
+    validate_resolve, ApiKeyPolicy, ClientCredentialsPolicy, ConfigError, KeepaliveConf, RouteConf,
     DEFAULT_FUNCTION_URL_TIMEOUT_MS, DEFAULT_KEEPALIVE_TIMEOUT_MS, DEFAULT_SIGNED_BODY_LIMIT,
     DEFAULT_TIMEOUT_MS,
 };
@@ -41,6 +41,8 @@ pub struct FunctionUriTarget {
     /// Largest accepted request body; always set for signed routes.
     pub body_limit: Option<u64>,
     pub keepalive: bool,
+    /// Forward client `authorization` / `x-amz-*` / `x-api-key` (policy `forward`).
+    pub forward_client_credentials: bool,
     pub keepalive_pool: usize,
     pub read_timeout: Duration,
     /// Peer with every option set; only the address changes per request.
@@ -121,6 +123,7 @@ impl FunctionUriTarget {
             signing,
             body_limit,
             keepalive: r.keepalive.enabled(),
+            forward_client_credentials: r.client_credentials == ClientCredentialsPolicy::Forward,
             keepalive_pool: r.keepalive_pool,
             read_timeout,
             peer_template: peer,
