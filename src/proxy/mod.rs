@@ -10,6 +10,7 @@ mod ctx;
 mod failure;
 mod invoke;
 mod logging;
+mod request_checks;
 mod request_filter;
 mod respond;
 mod response_filter;

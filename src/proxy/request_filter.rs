@@ -35,6 +35,13 @@ pub async fn request_filter(
         }
     }
 
+    let raw_h1 = (session.req_header().version != http::Version::HTTP_2)
+        .then(|| session.as_downstream().to_h1_raw());
+    if let Some((status, code, message)) =
+        super::request_checks::check(session.req_header(), raw_h1.as_deref())
+    {
+        return refuse(session, ctx, status, code, message).await;
+    }
     if crate::drain::is_draining() {
         // This process is being replaced or stopped: the client reconnects for its next request.
         session.set_keepalive(None);
