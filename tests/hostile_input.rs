@@ -29,3 +29,26 @@ fn smuggling_shapes_and_oversized_heads_never_reach_aws() {
     }
     assert!(gw.log_text().contains("error=bad_framing"));
 }
+
+#[test]
+fn unresolvable_upstream_hosts_answer_502_without_a_panic() {
+    // DNS fails at start: the gateway starts, keeps retrying in the background, and answers
+    // 502 JSON for the route meanwhile (Pingora's own peer constructor would panic here).
+    let gw = Gateway::start(
+        "routes:\n  - name: nodns\n    uri: /n/*\n    function_uri: 'https://no-such-host.invalid/p'\n\
+         \x20 - name: nodns-invoke\n    uri: /i\n    function_name: f\n    aws_region: us-east-1\n    host: no-such-host.invalid\n    aws_key: AKIDEXAMPLE\n    aws_secret: x\n",
+    );
+    for path in ["/n/a", "/i"] {
+        for _ in 0..2 {
+            let (status, body) = raw_request(
+                gw.addr,
+                format!("POST {path} HTTP/1.1\r\nHost: gw\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}").as_bytes(),
+            );
+            assert_eq!(status, 502, "{path}: {body}");
+            assert!(body.contains("upstream_unreachable"), "{path}: {body}");
+        }
+    }
+    let log = gw.log_text();
+    assert!(log.contains("cannot resolve no-such-host.invalid"), "{log}");
+    assert!(!log.contains("panicked"));
+}
