@@ -11,6 +11,7 @@ pub mod invoke;
 pub mod metrics;
 pub mod proxy;
 pub mod reload;
+pub mod retry;
 pub mod routing;
 pub mod server;
 pub mod sigv4;

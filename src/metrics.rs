@@ -22,6 +22,7 @@
 //! | `response_body_bytes` | histogram | route | `logging`: body bytes sent to the client |
 //! | `function_errors_total` | counter | route, type (`handled`/`unhandled`) | Invoke result with `X-Amz-Function-Error`, or a streamed result ending in an error |
 //! | `throttles_total` | counter | route | Invoke API answered 429 |
+//! | `upstream_retries_total` | counter | route, reason (`connect`/`throttled`) | before each retry (`crate::retry`) |
 //! | `invoke_api_errors_total` | counter | route, aws_error_type | Invoke API answered ≥ 400 (429s included) |
 //! | `signing_duration_seconds` | histogram | – | around each SigV4 signer call |
 //! | `in_flight_requests` | gauge | – | +1 in `request_filter`, −1 in `logging` (or when the context is dropped) |
@@ -219,6 +220,15 @@ static THROTTLES: LazyLock<IntCounterVec> = LazyLock::new(|| {
         &["route"]
     )
     .expect("register lambda_proxy_throttles_total")
+});
+
+static RETRIES: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "lambda_proxy_upstream_retries_total",
+        "Retries started: `connect` (the connection could not be opened) or `throttled` (an Event invoke answered 429).",
+        &["route", "reason"]
+    )
+    .expect("register lambda_proxy_upstream_retries_total")
 });
 
 static INVOKE_API_ERRORS: LazyLock<IntCounterVec> = LazyLock::new(|| {
@@ -471,6 +481,22 @@ pub fn function_error(route: &str, handled: bool) {
 /// The Invoke API throttled a call (429).
 pub fn throttle(route: &str) {
     THROTTLES.with_label_values(&[route]).inc();
+}
+
+/// Why a retry was started (the `reason` label).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryReason {
+    Connect,
+    Throttled,
+}
+
+/// A retry is about to start (see `crate::retry`).
+pub fn retry(route: &str, reason: RetryReason) {
+    let r = match reason {
+        RetryReason::Connect => "connect",
+        RetryReason::Throttled => "throttled",
+    };
+    RETRIES.with_label_values(&[route, r]).inc();
 }
 
 /// The Invoke API answered with an error; `aws_error_type` is reduced by [`aws_error_label`].

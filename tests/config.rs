@@ -80,6 +80,16 @@ const BROKEN: &[(&str, &str, &str)] = &[
         "routes[0].keepalive_pool",
     ),
     (
+        "      attempts: 3 ",
+        "      attempts: 0 ",
+        "routes[0].retries.attempts: must be 1 to 10",
+    ),
+    (
+        "      base_delay: 25 ",
+        "      base_delay: 5000 ",
+        "routes[0].retries.base_delay",
+    ),
+    (
         "    keepalive_pool: 5",
         "    keepalive_pol: 5",
         "routes[0].keepalive_pol: unknown field",

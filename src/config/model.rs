@@ -349,6 +349,45 @@ pub struct RouteConf {
     /// `function_uri` routes stream and are unlimited unless this is set.
     #[serde(default)]
     pub max_body_size: Option<u64>,
+    /// Retries of what is safe to retry (a connection that could not be opened; a throttled
+    /// `Event` invocation), with jittered backoff inside `timeout`. See `src/retry.rs`.
+    #[serde(default)]
+    pub retries: RetriesConf,
+}
+
+/// `retries`: how many attempts and how long to wait between them (what is retried is fixed).
+#[derive(Debug, Deserialize, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub struct RetriesConf {
+    /// Attempts in all, 1 to 10 (1 disables retries). Default 3.
+    #[serde(default = "default_retry_attempts")]
+    pub attempts: u32,
+    /// Milliseconds: the delay cap before the first retry, doubling per retry. Default 25.
+    #[serde(default = "default_retry_base_delay")]
+    pub base_delay: u64,
+    /// Milliseconds: the largest delay cap. Default 1000.
+    #[serde(default = "default_retry_max_delay")]
+    pub max_delay: u64,
+}
+
+impl Default for RetriesConf {
+    fn default() -> Self {
+        RetriesConf {
+            attempts: default_retry_attempts(),
+            base_delay: default_retry_base_delay(),
+            max_delay: default_retry_max_delay(),
+        }
+    }
+}
+
+fn default_retry_attempts() -> u32 {
+    3
+}
+fn default_retry_base_delay() -> u64 {
+    25
+}
+fn default_retry_max_delay() -> u64 {
+    1000
 }
 
 /// `keepalive`: APISIX's boolean or Kong's idle time in milliseconds.

@@ -161,6 +161,18 @@ fn validate_route(r: &mut RouteConf, at: &str) -> Result<(), (String, String)> {
     if r.keepalive_timeout == Some(0) {
         return e("keepalive_timeout", "must be at least 1 ms".into());
     }
+    if !(1..=10).contains(&r.retries.attempts) {
+        return e("retries.attempts", "must be 1 to 10 (1: no retries)".into());
+    }
+    if r.retries.base_delay == 0 || r.retries.base_delay > r.retries.max_delay {
+        return e(
+            "retries.base_delay",
+            "must be at least 1 ms and at most `retries.max_delay`".into(),
+        );
+    }
+    if r.retries.max_delay > 60_000 {
+        return e("retries.max_delay", "must be at most 60000 ms".into());
+    }
     if let Some(m) = r.max_body_size {
         if m > 1 << 30 {
             return e(

@@ -2,8 +2,6 @@
 //! the registry fresh, so the request path never waits on (or triggers) a fetch. The refresh
 //! policy is documented on [`CredentialsRefresher`].
 
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -118,19 +116,8 @@ pub(crate) fn refresh_at(obtained: SystemTime, expiry: Option<SystemTime>) -> Sy
 pub(crate) fn backoff(failures: u32) -> Duration {
     let exp = failures.saturating_sub(1).min(16);
     let base = BACKOFF_MIN.saturating_mul(1 << exp).min(BACKOFF_MAX);
-    base.mul_f64(1.0 + 0.5 * random_unit()).min(BACKOFF_MAX)
-}
-
-/// A uniform number in [0, 1) from std's randomly keyed hasher (no RNG crate needed for jitter).
-fn random_unit() -> f64 {
-    let mut h = RandomState::new().build_hasher();
-    h.write_u128(
-        SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos(),
-    );
-    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+    base.mul_f64(1.0 + 0.5 * crate::retry::random_unit())
+        .min(BACKOFF_MAX)
 }
 
 /// Fetches once into `cell`, holding its refresh lock (one refresh at a time per source).

@@ -2,16 +2,22 @@
 //! same TLS peers, verification and pool rules as the proxy phases use).
 //!
 //! A connection taken from the pool may have been closed by AWS meanwhile; when writing the
-//! request head on such a connection fails, nothing reached AWS and the call is retried once
-//! on a new connection. Anything later is never retried: an Invoke may have side effects.
+//! request head on such a connection fails, nothing reached AWS and the call is retried at once
+//! on a new connection. A connection that cannot be opened (refused, TLS failure, timeout) is
+//! retried with the route's backoff (`crate::retry`). Anything later is never retried here: an
+//! Invoke may have side effects.
+
+use std::time::Instant;
 
 use bytes::Bytes;
+use log::debug;
 use pingora::connectors::http::Connector;
 use pingora::http::RequestHeader;
 use pingora::protocols::http::client::HttpSession;
 use pingora::upstreams::peer::HttpPeer;
 use pingora::{Error, ErrorType, Result};
 
+use crate::metrics;
 use crate::target::InvokeTarget;
 
 /// A call whose response head has arrived.
@@ -21,12 +27,15 @@ pub struct InvokeCall {
     pub reused: bool,
 }
 
-/// Sends `head` and `body` and waits for the response head.
+/// Sends `head` and `body` and waits for the response head. `started` is when the call began
+/// (the retry deadline counts from it); `route` names the route in metrics.
 pub async fn send(
     connector: &Connector,
     t: &InvokeTarget,
-    head: RequestHeader,
-    body: Bytes,
+    head: &RequestHeader,
+    body: &Bytes,
+    route: &str,
+    started: Instant,
 ) -> Result<InvokeCall> {
     let peer = t.peer().ok_or_else(|| {
         Error::explain(
@@ -34,14 +43,29 @@ pub async fn send(
             format!("Invoke endpoint {:?} is not resolved (yet)", t.host_header),
         )
     })?;
-    let mut attempt = 0;
+    let mut failed_connects = 0;
+    let mut stale_retried = false;
     loop {
-        attempt += 1;
-        let (mut session, reused) = connector.get_http_session(&*peer).await?;
+        let (mut session, reused) = match connector.get_http_session(&*peer).await {
+            Ok(s) => s,
+            Err(e) => {
+                failed_connects += 1;
+                match t.retry.next_delay(failed_connects, started) {
+                    Some(delay) => {
+                        debug!("route {route}: connect failed ({e}), retrying in {delay:?}");
+                        metrics::retry(route, metrics::RetryReason::Connect);
+                        tokio::time::sleep(delay).await;
+                        continue;
+                    }
+                    None => return Err(e),
+                }
+            }
+        };
         session.set_read_timeout(Some(t.read_timeout));
         session.set_write_timeout(Some(t.read_timeout));
         if let Err(e) = session.write_request_header(Box::new(head.clone())).await {
-            if reused && attempt == 1 {
+            if reused && !stale_retried {
+                stale_retried = true;
                 continue; // stale pooled connection: nothing was sent
             }
             return Err(e);

@@ -47,6 +47,10 @@ pub struct RequestCtx {
     pub aws_started: Option<Instant>,
     /// Metrics: the AWS call up to its complete response head, once that arrived.
     pub aws_duration: Option<Duration>,
+    /// Connections to the upstream that could not be opened so far (`crate::retry`).
+    pub connect_failures: u32,
+    /// Wait this long before the next connection attempt (set by `fail_to_connect`).
+    pub retry_delay: Option<Duration>,
     /// Metrics: the `in_flight_requests` count of a client request (not of a subrequest child).
     pub metrics_in_flight: Option<crate::metrics::InFlight>,
     /// Counts this request as in flight until the context is dropped (drain on shutdown).
@@ -69,6 +73,8 @@ impl Default for RequestCtx {
             aws_request_id: None,
             aws_started: None,
             aws_duration: None,
+            connect_failures: 0,
+            retry_delay: None,
             metrics_in_flight: None,
             _in_flight: InFlightGuard::new(),
         }

@@ -86,9 +86,30 @@ pub async fn handle(
     let head = invoke_head(session, t, &event)?;
     let aws_started = Instant::now();
     ctx.aws_started = Some(aws_started);
-    let mut call = match call::send(&gw.invoker, t, head, event).await {
-        Ok(c) => c,
-        Err(e) => return upstream_failure(session, ctx, &e).await,
+    let mut throttled = 0;
+    let mut call = loop {
+        let call = match call::send(&gw.invoker, t, &head, &event, &route.name, aws_started).await {
+            Ok(c) => c,
+            Err(e) => return upstream_failure(session, ctx, &e).await,
+        };
+        // A throttled Event invocation was not queued: safe to send again (`crate::retry`).
+        if call.status() != 429 || t.invocation_type != InvocationType::Event {
+            break call;
+        }
+        throttled += 1;
+        let Some(delay) = t.retry.next_delay(throttled, aws_started) else {
+            break call;
+        };
+        metrics::throttle(&route.name);
+        metrics::retry(&route.name, metrics::RetryReason::Throttled);
+        debug!(
+            "route {}: Event invoke throttled, retrying in {delay:?}",
+            route.name
+        );
+        let mut call = call;
+        let _ = call.read_to_end(ERROR_BODY_LIMIT).await;
+        call.finish(&gw.invoker, t.keepalive, t.idle_timeout).await;
+        tokio::time::sleep(delay).await;
     };
     // Metrics: the AWS call ends with the response head (see `crate::metrics`).
     ctx.aws_duration = Some(aws_started.elapsed());
@@ -229,7 +250,8 @@ async fn upstream_failure(session: &mut Session, ctx: &mut RequestCtx, e: &Error
         "upstream_tls_error" => "TLS with the Lambda Invoke API failed",
         _ => "the Lambda Invoke API could not be reached",
     };
-    respond::json_error(session, status.max(502), code, message, &[], false).await?;
+    // The client's request was read in full and this answer is complete: its connection stays.
+    respond::json_error(session, status.max(502), code, message, &[], true).await?;
     Ok(true)
 }
 

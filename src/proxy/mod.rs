@@ -74,7 +74,32 @@ impl ProxyHttp for Gateway {
     ) -> Result<Box<HttpPeer>> {
         // Metrics: the AWS call starts with the first connection request (retries included).
         ctx.aws_started.get_or_insert_with(std::time::Instant::now);
+        if let Some(delay) = ctx.retry_delay.take() {
+            crate::metrics::retry(ctx.route_name(), crate::metrics::RetryReason::Connect);
+            tokio::time::sleep(delay).await;
+        }
         upstream_peer::upstream_peer(ctx)
+    }
+
+    /// A connection that could not be opened sent nothing: retried with the route's backoff
+    /// within its deadline (`crate::retry`), unless the body was already consumed.
+    fn fail_to_connect(
+        &self,
+        session: &mut Session,
+        _peer: &HttpPeer,
+        ctx: &mut RequestCtx,
+        mut e: Box<Error>,
+    ) -> Box<Error> {
+        ctx.connect_failures += 1;
+        let delay = match (ctx.uri_target(), ctx.aws_started) {
+            (Ok(t), Some(started)) if !session.as_ref().retry_buffer_truncated() => {
+                t.retry.next_delay(ctx.connect_failures, started)
+            }
+            _ => None,
+        };
+        e.set_retry(delay.is_some());
+        ctx.retry_delay = delay;
+        e
     }
 
     async fn connected_to_upstream(

@@ -279,6 +279,8 @@ pub struct InvokeTarget {
     pub keepalive_pool: usize,
     pub idle_timeout: Duration,
     pub read_timeout: Duration,
+    /// What is safe to retry is retried this way (`crate::retry`).
+    pub retry: crate::retry::RetryPolicy,
     pub proxy: Option<(String, u16)>,
     peer_template: HttpPeer,
 }
@@ -480,6 +482,12 @@ impl InvokeTarget {
             keepalive_pool: r.keepalive_pool,
             idle_timeout,
             read_timeout,
+            retry: crate::retry::RetryPolicy {
+                attempts: r.retries.attempts,
+                base_delay: Duration::from_millis(r.retries.base_delay),
+                max_delay: Duration::from_millis(r.retries.max_delay),
+                deadline: read_timeout,
+            },
             proxy,
             peer_template: peer,
         })

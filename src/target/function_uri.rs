@@ -45,6 +45,8 @@ pub struct FunctionUriTarget {
     pub forward_client_credentials: bool,
     pub keepalive_pool: usize,
     pub read_timeout: Duration,
+    /// What is safe to retry is retried this way (`crate::retry`).
+    pub retry: crate::retry::RetryPolicy,
     /// Peer with every option set; only the address changes per request.
     peer_template: HttpPeer,
 }
@@ -126,6 +128,12 @@ impl FunctionUriTarget {
             forward_client_credentials: r.client_credentials == ClientCredentialsPolicy::Forward,
             keepalive_pool: r.keepalive_pool,
             read_timeout,
+            retry: crate::retry::RetryPolicy {
+                attempts: r.retries.attempts,
+                base_delay: Duration::from_millis(r.retries.base_delay),
+                max_delay: Duration::from_millis(r.retries.max_delay),
+                deadline: read_timeout,
+            },
             peer_template: peer,
         })
     }

@@ -2,6 +2,7 @@
 //! test) on ports chosen at run time on 127.0.0.1, and stops them by PID when dropped.
 #![allow(dead_code)]
 pub mod aws_standins;
+pub mod fault_proxy;
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::{SocketAddr, TcpListener, TcpStream};

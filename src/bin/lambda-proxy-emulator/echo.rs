@@ -9,6 +9,7 @@
 //! | `/url/...`      | SigV4 for `lambda` (Function URL, AWS_IAM)    |
 //! | `/stall/...`    | none; reads the request, then never answers   |
 //! | `/status/NNN/..`| none; answers status NNN                      |
+//! | `/bytes/N/...`  | none; answers N bytes of `b` (at most 64 MiB) |
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -37,6 +38,7 @@ pub enum Stage {
     Url,
     Stall,
     Status(u16),
+    Bytes(usize),
     BadStatus,
     NotFound,
 }
@@ -53,6 +55,13 @@ impl Stage {
             b"iam" => Stage::Iam,
             b"url" => Stage::Url,
             b"stall" => Stage::Stall,
+            b"bytes" => match std::str::from_utf8(segments.next().unwrap_or_default())
+                .ok()
+                .and_then(|n| n.parse::<usize>().ok())
+            {
+                Some(n) if n <= 64 << 20 => Stage::Bytes(n),
+                _ => Stage::BadStatus,
+            },
             b"status" => match segments.next() {
                 Some(code) if code.len() == 3 && code.iter().all(u8::is_ascii_digit) => {
                     let code = code
@@ -165,6 +174,15 @@ impl EmulatorApp {
                 }
             }
             Stage::Open | Stage::Stall | Stage::Status(_) => (Auth::None, None),
+            Stage::Bytes(n) => {
+                let reply = Response::builder()
+                    .status(200)
+                    .header("content-type", "application/octet-stream")
+                    .header("content-length", n.to_string())
+                    .body(vec![b'b'; n])
+                    .unwrap_or_default();
+                return (reply, Auth::None);
+            }
         };
 
         if stage == Stage::Stall {

@@ -14,7 +14,8 @@
 //! | `proxy`     | an API Gateway proxy-integration result echoing the event               |
 //! | `binary`    | a proxy-integration result with a base64 body of bytes 0..=255          |
 //! | `large`     | a JSON string of `bytes` bytes in total (default 5000000)               |
-//! | `throttle`  | 429 `TooManyRequestsException`                                          |
+//! | `throttle`  | 429 `TooManyRequestsException`; with `key`, counts calls per key and, with |
+//! |             | `times: N`, throttles only the first N, then returns `{"attempts":count}` |
 //! | `stream`    | `chunks` × `chunk i\n`, `delay_ms` apart; `prelude`, `fail_after`       |
 
 use std::time::Duration;
@@ -245,10 +246,40 @@ async fn try_run(function: Builtin, call: &Call<'_>) -> Result<Output, String> {
             body[n - 1] = b'"';
             Output::Result(Bytes::from(body))
         }
-        Builtin::Throttle => Output::Throttled,
+        Builtin::Throttle => throttle(event)?,
         Builtin::Stream => Output::Stream(stream_plan(event)?),
     };
     Ok(output)
+}
+
+/// `throttle`: 429 always without `key`; with `key`, the calls with that key are counted and,
+/// once the count passes `times`, answered `{"attempts":count}` (so `times: 0` reads the count).
+fn throttle(event: &Value) -> Result<Output, String> {
+    use std::collections::HashMap;
+    use std::sync::{LazyLock, Mutex};
+    static CALLS: LazyLock<Mutex<HashMap<String, u64>>> = LazyLock::new(Default::default);
+    let Some(key) = event.get("key").and_then(Value::as_str) else {
+        return Ok(Output::Throttled);
+    };
+    let count = {
+        let mut calls = CALLS.lock().unwrap_or_else(|p| p.into_inner());
+        let n = calls.entry(key.to_string()).or_insert(0);
+        *n += 1;
+        *n
+    };
+    match event.get("times") {
+        None | Some(Value::Null) => Ok(Output::Throttled),
+        Some(_) => {
+            let times = number(event, "times", 0, u64::MAX)?;
+            if count > times {
+                Ok(Output::Result(Bytes::from(format!(
+                    r#"{{"attempts":{count}}}"#
+                ))))
+            } else {
+                Ok(Output::Throttled)
+            }
+        }
+    }
 }
 
 /// `payload.<key>` as a non-negative integer, `default` when absent or null, capped at `max`.

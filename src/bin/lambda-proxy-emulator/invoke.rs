@@ -242,6 +242,14 @@ impl LambdaApi {
             InvocationType::DryRun => {
                 return Reply::Full(build(StatusCode::NO_CONTENT, Vec::new(), common, &[]));
             }
+            InvocationType::Event if invocation.function == functions::Builtin::Throttle => {
+                // The Invoke API's own throttle: decided before the event is queued.
+                let output = functions::run(invocation.function, &invocation.call()).await;
+                if output == Output::Throttled {
+                    return error_reply(&ApiError::throttled(), common);
+                }
+                return Reply::Full(build(StatusCode::ACCEPTED, Vec::new(), common, &[]));
+            }
             InvocationType::Event => {
                 // Accepted now; the function still runs (and takes its time) in the background.
                 tokio::spawn(async move {
