@@ -128,7 +128,12 @@ async fn read_body(session: &mut Session, limit: u64) -> Result<Option<Bytes>> {
     let mut first: Option<Bytes> = None;
     let mut buf = BytesMut::new();
     let mut len = 0u64;
-    while let Some(chunk) = session.read_request_body().await? {
+    // A body the client cannot frame (bad chunk size, early close) is the client's error: 400.
+    while let Some(chunk) = session
+        .read_request_body()
+        .await
+        .map_err(|e| e.into_down())?
+    {
         len += chunk.len() as u64;
         if len > limit {
             return Ok(None);

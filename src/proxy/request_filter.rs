@@ -148,12 +148,48 @@ pub async fn request_filter(
             ctx.route = Some(route.clone());
             return credentials_unavailable(session, ctx, signing.credentials.name()).await;
         }
+        if let Some(name) = unsignable_header(req, t.forward_client_credentials) {
+            ctx.route = Some(route.clone());
+            let msg = format!("header {name} is not valid UTF-8, so it cannot be signed");
+            return refuse(session, ctx, 400, "unsignable_header", &msg).await;
+        }
+        if req.uri.query().is_some_and(|q| !query_is_utf8(q)) {
+            ctx.route = Some(route.clone());
+            let msg = "the query string has percent-encoded bytes that are not UTF-8, \
+                       so it cannot be signed";
+            return refuse(session, ctx, 400, "unsignable_query", msg).await;
+        }
     }
     ctx.route = Some(route);
     if signed {
         return signed_body::read_and_forward(session, ctx).await;
     }
     Ok(false)
+}
+
+/// A header the signer would sign (`content-type`, and the client's `x-amz-*` when the route
+/// forwards them) whose value is not UTF-8: SigV4 cannot cover it, and AWS would refuse the
+/// request with 403, so the client is told why instead.
+fn unsignable_header(req: &RequestHeader, forwards_client_amz: bool) -> Option<&str> {
+    req.headers.iter().find_map(|(name, value)| {
+        let n = name.as_str();
+        let signed = n == "content-type" || (forwards_client_amz && n.starts_with("x-amz-"));
+        (signed && std::str::from_utf8(value.as_bytes()).is_err()).then_some(n)
+    })
+}
+
+/// Whether every name and value of `query` decodes to UTF-8. aws-sigv4 decodes them as UTF-8
+/// (lossily) before re-encoding, so `%E9` would be signed as `%EF%BF%BD` while AWS checks the
+/// bytes it received: such a request can only fail with 403.
+fn query_is_utf8(query: &str) -> bool {
+    query
+        .split('&')
+        .flat_map(|pair| pair.splitn(2, '='))
+        .all(|part| {
+            percent_encoding::percent_decode_str(part)
+                .decode_utf8()
+                .is_ok()
+        })
 }
 
 /// Answers an error before the body was read, then drains the body for a bounded time so an
@@ -253,7 +289,24 @@ pub(crate) fn declared_length(req: &RequestHeader) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
-    use super::strip_port;
+    use super::{query_is_utf8, strip_port};
+
+    #[test]
+    fn queries_that_sign_faithfully() {
+        for q in [
+            "a=1&b=2",
+            "q=caf%C3%A9",
+            "x=%7B%7D&&=",
+            "flag",
+            "a=b=c",
+            "q=a+b",
+        ] {
+            assert!(query_is_utf8(q), "{q}");
+        }
+        for q in ["q=caf%E9", "%FF=1", "a=1&b=%C3"] {
+            assert!(!query_is_utf8(q), "{q}");
+        }
+    }
 
     #[test]
     fn host_without_port() {
