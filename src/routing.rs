@@ -79,6 +79,8 @@ pub struct RouteTable {
     pub health_path: Option<String>,
     /// Access log settings (reloadable with the routes).
     pub access_log: crate::config::AccessLogConf,
+    /// Client-side timeouts (reloadable with the routes).
+    pub client: crate::config::ClientConf,
     routes: Vec<Arc<Route>>,
     exact: HashMap<String, Vec<Entry>>,
     /// Sorted by precedence.
@@ -104,6 +106,7 @@ impl RouteTable {
         let health = &config.gateway.health.path;
         t.health_path = (!health.is_empty()).then(|| health.clone());
         t.access_log = config.gateway.access_log.clone();
+        t.client = config.gateway.client;
         Ok(t)
     }
 

@@ -80,6 +80,16 @@ const BROKEN: &[(&str, &str, &str)] = &[
         "routes[0].keepalive_pool",
     ),
     (
+        "  body_timeout: 60000 ",
+        "  body_timeout: 0 ",
+        "client.body_timeout: must be at least 1 ms",
+    ),
+    (
+        "  send_timeout: 60000 ",
+        "  send_tmeout: 60000 ",
+        "client.send_tmeout: unknown field",
+    ),
+    (
         "      attempts: 3 ",
         "      attempts: 0 ",
         "routes[0].retries.attempts: must be 1 to 10",

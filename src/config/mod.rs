@@ -27,6 +27,7 @@ const GATEWAY_SECTIONS: &[&str] = &[
     "metrics",
     "health",
     "access_log",
+    "client",
 ];
 
 /// Upper bound for in-flight requests after SIGQUIT / SIGTERM when the file sets none.

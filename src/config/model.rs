@@ -48,6 +48,37 @@ pub struct GatewayConf {
     /// The access log (log target `access`).
     #[serde(default)]
     pub access_log: AccessLogConf,
+    /// Timeouts on the client side (slow clients).
+    #[serde(default)]
+    pub client: ClientConf,
+}
+
+/// `client`: how long the gateway waits on a slow client (nginx's `client_body_timeout` and
+/// `send_timeout`). The request head's own timeout is Pingora's: 60 s for each read.
+#[derive(Debug, Deserialize, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub struct ClientConf {
+    /// Milliseconds between two reads of the request body before the request is given up with
+    /// 408 (default 60000).
+    #[serde(default = "default_client_timeout")]
+    pub body_timeout: u64,
+    /// Milliseconds for each write of the response to the client before the connection is
+    /// closed (default 60000).
+    #[serde(default = "default_client_timeout")]
+    pub send_timeout: u64,
+}
+
+impl Default for ClientConf {
+    fn default() -> Self {
+        ClientConf {
+            body_timeout: default_client_timeout(),
+            send_timeout: default_client_timeout(),
+        }
+    }
+}
+
+fn default_client_timeout() -> u64 {
+    60_000
 }
 
 /// One line per request under the `access` log target.

@@ -66,6 +66,14 @@ pub(super) fn validate(file: &Path, conf: &mut GatewayConf) -> Result<(), Config
             "must start with `/` (or be empty to turn it off)".into(),
         ));
     }
+    for (name, v) in [
+        ("client.body_timeout", conf.client.body_timeout),
+        ("client.send_timeout", conf.client.send_timeout),
+    ] {
+        if v == 0 {
+            return Err(err(name.into(), "must be at least 1 ms".into()));
+        }
+    }
     if conf.dns.refresh_seconds == 0 {
         return Err(err(
             "dns.refresh_seconds".into(),

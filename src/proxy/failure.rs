@@ -6,6 +6,8 @@
 //! | connect refused / no route / TLS or certificate failure / bad upstream answer | 502 |
 //! | connect, read or write timeout | 504 |
 //! | an explicit status (`HTTPStatus(n)`) | n |
+//! | the client's body cannot be read (bad framing) | 400 |
+//! | the client stopped sending its body (`client.body_timeout`) | 408 |
 //! | client went away | none (nothing can be sent) |
 
 use log::warn;
@@ -17,6 +19,15 @@ use super::{respond, RequestCtx};
 
 /// Maps an error to (status, code); status 0 means the client is gone.
 pub fn classify(e: &Error) -> (u16, &'static str) {
+    if matches!(e.esource(), ErrorSource::Downstream) {
+        return match e.etype() {
+            HTTPStatus(s) => (*s, "error"),
+            // The client stopped sending its body (`client.body_timeout`).
+            ReadTimedout => (408, "client_timeout"),
+            WriteTimedout | ConnectionClosed | WriteError | ReadError => (0, "client_gone"),
+            _ => (400, "bad_request"),
+        };
+    }
     match e.etype() {
         HTTPStatus(413) => (413, "body_too_large"),
         HTTPStatus(s) => (*s, "error"),
@@ -28,20 +39,13 @@ pub fn classify(e: &Error) -> (u16, &'static str) {
         | ConnectProxyFailure => (502, "upstream_unreachable"),
         _ => match e.esource() {
             ErrorSource::Upstream => (502, "upstream_error"),
-            ErrorSource::Downstream => match e.etype() {
-                ReadTimedout | WriteTimedout | ConnectionClosed => (0, "client_gone"),
-                _ => (400, "bad_request"),
-            },
             _ => (502, "gateway_error"),
         },
     }
 }
 
 pub async fn fail_to_proxy(session: &mut Session, e: &Error, ctx: &mut RequestCtx) -> FailToProxy {
-    let (mut status, code) = classify(e);
-    if matches!(e.esource(), ErrorSource::Downstream) && status != 400 {
-        status = 0;
-    }
+    let (status, code) = classify(e);
     ctx.error_code = Some(ctx.error_code.unwrap_or(code));
     warn!(
         "route {}: {} {} ({}): {}",
@@ -59,6 +63,7 @@ pub async fn fail_to_proxy(session: &mut Session, e: &Error, ctx: &mut RequestCt
             "upstream_unreachable" => "the upstream could not be reached",
             "body_too_large" => "request body is over this route's limit",
             "bad_request" => "the request could not be read",
+            "client_timeout" => "the request body did not arrive in time",
             _ => "the upstream request failed",
         };
         let _ = respond::json_error(session, status, code, message, &[], false).await;

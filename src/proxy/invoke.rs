@@ -88,7 +88,13 @@ pub async fn handle(
     ctx.aws_started = Some(aws_started);
     let mut throttled = 0;
     let mut call = loop {
-        let call = match call::send(&gw.invoker, t, &head, &event, &route.name, aws_started).await {
+        // Waiting for Lambda can take minutes: a client that leaves meanwhile ends the wait (the
+        // upstream connection is dropped, not pooled) instead of holding the task and sockets.
+        let sent = tokio::select! {
+            sent = call::send(&gw.invoker, t, &head, &event, &route.name, aws_started) => sent,
+            gone = client_gone(session) => return Err(gone),
+        };
+        let call = match sent {
             Ok(c) => c,
             Err(e) => return upstream_failure(session, ctx, &e).await,
         };
@@ -118,6 +124,16 @@ pub async fn handle(
     let result = respond_with_result(session, ctx, t, &mut call).await;
     call.finish(&gw.invoker, t.keepalive, t.idle_timeout).await;
     result
+}
+
+/// Resolves when the client closes its connection (or resets its HTTP/2 stream) while its
+/// request is read in full and no response was written yet; never resolves otherwise.
+async fn client_gone(session: &mut Session) -> Box<Error> {
+    match session.downstream_session.read_body_or_idle(true).await {
+        Err(e) => e.into_down(),
+        // Bytes of a pipelined next request: not a close; keep waiting.
+        Ok(_) => std::future::pending().await,
+    }
 }
 
 /// Reads the whole request body; `None` when it passes `limit`.

@@ -49,6 +49,8 @@ pub async fn request_filter(
     // Metrics: a client request (a subrequest child returned above) is in flight until logging.
     ctx.metrics_in_flight = Some(crate::metrics::InFlight::start());
     let table = gw.routes.load();
+    session.set_read_timeout(Some(Duration::from_millis(table.client.body_timeout)));
+    session.set_write_timeout(Some(Duration::from_millis(table.client.send_timeout)));
     let req = session.req_header();
     let path = req.uri.path();
     if table.health_path.as_deref() == Some(path)

@@ -40,7 +40,12 @@ pub async fn read_and_forward(session: &mut Session, ctx: &mut RequestCtx) -> Re
     let mut hasher = Sha256::new();
     let mut chunks: Vec<Bytes> = Vec::new();
     let mut len: u64 = 0;
-    while let Some(chunk) = session.read_request_body().await? {
+    // Errors reading the body (bad framing, a stalled client) are the client's: 400 / 408.
+    while let Some(chunk) = session
+        .read_request_body()
+        .await
+        .map_err(|e| e.into_down())?
+    {
         len += chunk.len() as u64;
         if len > limit {
             let msg = format!("request body is over this route's limit of {limit} bytes");
