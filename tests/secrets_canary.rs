@@ -1,0 +1,191 @@
+//! Secrets never leak: the gateway runs the suite's scenarios (signed function_uri, every Invoke
+//! outcome, streaming, timeouts, TLS and DNS failures, AWS rejecting a signature, a bad reload,
+//! `-t`) with a canary secret key and session token, at `trace` log level, and the canaries
+//! appear in no log line, metric or response body.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::process::Command;
+use std::time::Duration;
+
+use common::*;
+
+const CANARY_AKID: &str = "AKIDCANARY";
+/// 40 characters, as AWS secret keys are (the emulator insists).
+const CANARY_SECRET: &str = "CanarySecretKey0123456789CanarySecretKey";
+const CANARY_TOKEN: &str = "CanarySessionToken-FwoGZXIvYXdzEJr-CanaryTokenTail";
+/// A second secret that AWS does not know: requests signed with it are refused with 403.
+const CANARY_WRONG: &str = "CanaryWrongSecret0123456789CanaryWrongSe";
+
+/// Every canary and a distinctive piece of each (a partial leak counts too).
+fn canaries() -> Vec<&'static str> {
+    vec![
+        CANARY_SECRET,
+        &CANARY_SECRET[..20],
+        &CANARY_SECRET[20..],
+        CANARY_TOKEN,
+        &CANARY_TOKEN[..20],
+        &CANARY_TOKEN[20..],
+        CANARY_WRONG,
+        &CANARY_WRONG[..20],
+    ]
+}
+
+fn assert_clean(what: &str, text: &str) {
+    for c in canaries() {
+        assert!(
+            !text.contains(c),
+            "{what} contains the canary {c:?}:\n{}",
+            text.lines()
+                .filter(|l| l.contains(c))
+                .take(5)
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+}
+
+fn invoke(name: &str, function: &str, port: u16, extra: &str) -> String {
+    format!(
+        "  - name: {name}\n    uri: /{name}\n    function_name: '{function}'\n    aws_region: us-east-1\n    host: 127.0.0.1\n    port: {port}\n    disable_https: true\n    aws_key: {CANARY_AKID}\n    aws_secret: '{CANARY_SECRET}'\n    aws_session_token: '{CANARY_TOKEN}'\n{extra}"
+    )
+}
+
+#[test]
+fn canary_credentials_appear_in_no_log_metric_or_body_at_trace_level() {
+    let emu = Emulator::start_with(&[
+        "--credential",
+        &format!("{CANARY_AKID}:{CANARY_SECRET}:{CANARY_TOKEN}"),
+    ]);
+    let metrics: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let p = emu.http.port();
+    let iam = |secret: &str| {
+        format!(
+            "    authorization:\n      iam:\n        accesskey: {CANARY_AKID}\n        secretkey: '{secret}'\n        session_token: '{CANARY_TOKEN}'\n"
+        )
+    };
+    let routes = format!(
+        "routes:\n  - name: iam\n    uri: /iam/*\n    function_uri: '{}'\n{}\
+         \x20 - name: iam-wrong\n    uri: /wrong/*\n    function_uri: '{}'\n{}\
+         \x20 - name: iam-stall\n    uri: /stall/*\n    function_uri: '{}'\n    timeout: 300\n{}\
+         \x20 - name: iam-tls\n    uri: /tls/*\n    function_uri: 'https://127.0.0.1:{p}/iam'\n{}\
+         \x20 - name: iam-dns\n    uri: /dns/*\n    function_uri: 'https://no-such-host.invalid/iam'\n{}\
+         {}{}{}{}{}{}{}",
+        emu.http_url("/iam"),
+        iam(CANARY_SECRET),
+        emu.http_url("/iam"),
+        iam(CANARY_WRONG),
+        emu.http_url("/stall"),
+        iam(CANARY_SECRET),
+        iam(CANARY_SECRET),
+        iam(CANARY_SECRET),
+        invoke("echo", "echo", p, ""),
+        invoke("unhandled", "unhandled", p, ""),
+        invoke("throttle", "throttle", p, ""),
+        invoke("slow", "sleep", p, "    timeout: 300\n"),
+        invoke("stream", "stream", p, "    response_streaming: true\n"),
+        invoke("v2", "proxy", p, "    awsgateway_compatible: true\n    awsgateway_compatible_payload_version: '2.0'\n    is_proxy_integration: true\n"),
+        invoke("wrong-invoke", "echo", p, "").replace(CANARY_SECRET, CANARY_WRONG),
+    );
+    let gw = Gateway::start_env(
+        &routes,
+        &format!("metrics:\n  address: {metrics}\n"),
+        &[("RUST_LOG", "trace")],
+    );
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let c = client();
+    let mut bodies = String::new();
+    let mut statuses = Vec::new();
+    rt.block_on(async {
+        for (path, body) in [
+            ("/iam/a?x=1", r#"{"a":1}"#),
+            ("/wrong/a", "{}"),
+            ("/stall/a", "{}"),
+            ("/tls/a", "{}"),
+            ("/dns/a", "{}"),
+            ("/echo", r#"{"hello":"canary-free"}"#),
+            ("/unhandled", "{}"),
+            ("/throttle", "{}"),
+            ("/slow", r#"{"ms":2000}"#),
+            ("/stream", r#"{"chunks":3,"delay_ms":10}"#),
+            ("/v2", "{}"),
+            ("/wrong-invoke", "{}"),
+        ] {
+            let r = c
+                .post(gw.url(path))
+                .header("content-type", "application/json")
+                .body(body)
+                .timeout(Duration::from_secs(20))
+                .send()
+                .await
+                .unwrap();
+            statuses.push((path, r.status().as_u16()));
+            let headers = format!("{:?}", r.headers());
+            let text = r.text().await.unwrap_or_default();
+            bodies.push_str(&headers);
+            // The emulator's `/iam` stage echoes the signed request it received, token
+            // included: that is the upstream's content, not something the gateway wrote.
+            if path != "/iam/a?x=1" {
+                bodies.push_str(&text);
+            }
+            bodies.push('\n');
+        }
+    });
+    // The scenarios did what they are for (so the check below covers each outcome).
+    let want = [
+        ("/iam/a?x=1", 200),
+        ("/wrong/a", 403),
+        ("/stall/a", 504),
+        ("/tls/a", 502),
+        ("/dns/a", 502),
+        ("/echo", 200),
+        ("/unhandled", 502),
+        ("/throttle", 429),
+        ("/slow", 504),
+        ("/stream", 200),
+        ("/v2", 201),
+        ("/wrong-invoke", 502),
+    ];
+    assert_eq!(statuses, want.to_vec());
+
+    // A reload with a broken file, then `-t` on the real file.
+    let good = std::fs::read_to_string(&gw.conf).unwrap();
+    gw.write_config(&good.replace("timeout: 300", "timeout: -1"));
+    gw.signal("HUP");
+    std::thread::sleep(Duration::from_millis(500));
+    gw.write_config(&good);
+    let check = Command::new(gateway_bin())
+        .arg("-t")
+        .arg("-c")
+        .arg(&gw.conf)
+        .env("RUST_LOG", "trace")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    let check_out = format!(
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+
+    let (_, scrape) = raw_get(metrics, "/metrics");
+    assert!(scrape.contains("lambda_proxy_requests_total"), "{scrape}");
+    let log = gw.log_text();
+    assert!(
+        log.contains("TRACE") || log.contains("DEBUG"),
+        "the log really is verbose"
+    );
+    assert!(
+        log.contains("config_reload") || log.contains("reload"),
+        "{log}"
+    );
+
+    assert_clean("the gateway log", &log);
+    assert_clean("the metrics", &scrape);
+    assert_clean("the response heads and bodies", &bodies);
+    assert_clean("`-t` output", &check_out);
+    // The Debug form of the config and targets redacts the same values.
+    assert!(!log.contains("secretkey: \""), "no config dumps");
+}
