@@ -28,6 +28,7 @@
 //! | `in_flight_requests` | gauge | – | +1 in `request_filter`, −1 in `logging` (or when the context is dropped) |
 //! | `credential_refreshes_total` | counter | source, result (`ok`/`failed`) | read at scrape time |
 //! | `credential_expiry_seconds` | gauge | source | read at scrape time; absent when the credentials never expire or none were obtained |
+//! | `runtime_alive_tasks` | gauge | – | `logging`: the proxy runtime's alive tasks (soak checks) |
 //! | `config_reloads_total` | counter | result (`ok`/`failed`) | [`record_reload`] |
 //!
 //! **AWS duration** (`aws_duration_seconds`): from the moment the gateway asks for an upstream
@@ -255,6 +256,14 @@ static IN_FLIGHT: LazyLock<IntGauge> = LazyLock::new(|| {
         "Client requests being processed now."
     )
     .expect("register lambda_proxy_in_flight_requests")
+});
+
+static RUNTIME_TASKS: LazyLock<IntGauge> = LazyLock::new(|| {
+    register_int_gauge!(
+        "lambda_proxy_runtime_alive_tasks",
+        "Tasks alive in the proxy's Tokio runtime (connections, requests), as of the last request."
+    )
+    .expect("register lambda_proxy_runtime_alive_tasks")
 });
 
 static CONFIG_RELOADS: LazyLock<IntCounterVec> = LazyLock::new(|| {
@@ -504,6 +513,14 @@ pub fn invoke_api_error(route: &str, aws_error_type: &str) {
     INVOKE_API_ERRORS
         .with_label_values(&[route, aws_error_label(aws_error_type)])
         .inc();
+}
+
+/// Samples the alive tasks of the runtime this runs on (an atomic load): the soak test watches
+/// it stay flat.
+pub fn runtime_tasks() {
+    if let Ok(h) = tokio::runtime::Handle::try_current() {
+        RUNTIME_TASKS.set(h.metrics().num_alive_tasks() as i64);
+    }
 }
 
 /// Time spent in one SigV4 signer call.

@@ -30,6 +30,7 @@ pub fn record_metrics(session: &Session, ctx: &mut RequestCtx) {
         response_bytes: session.body_bytes_sent() as u64,
     });
     ctx.metrics_in_flight = None; // after recording, so in-flight 0 means all are counted
+    metrics::runtime_tasks();
 }
 
 /// Writes the access log line: client, method, path (no query: it may carry tokens), status,
