@@ -106,7 +106,7 @@ fn slowloris_connections_do_not_starve_other_clients() {
     std::thread::sleep(Duration::from_millis(500));
     let fds_during = open_fds(pid);
     assert!(
-        fds_during >= fds_before + 400,
+        fds_during >= fds_before + 380,
         "the slow connections are open: {fds_before} → {fds_during}"
     );
 

@@ -14,8 +14,11 @@ use log::debug;
 use pingora::connectors::http::Connector;
 use pingora::http::RequestHeader;
 use pingora::protocols::http::client::HttpSession;
+use pingora::protocols::http::v1::client::{http_req_header_to_wire, HttpSession as Http1Session};
+use pingora::protocols::Stream;
 use pingora::upstreams::peer::HttpPeer;
 use pingora::{Error, ErrorType, Result};
+use tokio::io::AsyncWriteExt;
 
 use crate::metrics;
 use crate::target::InvokeTarget;
@@ -43,10 +46,22 @@ pub async fn send(
             format!("Invoke endpoint {:?} is not resolved (yet)", t.host_header),
         )
     })?;
+    // The request on the wire, built once: head and (small) body in one buffer.
+    let mut wire = http_req_header_to_wire(head).ok_or_else(|| {
+        Error::explain(
+            ErrorType::InvalidHTTPHeader,
+            "Invoke request head not writable",
+        )
+    })?;
+    let body_after_head = body.len() > SINGLE_WRITE_MAX;
+    if !body_after_head {
+        wire.extend_from_slice(body);
+    }
+    let wire = wire.freeze();
     let mut failed_connects = 0;
     let mut stale_retried = false;
     loop {
-        let (mut session, reused) = match connector.get_http_session(&*peer).await {
+        let (session, reused) = match connector.get_http_session(&*peer).await {
             Ok(s) => s,
             Err(e) => {
                 failed_connects += 1;
@@ -61,23 +76,76 @@ pub async fn send(
                 }
             }
         };
+        let written = match session {
+            // HTTP/1.1 (every Invoke endpoint): the whole request in one write (see `write_once`).
+            HttpSession::H1(h1) => {
+                let mut stream = h1.into_inner();
+                match write_once(&mut stream, &wire, body_after_head.then_some(body), t).await {
+                    Ok(()) => Ok(HttpSession::H1(Http1Session::new_with_options(
+                        stream, &*peer,
+                    ))),
+                    Err(e) => Err(e),
+                }
+            }
+            mut other => {
+                other.set_write_timeout(Some(t.read_timeout));
+                match other.write_request_header(Box::new(head.clone())).await {
+                    Ok(()) => {
+                        other.write_request_body(body.clone(), true).await?;
+                        other.finish_request_body().await?;
+                        Ok(other)
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+        };
+        let mut session = match written {
+            Ok(s) => s,
+            Err(e) if reused && !stale_retried => {
+                debug!("route {route}: pooled connection closed ({e}); sending on a new one");
+                stale_retried = true;
+                continue; // stale pooled connection: the request did not go out
+            }
+            Err(e) => return Err(e),
+        };
         session.set_read_timeout(Some(t.read_timeout));
         session.set_write_timeout(Some(t.read_timeout));
-        if let Err(e) = session.write_request_header(Box::new(head.clone())).await {
-            if reused && !stale_retried {
-                stale_retried = true;
-                continue; // stale pooled connection: nothing was sent
-            }
-            return Err(e);
-        }
-        session.write_request_body(body.clone(), true).await?;
-        session.finish_request_body().await?;
         session.read_response_header().await?;
         return Ok(InvokeCall {
             session,
             peer,
             reused,
         });
+    }
+}
+
+/// Bodies up to this size are copied behind the head so the request leaves in one write.
+const SINGLE_WRITE_MAX: usize = 64 * 1024;
+
+/// Writes a request as one `write` (plus one flush) on an HTTP/1.1 connection. Pingora's h1
+/// client writes and flushes the head, then the body: two sends and two wake-ups of the
+/// server per request, which `load/RESULTS.md`'s profile showed as the largest single cost of
+/// the Invoke path. `rest` is a body too large to copy, written after the head.
+async fn write_once(
+    stream: &mut Stream,
+    wire: &[u8],
+    rest: Option<&Bytes>,
+    t: &InvokeTarget,
+) -> Result<()> {
+    let write = async {
+        stream.write_all(wire).await?;
+        if let Some(rest) = rest {
+            stream.write_all(rest).await?;
+        }
+        stream.flush().await
+    };
+    match tokio::time::timeout(t.read_timeout, write).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => {
+            Err(Error::because(ErrorType::WriteError, "writing the Invoke request", e).into_up())
+        }
+        Err(_) => Error::e_explain(ErrorType::WriteTimedout, "writing the Invoke request")
+            .map_err(|e| e.into_up()),
     }
 }
 
