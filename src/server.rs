@@ -13,6 +13,8 @@ use pingora::apps::HttpServerOptions;
 use pingora::connectors::http::Connector;
 use pingora::connectors::ConnectorOptions;
 use pingora::listeners::tls::TlsSettings;
+use pingora::listeners::ListenerConfig;
+use pingora::protocols::l4::stream::L4BufferSettings;
 use pingora::server::configuration::Opt;
 use pingora::server::Server;
 use pingora::services::background::background_service;
@@ -115,10 +117,13 @@ pub fn run() -> ! {
         },
     );
     for l in listeners {
-        match l {
-            Listener::Plain(addr) => proxy.add_tcp(&addr),
-            Listener::Tls(addr, settings) => proxy.add_tls_with_settings(&addr, None, *settings),
-        }
+        let endpoint = match l {
+            Listener::Plain(addr, read) => ListenerConfig::tcp(addr).l4_buffer(buffers(read)),
+            Listener::Tls(addr, read, settings) => ListenerConfig::tcp(addr)
+                .tls(*settings)
+                .l4_buffer(buffers(read)),
+        };
+        proxy.add_listener(endpoint);
     }
     server.add_service(proxy);
     if let Some(m) = &config.gateway.metrics {
@@ -168,8 +173,14 @@ pub fn run() -> ! {
 }
 
 enum Listener {
-    Plain(String),
-    Tls(String, Box<TlsSettings>),
+    /// Address and read buffer size.
+    Plain(String, usize),
+    Tls(String, usize, Box<TlsSettings>),
+}
+
+/// A client connection's buffers: `read` bytes to read into, Pingora's default write buffer.
+fn buffers(read: usize) -> L4BufferSettings {
+    L4BufferSettings::default().read(read)
 }
 
 fn build_listeners(config: &Config) -> Result<Vec<Listener>, ConfigError> {
@@ -196,7 +207,7 @@ fn build_listeners(config: &Config) -> Result<Vec<Listener>, ConfigError> {
                             .into(),
                     ));
                 }
-                out.push(Listener::Plain(l.address.clone()));
+                out.push(Listener::Plain(l.address.clone(), l.read_buffer));
             }
             Some(tls) => {
                 let cert = validate_resolve(&config.file, &tls.cert);
@@ -207,7 +218,11 @@ fn build_listeners(config: &Config) -> Result<Vec<Listener>, ConfigError> {
                 if tls.h2 {
                     settings.enable_h2();
                 }
-                out.push(Listener::Tls(l.address.clone(), Box::new(settings)));
+                out.push(Listener::Tls(
+                    l.address.clone(),
+                    l.read_buffer,
+                    Box::new(settings),
+                ));
             }
         }
     }

@@ -80,6 +80,11 @@ const BROKEN: &[(&str, &str, &str)] = &[
         "routes[0].keepalive_pool",
     ),
     (
+        "    read_buffer: 16384",
+        "    read_buffer: 100",
+        "listeners[0].read_buffer: must be 1024 to 1048576 bytes",
+    ),
+    (
         "  body_timeout: 60000 ",
         "  body_timeout: 0 ",
         "client.body_timeout: must be at least 1 ms",

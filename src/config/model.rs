@@ -182,6 +182,15 @@ pub struct ListenerConf {
     /// Serve TLS on this listener.
     #[serde(default)]
     pub tls: Option<TlsListenerConf>,
+    /// Bytes of each client connection's read buffer (Pingora's default is 65536). Requests to
+    /// Lambda are small: 16384 keeps idle keep-alive connections cheap (see load/RESULTS.md);
+    /// larger bodies are read past the buffer, so it does not limit them.
+    #[serde(default = "default_read_buffer")]
+    pub read_buffer: usize,
+}
+
+fn default_read_buffer() -> usize {
+    16 * 1024
 }
 
 #[derive(Debug, Deserialize)]

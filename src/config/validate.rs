@@ -35,6 +35,12 @@ pub(super) fn validate(file: &Path, conf: &mut GatewayConf) -> Result<(), Config
                 "duplicate listener address".into(),
             ));
         }
+        if !(1024..=1 << 20).contains(&l.read_buffer) {
+            return Err(err(
+                format!("{at}.read_buffer"),
+                "must be 1024 to 1048576 bytes".into(),
+            ));
+        }
         if let Some(tls) = &l.tls {
             for (name, p) in [("cert", &tls.cert), ("key", &tls.key)] {
                 if let Err(e) = std::fs::metadata(resolve(file, p)) {

@@ -104,7 +104,7 @@ pub fn parse_proxy_result(
     let Some(fields) = parse_object(payload, shape)? else {
         // Valid JSON, but not an object.
         return match version {
-            PayloadVersion::V2 => Ok(inferred(payload)),
+            PayloadVersion::V2 => inferred(payload),
             PayloadVersion::V1 => Err(invalid(
                 "the result is not a JSON object with a statusCode (payload format 1.0)",
             )),
@@ -112,7 +112,7 @@ pub fn parse_proxy_result(
     };
     let Some(status) = status_code(fields.status.as_ref())? else {
         return match version {
-            PayloadVersion::V2 => Ok(inferred(payload)),
+            PayloadVersion::V2 => inferred(payload),
             PayloadVersion::V1 => Err(invalid("the result has no statusCode (payload format 1.0)")),
         };
     };
@@ -153,13 +153,20 @@ pub fn parse_proxy_result(
     })
 }
 
-/// The v2 inferred response: 200, `application/json`, the payload as returned.
-fn inferred(payload: &[u8]) -> HttpResult {
-    HttpResult {
+/// The v2 inferred response: 200, `application/json`, the payload as returned. The payload goes
+/// to the client as it is, so it must be UTF-8 (serde_json skips strings it ignores unchecked).
+fn inferred(payload: &[u8]) -> Result<HttpResult, InvalidResult> {
+    if let Err(e) = std::str::from_utf8(payload) {
+        return Err(invalid(format!(
+            "the result is not valid JSON: invalid UTF-8 at byte {}",
+            e.valid_up_to()
+        )));
+    }
+    Ok(HttpResult {
         status: 200,
         headers: vec![(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
         body: Bytes::copy_from_slice(payload),
-    }
+    })
 }
 
 /// Split a streamed HTTP-integration response (Function URL `RESPONSE_STREAM`, or
@@ -889,6 +896,21 @@ mod tests {
         // Invalid JSON is not inferred.
         assert!(err(b"Hello", V2).contains("not valid JSON"));
         assert!(err(b"[1,", V2).contains("not valid JSON"));
+    }
+
+    /// Found by fuzz/proxy_result: a JSON string holding invalid UTF-8 (`"Hello f\x8e\x81m
+    /// Lambda"`) passed serde_json's `IgnoredAny` check and went to the client as a 200.
+    #[test]
+    fn v2_inference_refuses_invalid_utf8() {
+        for p in [
+            &b"\"Hello f\x8e\x81m Lambda\""[..],
+            b"[\"\xff\"]",
+            b"{\"message\": \"caf\xe9\"}",
+            b"{\"statusCode\": null, \"x\": \"\xc3\"}",
+        ] {
+            let e = err(p, V2);
+            assert!(e.contains("not valid JSON"), "{e}");
+        }
     }
 
     #[test]
