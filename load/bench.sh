@@ -446,7 +446,16 @@ if [ "$DO_RSS" = 1 ]; then
   for p in nginx fu_apikey invoke_raw; do
     if [ "$p" != nginx ]; then stop_gateway; start_gateway; fi
     log "RSS: $p with $RSS_CONNS keep-alive clients, two waves"
+    rpid=$(rss_pid_of "$p")
+    fd0=$(ls "/proc/$rpid/fd" | wc -l)
     WARMUP_OVERRIDE=0 DURATION_OVERRIDE=$((WARMUP + DURATION)) measure rss1 "$p" "$RSS_CONNS" 0 > /dev/null
+    # Wave 2 is 1,000 *new* clients once the first ones have gone: wait (at most 10 s) until the
+    # first wave's connections are closed, so the two waves do not overlap (an overlap is 2,000
+    # clients for a moment, and the peak would measure that).
+    for _ in $(seq 1 100); do
+      [ "$(ls "/proc/$rpid/fd" | wc -l)" -le $((fd0 + 200)) ] && break
+      sleep 0.1
+    done
     WARMUP_OVERRIDE=0 NO_HWM_RESET=1 measure rss2 "$p" "$RSS_CONNS" 0 > /dev/null
   done
 fi
