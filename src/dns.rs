@@ -152,4 +152,20 @@ mod tests {
         let bad = r.get("no-such-host.invalid", 80);
         assert_eq!(bad.current(), None);
     }
+
+    #[tokio::test]
+    async fn a_lookup_that_fails_later_keeps_the_last_good_address() {
+        let r = Resolver::new();
+        // A name that resolved once (at load) and no longer does (DNS down, record removed).
+        let h = r.get("no-such-host.invalid", 443);
+        let good: SocketAddr = "192.0.2.7:443".parse().unwrap();
+        h.store(vec![good]);
+        r.refresh_all().await;
+        assert_eq!(h.current(), Some(good), "the last good address is kept");
+        // A name that resolves is updated by the same refresh.
+        let local = r.get("localhost", 8080);
+        local.store(vec!["192.0.2.8:8080".parse().unwrap()]);
+        r.refresh_all().await;
+        assert!(local.current().is_some_and(|a| a.ip().is_loopback()));
+    }
 }
