@@ -530,7 +530,7 @@ impl RequestSigner {
 
 /// The allow-list of [`RequestSigner::sign_request_header`]: headers no hop between us and
 /// AWS changes, and that AWS wants signed.
-fn is_allow_listed(name: &http::HeaderName) -> bool {
+pub fn is_allow_listed(name: &http::HeaderName) -> bool {
     // `HeaderName`s are stored lower case.
     name == HOST || name == CONTENT_TYPE || name.as_str().starts_with("x-amz-")
 }

@@ -136,17 +136,7 @@ impl KeepAlive {
 }
 
 fn metric(metrics: SocketAddr, name: &str, labels: &[&str]) -> u64 {
-    let (_, text) = raw_get(metrics, "/metrics");
-    text.lines()
-        .filter(|l| l.starts_with(name) && labels.iter().all(|lab| l.contains(lab)))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum::<f64>() as u64
-}
-
-fn invoke_route(name: &str, function: &str, host: &str, port: u16, extra: &str) -> String {
-    format!(
-        "  - name: {name}\n    uri: /{name}\n    function_name: '{function}'\n    aws_region: us-east-1\n    host: {host}\n    port: {port}\n    aws_key: {AKID}\n    aws_secret: '{SECRET}'\n{extra}"
-    )
+    metric_sum(metrics, name, labels).unwrap_or(0.0) as u64
 }
 
 #[test]
@@ -161,8 +151,8 @@ fn connections_that_cannot_be_opened_are_retried_with_backoff_then_given_up() {
          \x20 - name: uri-once\n    uri: /once/*\n    function_uri: 'https://localhost:{p}/open'\n    keepalive: false\n    retries: {{attempts: 1}}\n{tls}\
          {inv}{inv_once}",
         p = fault.port(),
-        inv = invoke_route("inv", "echo", "localhost", fault.port(), &format!("{tls}    keepalive: false\n")),
-        inv_once = invoke_route(
+        inv = invoke_route_yaml("inv", "echo", "localhost", fault.port(), &format!("{tls}    keepalive: false\n")),
+        inv_once = invoke_route_yaml(
             "inv-once",
             "echo",
             "localhost",
@@ -227,14 +217,14 @@ fn a_silent_upstream_times_out_with_504_and_invoke_clients_keep_their_connection
         "routes:\n  - name: silent\n    uri: /silent/*\n    function_uri: 'http://127.0.0.1:{p}/open'\n    timeout: 400\n\
          {slow}{ok}",
         p = fault.port(),
-        slow = invoke_route(
+        slow = invoke_route_yaml(
             "slow",
             "sleep",
             "127.0.0.1",
             emu.http.port(),
             "    disable_https: true\n    timeout: 400\n"
         ),
-        ok = invoke_route("ok", "echo", "127.0.0.1", emu.http.port(), "    disable_https: true\n"),
+        ok = invoke_route_yaml("ok", "echo", "127.0.0.1", emu.http.port(), "    disable_https: true\n"),
     );
     let gw = Gateway::start(&routes);
 
@@ -275,14 +265,14 @@ fn upstream_resets_give_502_before_the_response_and_a_visible_cut_after() {
         "routes:\n  - name: uri\n    uri: /uri/*\n    function_uri: 'http://127.0.0.1:{p}/open'\n    keepalive: false\n\
          \x20 - name: bytes\n    uri: /bytes/*\n    function_uri: 'http://127.0.0.1:{p}/bytes'\n    keepalive: false\n{big}{small}",
         p = fault.port(),
-        big = invoke_route(
+        big = invoke_route_yaml(
             "big",
             "large",
             "127.0.0.1",
             fault.port(),
             "    disable_https: true\n    keepalive: false\n"
         ),
-        small = invoke_route(
+        small = invoke_route_yaml(
             "small",
             "echo",
             "127.0.0.1",
@@ -330,15 +320,15 @@ fn throttles_are_mapped_not_amplified_and_event_throttles_are_retried() {
     let plain = "    disable_https: true\n";
     let routes = format!(
         "routes:\n{}{}{}",
-        invoke_route("sync", "throttle", "127.0.0.1", emu.http.port(), plain),
-        invoke_route(
+        invoke_route_yaml("sync", "throttle", "127.0.0.1", emu.http.port(), plain),
+        invoke_route_yaml(
             "event",
             "throttle",
             "127.0.0.1",
             emu.http.port(),
             &format!("{plain}    invocation_type: Event\n")
         ),
-        invoke_route("count", "throttle", "127.0.0.1", emu.http.port(), plain),
+        invoke_route_yaml("count", "throttle", "127.0.0.1", emu.http.port(), plain),
     );
     let gw = Gateway::start_full(&routes, &format!("metrics:\n  address: {metrics_addr}\n"));
     let count = |key: &str| -> u64 {

@@ -26,15 +26,16 @@ fn rss_kib(pid: u32) -> u64 {
 }
 
 fn gauge(metrics: SocketAddr, name: &str) -> f64 {
-    let (_, text) = raw_get(metrics, "/metrics");
-    text.lines()
-        .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
-        .unwrap_or_else(|| panic!("{name} not in {text}"))
+    metric_sum(metrics, name, &[]).unwrap_or_else(|| panic!("{name} not in the metrics"))
 }
 
 fn invoke_route(name: &str, function: &str, port: u16) -> String {
-    format!(
-        "  - name: {name}\n    uri: /{name}\n    function_name: '{function}'\n    aws_region: us-east-1\n    host: 127.0.0.1\n    port: {port}\n    disable_https: true\n    aws_key: {AKID}\n    aws_secret: '{SECRET}'\n"
+    invoke_route_yaml(
+        name,
+        function,
+        "127.0.0.1",
+        port,
+        "    disable_https: true\n",
     )
 }
 

@@ -169,13 +169,16 @@ pub async fn request_filter(
     Ok(false)
 }
 
-/// A header the signer would sign (`content-type`, and the client's `x-amz-*` when the route
-/// forwards them) whose value is not UTF-8: SigV4 cannot cover it, and AWS would refuse the
-/// request with 403, so the client is told why instead.
+/// A client header the signer will sign (its allow-list, less `host`, which the gateway
+/// replaces, and the client's `x-amz-*` unless the route forwards them) whose value is not
+/// UTF-8: SigV4 cannot cover it, and AWS would refuse the request with 403, so the client is
+/// told why instead.
 fn unsignable_header(req: &RequestHeader, forwards_client_amz: bool) -> Option<&str> {
     req.headers.iter().find_map(|(name, value)| {
         let n = name.as_str();
-        let signed = n == "content-type" || (forwards_client_amz && n.starts_with("x-amz-"));
+        let signed = crate::sigv4::is_allow_listed(name)
+            && name != http::header::HOST
+            && (forwards_client_amz || !n.starts_with("x-amz-"));
         (signed && std::str::from_utf8(value.as_bytes()).is_err()).then_some(n)
     })
 }

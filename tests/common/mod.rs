@@ -361,3 +361,23 @@ pub fn raw_get(addr: SocketAddr, target: &str) -> (u16, String) {
         format!("GET {target} HTTP/1.1\r\nHost: gw.test\r\nConnection: close\r\n\r\n").as_bytes(),
     )
 }
+
+/// One `function_name` route calling `function` at `host:port`, matched on `/<name>`, signed
+/// with the test credentials; `extra` adds lines (`    disable_https: true\n`, ...).
+pub fn invoke_route_yaml(name: &str, function: &str, host: &str, port: u16, extra: &str) -> String {
+    format!(
+        "  - name: {name}\n    uri: /{name}\n    function_name: '{function}'\n    aws_region: us-east-1\n    host: {host}\n    port: {port}\n    aws_key: {AKID}\n    aws_secret: '{SECRET}'\n{extra}"
+    )
+}
+
+/// The sum of the samples of metric `name` whose line contains every one of `labels`, from one
+/// scrape of the metrics listener; `None` when no line matches.
+pub fn metric_sum(metrics: SocketAddr, name: &str, labels: &[&str]) -> Option<f64> {
+    let (_, text) = raw_get(metrics, "/metrics");
+    let values: Vec<f64> = text
+        .lines()
+        .filter(|l| l.starts_with(name) && labels.iter().all(|lab| l.contains(lab)))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .collect();
+    (!values.is_empty()).then(|| values.iter().sum())
+}
