@@ -11,6 +11,7 @@ pub mod invoke;
 pub mod metrics;
 pub mod proxy;
 pub mod reload;
+pub mod request_uri;
 pub mod retry;
 pub mod routing;
 pub mod server;

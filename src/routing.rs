@@ -7,8 +7,13 @@
 //! 4. the route written first in the file wins.
 //!
 //! A candidate must also match the host (if it lists hosts) and the method (if it lists
-//! methods). When some route matches path and host but none matches the method, the answer
-//! is 405 with `Allow`; otherwise 404.
+//! methods; a route without a list takes every method but `TRACE`, which echoes requests back
+//! and is only served by a route that lists it). When some route matches path and host but
+//! none matches the method, the answer is 405 with `Allow`; otherwise 404.
+//!
+//! Paths are compared in their normalised form (`crate::request_uri::normalize_path`, applied
+//! to the request and to the configured patterns alike) and hosts in lower case without a
+//! trailing dot.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -44,7 +49,8 @@ impl Route {
         self.hosts.iter().any(|h| match h.strip_prefix("*.") {
             Some(suffix) => {
                 host.len() > suffix.len() + 1
-                    && host.ends_with(suffix)
+                    && host.as_bytes()[host.len() - suffix.len()..]
+                        .eq_ignore_ascii_case(suffix.as_bytes())
                     && host.as_bytes()[host.len() - suffix.len() - 1] == b'.'
             }
             None => h.eq_ignore_ascii_case(host),
@@ -52,7 +58,37 @@ impl Route {
     }
 
     fn method_matches(&self, method: &str) -> bool {
-        self.methods.is_empty() || self.methods.iter().any(|m| m == method)
+        if self.methods.is_empty() {
+            return method != "TRACE";
+        }
+        self.methods.iter().any(|m| m == method)
+    }
+
+    /// What a 405 lists as allowed for this route.
+    fn allowed_methods(&self) -> impl Iterator<Item = &str> {
+        let default = self.methods.is_empty().then_some(DEFAULT_METHODS);
+        self.methods
+            .iter()
+            .map(String::as_str)
+            .chain(default.into_iter().flatten().copied())
+    }
+}
+
+/// The methods a route without a `methods` list serves (all but `TRACE` and `CONNECT`).
+const DEFAULT_METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+/// A configured host as requests are compared with it: lower case, no trailing dot.
+fn normalize_host(h: &str) -> String {
+    h.strip_suffix('.').unwrap_or(h).to_ascii_lowercase()
+}
+
+/// A configured path (or wildcard prefix) in the form request paths are compared in. A
+/// pattern the normaliser cannot read is kept as written (config validation reports it).
+fn normalize_pattern(p: &str) -> String {
+    match crate::request_uri::normalize_path(p) {
+        // `/api/` stays a prefix ending in `/`; `/api` stays without.
+        Ok(n) => n,
+        Err(_) => p.to_string(),
     }
 }
 
@@ -116,20 +152,23 @@ impl RouteTable {
             let target = Target::build(cx, i, rc)?;
             t.routes.push(Arc::new(Route {
                 name: rc.name.as_str().into(),
-                hosts: rc.hosts.clone(),
+                hosts: rc.hosts.iter().map(|h| normalize_host(h)).collect(),
                 methods: rc.methods.clone(),
                 target,
             }));
             for u in rc.uri.iter().chain(rc.uris.iter()) {
                 match u.strip_suffix('*') {
                     Some(prefix) => t.prefixes.push(Entry {
-                        pattern: prefix.to_string(),
+                        pattern: normalize_pattern(prefix),
                         route: i,
                     }),
-                    None => t.exact.entry(u.clone()).or_default().push(Entry {
-                        pattern: u.clone(),
-                        route: i,
-                    }),
+                    None => {
+                        let pattern = normalize_pattern(u);
+                        t.exact
+                            .entry(pattern.clone())
+                            .or_default()
+                            .push(Entry { pattern, route: i })
+                    }
                 }
             }
         }
@@ -151,7 +190,9 @@ impl RouteTable {
         &self.routes
     }
 
-    /// Finds the route for a raw request path (no query), host (lower case, no port) and method.
+    /// Finds the route for a normalised request path (no query; see
+    /// `crate::request_uri::normalize_path`), host (lower case, no port, no trailing dot) and
+    /// method.
     pub fn find<'a>(&'a self, path: &'a str, host: Option<&str>, method: &str) -> RouteMatch<'a> {
         let mut allowed: Vec<String> = Vec::new();
         let exact = self.exact.get(path).map(|v| v.as_slice()).unwrap_or(&[]);
@@ -169,9 +210,9 @@ impl RouteTable {
             if route.method_matches(method) {
                 return RouteMatch::Found { route, rest };
             }
-            for m in &route.methods {
-                if !allowed.contains(m) {
-                    allowed.push(m.clone());
+            for m in route.allowed_methods() {
+                if !allowed.iter().any(|a| a == m) {
+                    allowed.push(m.to_string());
                 }
             }
         }
@@ -221,5 +262,23 @@ mod tests {
         assert_eq!(name(&t, "/p", None, "POST"), "post:=");
         assert_eq!(name(&t, "/p", None, "GET"), "405:POST");
         assert_eq!(name(&t, "/nope", None, "GET"), "404");
+        // TRACE only where a route lists it.
+        assert_eq!(
+            name(&t, "/api/q", None, "TRACE"),
+            "405:GET,HEAD,POST,PUT,PATCH,DELETE,OPTIONS"
+        );
+    }
+
+    #[test]
+    fn hosts_and_patterns_are_compared_normalised() {
+        let t = table(
+            "  - {name: hosted, uri: '/api/*', hosts: ['*.Example.com', 'Exact.TEST.'], function_uri: 'http://127.0.0.1:1/d'}\n\
+             \x20 - {name: odd, uri: '/%7euser/./x', function_uri: 'http://127.0.0.1:1/e'}\n\
+             \x20 - {name: tracer, uri: '/t', methods: [TRACE], function_uri: 'http://127.0.0.1:1/f'}\n",
+        );
+        assert_eq!(name(&t, "/api/q", Some("a.example.com"), "GET"), "hosted:q");
+        assert_eq!(name(&t, "/api/q", Some("exact.test"), "GET"), "hosted:q");
+        assert_eq!(name(&t, "/~user/x", None, "GET"), "odd:=");
+        assert_eq!(name(&t, "/t", None, "TRACE"), "tracer:=");
     }
 }

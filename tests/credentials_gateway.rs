@@ -709,6 +709,37 @@ async fn failing_refresh_serves_last_good_until_expiry_then_503() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(served >= 10, "{served}");
+    // A signed request whose head arrives before expiry and whose body arrives after: the
+    // credentials are checked when the head arrives and again when signing, after the body was
+    // read. The second check answers like the first: 503 `credentials_unavailable`, Retry-After.
+    let addr = gw.addr;
+    let slow = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.write_all(b"POST /uri-fail/items HTTP/1.1\r\nHost: gw\r\nContent-Length: 4\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let after = expiry + Duration::from_millis(300);
+        if let Ok(wait) = after.duration_since(SystemTime::now()) {
+            std::thread::sleep(wait);
+        }
+        s.write_all(b"body").unwrap();
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        out
+    });
+    let answer = slow.join().unwrap();
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("\r\nretry-after: 1\r\n"),
+        "{answer}"
+    );
+    assert!(
+        answer.contains("\"error\":\"credentials_unavailable\""),
+        "{answer}"
+    );
     let log = gw.log_text();
     assert!(
         log.contains("credentials: default-chain: refresh failed")

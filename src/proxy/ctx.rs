@@ -33,6 +33,8 @@ pub struct RequestCtx {
     pub streamed_body_bytes: u64,
     /// This request is the child that forwards a large signed body.
     pub is_subrequest: bool,
+    /// `100 Continue` was sent to the client (`Expect: 100-continue`).
+    pub continue_sent: bool,
     /// The response was produced by a child subrequest, which logs it.
     pub answered_by_subrequest: bool,
     /// Short machine-readable reason when the gateway answered with an error itself.
@@ -66,6 +68,7 @@ impl Default for RequestCtx {
             payload: None,
             streamed_body_bytes: 0,
             is_subrequest: false,
+            continue_sent: false,
             answered_by_subrequest: false,
             error_code: None,
             upstream_reused: None,

@@ -46,7 +46,9 @@ pub fn classify(e: &Error) -> (u16, &'static str) {
 
 pub async fn fail_to_proxy(session: &mut Session, e: &Error, ctx: &mut RequestCtx) -> FailToProxy {
     let (status, code) = classify(e);
-    ctx.error_code = Some(ctx.error_code.unwrap_or(code));
+    // A code set by the phase that raised the error is more precise than the classification.
+    let code = ctx.error_code.unwrap_or(code);
+    ctx.error_code = Some(code);
     warn!(
         "route {}: {} {} ({}): {}",
         ctx.route_name(),
@@ -64,9 +66,16 @@ pub async fn fail_to_proxy(session: &mut Session, e: &Error, ctx: &mut RequestCt
             "body_too_large" => "request body is over this route's limit",
             "bad_request" => "the request could not be read",
             "client_timeout" => "the request body did not arrive in time",
+            "credentials_unavailable" => {
+                "the gateway has no valid AWS credentials for this route yet"
+            }
             _ => "the upstream request failed",
         };
-        let _ = respond::json_error(session, status, code, message, &[], false).await;
+        let mut extra = Vec::new();
+        if status == 503 {
+            extra.push(("retry-after", "1".to_string()));
+        }
+        let _ = respond::json_error(session, status, code, message, &extra, false).await;
     }
     FailToProxy {
         error_code: status,

@@ -22,7 +22,9 @@ use pingora::prelude::*;
 use pingora::proxy::Session;
 
 use super::failure::classify;
-use super::request_filter::{credentials_unavailable, declared_length, refuse};
+use super::request_filter::{
+    continue_if_expected, credentials_unavailable, declared_length, refuse,
+};
 use super::{respond, Gateway, RequestCtx};
 use crate::config::{InvocationType, PayloadVersionConf};
 use crate::invoke::call::{self, InvokeCall};
@@ -44,6 +46,7 @@ pub async fn handle(
     gw: &Gateway,
     session: &mut Session,
     ctx: &mut RequestCtx,
+    path: &str,
     rest: Option<&str>,
 ) -> Result<bool> {
     let Some(route) = ctx.route.clone() else {
@@ -63,6 +66,7 @@ pub async fn handle(
         );
         return refuse(session, ctx, 413, "body_too_large", &msg).await;
     }
+    continue_if_expected(session, ctx).await?;
     let Some(body) = read_body(session, t.body_limit).await? else {
         let msg = format!(
             "request body is over this route's limit of {} bytes",
@@ -71,7 +75,7 @@ pub async fn handle(
         return refuse(session, ctx, 413, "body_too_large", &msg).await;
     };
 
-    let event = build_event(session, t, rest, body);
+    let event = build_event(session, t, path, rest, body);
     if event.len() as u64 > t.payload_limit {
         ctx.error_code = Some("payload_too_large");
         let msg = format!(
@@ -167,7 +171,13 @@ async fn read_body(session: &mut Session, limit: u64) -> Result<Option<Bytes>> {
     Ok(Some(first.unwrap_or_else(|| buf.freeze())))
 }
 
-fn build_event(session: &Session, t: &InvokeTarget, rest: Option<&str>, body: Bytes) -> Bytes {
+fn build_event(
+    session: &Session,
+    t: &InvokeTarget,
+    path: &str,
+    rest: Option<&str>,
+    body: Bytes,
+) -> Bytes {
     if t.event_mode == EventMode::Raw {
         return body;
     }
@@ -182,11 +192,14 @@ fn build_event(session: &Session, t: &InvokeTarget, rest: Option<&str>, body: By
         .and_then(|h| h.to_str().ok())
         .or_else(|| req.uri.host());
     let request_id = request_id();
+    let headers = end_to_end_headers(&req.headers);
     let view = RequestView {
         method: req.method.as_str(),
-        raw_path: req.uri.path(),
+        // The normalised path the route was chosen on (`crate::request_uri`), so the function
+        // sees the request the gateway decided on.
+        raw_path: path,
         raw_query: req.uri.query(),
-        headers: &req.headers,
+        headers: &headers,
         body: &body,
         source_ip: client_ip.as_deref(),
         http_version: if req.version == http::Version::HTTP_2 {
@@ -211,6 +224,48 @@ fn build_event(session: &Session, t: &InvokeTarget, rest: Option<&str>, body: By
         EventMode::Apigw(PayloadVersionConf::V2) => apigw_v2_event(&view, &t.event_settings),
     };
     Bytes::from(event)
+}
+
+/// Headers that concern only the connection between the client and the gateway (RFC 9110
+/// §7.6.1, and those the `Connection` header names), the proxy's credentials, and `Expect`
+/// (answered by the gateway): never part of an event, as API Gateway leaves them out too.
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "proxy-authorization",
+    "proxy-authenticate",
+    "expect",
+];
+
+/// The client's headers without the hop-by-hop ones; borrowed when there are none (the
+/// common case).
+fn end_to_end_headers(headers: &http::HeaderMap) -> std::borrow::Cow<'_, http::HeaderMap> {
+    let named: Vec<String> = headers
+        .get_all(http::header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|n| n.trim().to_ascii_lowercase())
+        .filter(|n| !n.is_empty())
+        .collect();
+    let doomed = |name: &http::HeaderName| {
+        HOP_BY_HOP.contains(&name.as_str()) || named.iter().any(|n| n == name.as_str())
+    };
+    if !headers.keys().any(doomed) {
+        return std::borrow::Cow::Borrowed(headers);
+    }
+    let mut out = http::HeaderMap::with_capacity(headers.len());
+    for (name, value) in headers {
+        if !doomed(name) {
+            out.append(name.clone(), value.clone());
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// A request id for events: unique per process, cheap.
@@ -324,10 +379,15 @@ async fn respond_with_result(
 }
 
 /// A response whose length is unknown: HTTP/1.1 clients get explicit chunked framing, so a
-/// response cut short is visible as such (a close-delimited body would look complete).
-fn unknown_length(session: &Session, resp: &mut ResponseHeader) -> Result<()> {
-    if session.req_header().version != http::Version::HTTP_2 {
-        resp.insert_header(http::header::TRANSFER_ENCODING, "chunked")?;
+/// response cut short is visible as such (a close-delimited body would look complete). HTTP/1.0
+/// has no chunked coding (RFC 9112 §6.1): the body ends when the connection closes.
+fn unknown_length(session: &mut Session, resp: &mut ResponseHeader) -> Result<()> {
+    match session.req_header().version {
+        http::Version::HTTP_2 => {}
+        http::Version::HTTP_10 | http::Version::HTTP_09 => session.set_keepalive(None),
+        _ => {
+            resp.insert_header(http::header::TRANSFER_ENCODING, "chunked")?;
+        }
     }
     Ok(())
 }
@@ -503,6 +563,12 @@ async fn api_error(
             "payload_too_large",
             "Lambda refused the payload as too large",
         ),
+        // The client's body is the payload and Lambda read it as not JSON: the client's fault.
+        400 if err_type == "InvalidRequestContentException" => (
+            400,
+            "invalid_request_content",
+            "Lambda requires the request body to be JSON",
+        ),
         s if t.preserve_api_error_code => {
             (s, "lambda_api_error", "Upstream Lambda invocation failed")
         }
@@ -514,7 +580,7 @@ async fn api_error(
         extra.push(("retry-after", retry_after.unwrap_or_else(|| "1".into())));
     }
     let body = serde_json::json!({ "error": code, "message": text, "aws_error_type": err_type });
-    let body = Bytes::from(body.to_string());
+    let body = respond::json_line(&body);
     let mut resp = ResponseHeader::build(out, Some(4))?;
     resp.insert_header(CONTENT_TYPE, "application/json")?;
     resp.insert_header(CONTENT_LENGTH, body.len().to_string())?;
@@ -682,4 +748,37 @@ async fn stream_broken(
     )
     .await?;
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::end_to_end_headers;
+
+    #[test]
+    fn events_carry_no_hop_by_hop_headers() {
+        let mut h = http::HeaderMap::new();
+        for (k, v) in [
+            ("host", "gw.test"),
+            ("connection", "keep-alive, X-Private-Hop"),
+            ("keep-alive", "timeout=5"),
+            ("x-private-hop", "1"),
+            ("te", "trailers"),
+            ("proxy-authorization", "Basic c2VjcmV0"),
+            ("expect", "100-continue"),
+            ("x-kept", "a"),
+            ("x-kept", "b"),
+        ] {
+            h.append(k, v.parse().unwrap());
+        }
+        let out = end_to_end_headers(&h);
+        let names: Vec<&str> = out.keys().map(|k| k.as_str()).collect();
+        assert_eq!(names, ["host", "x-kept"]);
+        assert_eq!(out.get_all("x-kept").iter().count(), 2);
+        let mut plain = http::HeaderMap::new();
+        plain.insert("host", "gw.test".parse().unwrap());
+        assert!(matches!(
+            end_to_end_headers(&plain),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
 }

@@ -1,6 +1,8 @@
 //! Requests refused before routing, so they never reach AWS: ambiguous body framing (the
 //! request-smuggling shapes Pingora's parser lets through: `Content-Length` together with
-//! `Transfer-Encoding`, or a transfer coding other than `chunked`) answer 400; oversized
+//! `Transfer-Encoding`, a transfer coding other than `chunked`, more than one
+//! `Content-Length` or `Transfer-Encoding` line even when they agree, a `Content-Length` list)
+//! and an HTTP/1.1 request without exactly one `Host` (RFC 9112 §3.2) answer 400; oversized
 //! request heads answer 431.
 
 use pingora::http::RequestHeader;
@@ -17,13 +19,22 @@ pub type Refusal = (u16, &'static str, &'static str);
 /// there.
 pub fn check(req: &RequestHeader, raw_h1: Option<&[u8]>) -> Option<Refusal> {
     if let Some(raw) = raw_h1 {
-        let (mut cl, mut te) = (false, false);
+        let (mut cl, mut te) = (0, 0);
         for line in raw.split(|b| *b == b'\n') {
             let name = line.split(|b| *b == b':').next().unwrap_or_default();
-            cl |= name.eq_ignore_ascii_case(b"content-length");
-            te |= name.eq_ignore_ascii_case(b"transfer-encoding");
+            cl += usize::from(name.eq_ignore_ascii_case(b"content-length"));
+            te += usize::from(name.eq_ignore_ascii_case(b"transfer-encoding"));
         }
-        if cl && te {
+        // Pingora collapses identical `Content-Length` lines (RFC 9110 §8.6 allows either);
+        // the gateway refuses them, so no hop can read the framing differently.
+        if cl > 1 || te > 1 {
+            return Some((
+                400,
+                "bad_framing",
+                "a request must carry at most one Content-Length or Transfer-Encoding line",
+            ));
+        }
+        if cl > 0 && te > 0 {
             return Some((
                 400,
                 "bad_framing",
@@ -31,9 +42,38 @@ pub fn check(req: &RequestHeader, raw_h1: Option<&[u8]>) -> Option<Refusal> {
             ));
         }
     }
+    // RFC 9112 §3.2: exactly one Host on HTTP/1.1 (HTTP/2 carries `:authority` instead).
+    let hosts = req.headers.get_all(http::header::HOST).iter().count();
+    let needs_host = req.version == http::Version::HTTP_11;
+    if hosts > 1 || (needs_host && hosts == 0) {
+        return Some((
+            400,
+            "bad_host",
+            "an HTTP/1.1 request must carry exactly one Host header",
+        ));
+    }
+    let cls = req.headers.get_all(http::header::CONTENT_LENGTH);
+    let mut cl_count = 0;
+    for v in cls.iter() {
+        cl_count += 1;
+        if cl_count > 1 || v.is_empty() || !v.as_bytes().iter().all(u8::is_ascii_digit) {
+            return Some((
+                400,
+                "bad_framing",
+                "a request must carry at most one Content-Length, a single number",
+            ));
+        }
+    }
     let te = req.headers.get_all(http::header::TRANSFER_ENCODING);
     let mut has_te = false;
     for v in te.iter() {
+        if has_te {
+            return Some((
+                400,
+                "bad_framing",
+                "a request must carry at most one Transfer-Encoding line",
+            ));
+        }
         has_te = true;
         let ok = v
             .to_str()
@@ -77,6 +117,7 @@ mod tests {
 
     fn req(headers: &[(&str, &str)]) -> RequestHeader {
         let mut r = RequestHeader::build("POST", b"/x", None).unwrap();
+        r.append_header("host", "gw.test").unwrap();
         for (k, v) in headers {
             r.append_header(k.to_string(), *v).unwrap();
         }
@@ -121,6 +162,27 @@ mod tests {
             .0,
             400
         );
+        let code = |r: &RequestHeader, raw: Option<&[u8]>| check(r, raw).map(|x| (x.0, x.1));
+        // Agreeing duplicates and lists are refused too; so are repeated TE lines.
+        let two_cl = req(&[("content-length", "5"), ("content-length", "5")]);
+        assert_eq!(code(&two_cl, None), Some((400, "bad_framing")));
+        let list = req(&[("content-length", "5, 5")]);
+        assert_eq!(code(&list, None), Some((400, "bad_framing")));
+        let two_te = req(&[
+            ("transfer-encoding", "chunked"),
+            ("transfer-encoding", "chunked"),
+        ]);
+        assert_eq!(code(&two_te, None), Some((400, "bad_framing")));
+        let raw = b"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\ncontent-length: 5\r\n\r\n";
+        let one_cl = req(&[("content-length", "5")]);
+        assert_eq!(code(&one_cl, Some(raw)), Some((400, "bad_framing")));
+        // Host: exactly one on HTTP/1.1; none needed on HTTP/1.0.
+        let mut no_host = RequestHeader::build("GET", b"/x", None).unwrap();
+        assert_eq!(code(&no_host, None), Some((400, "bad_host")));
+        no_host.set_version(http::Version::HTTP_10);
+        assert_eq!(code(&no_host, None), None);
+        let two_hosts = req(&[("host", "other.test")]);
+        assert_eq!(code(&two_hosts, None), Some((400, "bad_host")));
         let big = "a".repeat(MAX_HEADER_VALUE_BYTES + 1);
         assert_eq!(check(&req(&[("x-big", &big)]), None).unwrap().0, 431);
         let mid = "b".repeat(10_000);

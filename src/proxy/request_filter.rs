@@ -10,6 +10,7 @@ use pingora::proxy::Session;
 use super::ctx::SubrequestInfo;
 use super::{invoke, respond, signed_body, Gateway, RequestCtx};
 use crate::config::ApiKeyPolicy;
+use crate::request_uri::{canonical_query, normalize_path, TargetError};
 use crate::routing::RouteMatch;
 use crate::target::{forward_path, Target};
 
@@ -35,6 +36,9 @@ pub async fn request_filter(
         }
     }
 
+    // RFC 9112 §9.3.2: requests a client pipelines behind this one are answered in order
+    // (Pingora carries the bytes read past this request into the next one on the connection).
+    session.as_downstream_mut().set_pipelining_enabled(true);
     let raw_h1 = (session.req_header().version != http::Version::HTTP_2)
         .then(|| session.as_downstream().to_h1_raw());
     if let Some((status, code, message)) =
@@ -52,76 +56,106 @@ pub async fn request_filter(
     session.set_read_timeout(Some(Duration::from_millis(table.client.body_timeout)));
     session.set_write_timeout(Some(Duration::from_millis(table.client.send_timeout)));
     let req = session.req_header();
-    let path = req.uri.path();
-    if table.health_path.as_deref() == Some(path)
+    // Routes are matched on the normalised path (`crate::request_uri`), and what is forwarded
+    // is built from that same path, so the route that decided is the one the upstream sees.
+    let Ok(path) = normalize_path(req.uri.path()) else {
+        return refuse(
+            session,
+            ctx,
+            400,
+            "bad_path",
+            "the path has a malformed percent escape",
+        )
+        .await;
+    };
+    if table.health_path.as_deref() == Some(path.as_str())
         && (req.method == http::Method::GET || req.method == http::Method::HEAD)
     {
         ctx.error_code = None;
-        respond::json(session, 200, br#"{"status":"ok"}"#).await?;
+        respond::json(session, 200, b"{\"status\":\"ok\"}\n").await?;
         return Ok(true);
     }
     let host = request_host(req);
-    let found = match table.find(path, host, req.method.as_str()) {
+    let found = match table.find(&path, host.as_deref(), req.method.as_str()) {
         RouteMatch::Found { route, rest } => match &route.target {
             Target::FunctionName(_) => {
                 let rest = rest.map(str::to_string);
                 ctx.route = Some(route.clone());
-                return invoke::handle(gw, session, ctx, rest.as_deref()).await;
+                return invoke::handle(gw, session, ctx, &path, rest.as_deref()).await;
             }
             Target::FunctionUri(t) => (route.clone(), forward_path(&t.url.base_path, rest)),
         },
         RouteMatch::MethodNotAllowed(allowed) => {
-            ctx.error_code = Some("method_not_allowed");
             let msg = format!("method {} is not allowed here", req.method);
-            respond::json_error(
+            let allow = allowed.join(", ");
+            return refuse_with(
                 session,
+                ctx,
                 405,
                 "method_not_allowed",
                 &msg,
-                &[("allow", allowed.join(", "))],
+                &[("allow", allow)],
                 true,
             )
-            .await?;
-            return Ok(true);
+            .await;
         }
         RouteMatch::NotFound => {
-            ctx.error_code = Some("route_not_found");
-            respond::json_error(
+            return refuse_with(
                 session,
+                ctx,
                 404,
                 "route_not_found",
                 "no route matches this request",
                 &[],
                 true,
             )
-            .await?;
-            return Ok(true);
+            .await;
         }
     };
-    let (route, path) = found;
-    let Ok(mut target) = path else {
+    let (route, forwarded) = found;
+    let Ok(mut target) = forwarded else {
         ctx.route = Some(route);
-        ctx.error_code = Some("bad_path");
-        respond::json_error(
+        return refuse(
             session,
+            ctx,
             400,
             "bad_path",
             "the path may not leave the route's base path",
-            &[],
-            true,
         )
-        .await?;
-        return Ok(true);
+        .await;
     };
-    if let Some(q) = req.uri.query() {
-        target.push('?');
-        target.push_str(q);
-    }
-    ctx.upstream_target = Some(target);
-
     let Some(t) = route.function_uri() else {
         return Error::e_explain(InternalError, "not a function_uri route");
     };
+    if let Some(q) = req.uri.query() {
+        if t.signing.is_some() {
+            // Signed: forward exactly the canonical form that is signed (`crate::request_uri`).
+            match canonical_query(q) {
+                Ok(q) if q.is_empty() => {}
+                Ok(q) => {
+                    target.push('?');
+                    target.push_str(&q);
+                }
+                Err(e) => {
+                    ctx.route = Some(route.clone());
+                    let msg = match e {
+                        TargetError::NotUtf8 => {
+                            "the query string has percent-encoded bytes that are not UTF-8, \
+                             so it cannot be signed"
+                        }
+                        TargetError::BadEscape => {
+                            "the query string has a malformed percent escape, so it cannot be signed"
+                        }
+                    };
+                    return refuse(session, ctx, 400, "unsignable_query", msg).await;
+                }
+            }
+        } else {
+            target.push('?');
+            target.push_str(q);
+        }
+    }
+    ctx.upstream_target = Some(target);
     if let Some(k) = &t.api_key {
         if k.policy == ApiKeyPolicy::Reject && req.headers.contains_key("x-api-key") {
             ctx.route = Some(route);
@@ -155,17 +189,13 @@ pub async fn request_filter(
             let msg = format!("header {name} is not valid UTF-8, so it cannot be signed");
             return refuse(session, ctx, 400, "unsignable_header", &msg).await;
         }
-        if req.uri.query().is_some_and(|q| !query_is_utf8(q)) {
-            ctx.route = Some(route.clone());
-            let msg = "the query string has percent-encoded bytes that are not UTF-8, \
-                       so it cannot be signed";
-            return refuse(session, ctx, 400, "unsignable_query", msg).await;
-        }
     }
     ctx.route = Some(route);
     if signed {
         return signed_body::read_and_forward(session, ctx).await;
     }
+    // Streamed: the body goes upstream as it arrives, so the client may send it now.
+    continue_if_expected(session, ctx).await?;
     Ok(false)
 }
 
@@ -183,22 +213,9 @@ fn unsignable_header(req: &RequestHeader, forwards_client_amz: bool) -> Option<&
     })
 }
 
-/// Whether every name and value of `query` decodes to UTF-8. aws-sigv4 decodes them as UTF-8
-/// (lossily) before re-encoding, so `%E9` would be signed as `%EF%BF%BD` while AWS checks the
-/// bytes it received: such a request can only fail with 403.
-fn query_is_utf8(query: &str) -> bool {
-    query
-        .split('&')
-        .flat_map(|pair| pair.splitn(2, '='))
-        .all(|part| {
-            percent_encoding::percent_decode_str(part)
-                .decode_utf8()
-                .is_ok()
-        })
-}
-
 /// Answers an error before the body was read, then drains the body for a bounded time so an
 /// HTTP/1.1 client that is still sending can read the answer; the connection is then closed.
+/// A client that waits for `100 Continue` (not sent yet) sends no body: nothing is drained.
 pub async fn refuse(
     session: &mut Session,
     ctx: &mut RequestCtx,
@@ -206,15 +223,59 @@ pub async fn refuse(
     code: &'static str,
     message: &str,
 ) -> Result<bool> {
+    refuse_with(session, ctx, status, code, message, &[], false).await
+}
+
+/// [`refuse`] with extra response headers; with `keepalive`, a request without a body keeps
+/// its connection (404, 405: nothing about the connection is wrong).
+pub async fn refuse_with(
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+    status: u16,
+    code: &'static str,
+    message: &str,
+    extra: &[(&str, String)],
+    keepalive: bool,
+) -> Result<bool> {
     ctx.error_code = Some(code);
-    respond::json_error(session, status, code, message, &[], false).await?;
-    if !session.is_body_done() {
+    respond::json_error(session, status, code, message, extra, keepalive).await?;
+    let waits_for_continue = expects_continue(session.req_header()) && !ctx.continue_sent;
+    if !session.is_body_done() && !waits_for_continue {
         session
             .as_downstream_mut()
             .set_total_drain_timeout(Some(REFUSED_BODY_DRAIN));
         let _ = session.drain_request_body().await;
     }
     Ok(true)
+}
+
+/// Whether the client sent `Expect: 100-continue` and waits for `100 Continue` before its body
+/// (RFC 9110 §10.1.1: only HTTP/1.1 clients; an HTTP/1.0 client must not be sent a 1xx).
+pub fn expects_continue(req: &RequestHeader) -> bool {
+    req.version == http::Version::HTTP_11
+        && req
+            .headers
+            .get(http::header::EXPECT)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"))
+}
+
+/// Sends `100 Continue` once the gateway has decided to read the body, if the client asked for
+/// it (as Envoy does by default: the gateway answers the expectation itself and never forwards
+/// `Expect`). HTTP/2 clients are not sent one: Pingora's h2 server cannot write a 1xx head.
+pub async fn continue_if_expected(session: &mut Session, ctx: &mut RequestCtx) -> Result<()> {
+    if ctx.continue_sent
+        || !expects_continue(session.req_header())
+        || session.is_body_empty()
+        || session.is_body_done()
+    {
+        return Ok(());
+    }
+    ctx.continue_sent = true;
+    session
+        .as_downstream_mut()
+        .write_continue_response()
+        .await
+        .map_err(|e| e.into_down())
 }
 
 /// 503 for a route whose credentials were never obtained (or expired without a refresh).
@@ -263,13 +324,24 @@ pub fn count_streamed_body(body: &Option<Bytes>, ctx: &mut RequestCtx) -> Result
     Ok(())
 }
 
-/// The request's host name without port: `Host` header (h1) or the `:authority` (h2).
-fn request_host(req: &RequestHeader) -> Option<&str> {
+/// The request's host name as routes match it: `Host` header (h1) or the `:authority` (h2),
+/// without port, lower case, without a trailing dot (`A.Example.COM.` is `a.example.com`).
+fn request_host(req: &RequestHeader) -> Option<std::borrow::Cow<'_, str>> {
     let raw = match req.headers.get(http::header::HOST) {
         Some(h) => h.to_str().ok()?,
         None => req.uri.host()?,
     };
-    Some(strip_port(raw))
+    Some(normalize_host(strip_port(raw)))
+}
+
+/// Lower case, no trailing dot; borrowed when already so.
+pub fn normalize_host(h: &str) -> std::borrow::Cow<'_, str> {
+    let h = h.strip_suffix('.').unwrap_or(h);
+    if h.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(h.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(h)
+    }
 }
 
 fn strip_port(h: &str) -> &str {
@@ -294,24 +366,7 @@ pub(crate) fn declared_length(req: &RequestHeader) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
-    use super::{query_is_utf8, strip_port};
-
-    #[test]
-    fn queries_that_sign_faithfully() {
-        for q in [
-            "a=1&b=2",
-            "q=caf%C3%A9",
-            "x=%7B%7D&&=",
-            "flag",
-            "a=b=c",
-            "q=a+b",
-        ] {
-            assert!(query_is_utf8(q), "{q}");
-        }
-        for q in ["q=caf%E9", "%FF=1", "a=1&b=%C3"] {
-            assert!(!query_is_utf8(q), "{q}");
-        }
-    }
+    use super::{normalize_host, strip_port};
 
     #[test]
     fn host_without_port() {
@@ -319,5 +374,8 @@ mod tests {
         assert_eq!(strip_port("a.example.com"), "a.example.com");
         assert_eq!(strip_port("[::1]:80"), "::1");
         assert_eq!(strip_port("127.0.0.1"), "127.0.0.1");
+        assert_eq!(normalize_host("A.Example.COM."), "a.example.com");
+        assert_eq!(normalize_host("b.example."), "b.example");
+        assert_eq!(normalize_host("c.example"), "c.example");
     }
 }

@@ -5,11 +5,17 @@ use pingora::http::ResponseHeader;
 use pingora::prelude::*;
 use pingora::proxy::Session;
 
-/// The JSON body of a gateway error: `{"error":"<code>","message":"<text>"}`.
+/// The JSON body of a gateway error: `{"error":"<code>","message":"<text>"}` and a newline
+/// (a terminal or a line-oriented tool shows it as one line).
 pub fn error_body(code: &str, message: &str) -> Bytes {
-    serde_json::json!({ "error": code, "message": message })
-        .to_string()
-        .into()
+    json_line(&serde_json::json!({ "error": code, "message": message }))
+}
+
+/// A JSON value as a body: the value and a newline.
+pub fn json_line(v: &serde_json::Value) -> Bytes {
+    let mut s = v.to_string();
+    s.push('\n');
+    s.into()
 }
 
 /// Writes a complete JSON error response. `extra` headers are added as given. The connection

@@ -36,6 +36,7 @@ pub async fn read_and_forward(session: &mut Session, ctx: &mut RequestCtx) -> Re
         });
         return Ok(false);
     }
+    super::request_filter::continue_if_expected(session, ctx).await?;
     session.enable_retry_buffering();
     let mut hasher = Sha256::new();
     let mut chunks: Vec<Bytes> = Vec::new();
@@ -76,8 +77,12 @@ async fn forward_via_subrequest(
     let (Some(route), Some(target)) = (ctx.route.clone(), ctx.upstream_target.clone()) else {
         return Error::e_explain(InternalError, "subrequest without route");
     };
-    // The child parses the parent's head as HTTP/1.1 text: give an h2 head an h1 shape.
+    // The child parses the parent's head as HTTP/1.1 text: give an h2 head an h1 shape. The
+    // body is known in full now: its length frames it (an h2 upload need not say its length,
+    // and a head without length or chunked coding has no body in HTTP/1.1).
     let req = session.req_header_mut();
+    req.remove_header(&http::header::TRANSFER_ENCODING);
+    req.insert_header(http::header::CONTENT_LENGTH, payload.len.to_string())?;
     if req.version == Version::HTTP_2 {
         let authority = req.uri.authority().map(|a| a.as_str().to_string());
         req.set_version(Version::HTTP_11);

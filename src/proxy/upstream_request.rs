@@ -4,7 +4,7 @@
 
 use std::time::{Instant, SystemTime};
 
-use http::header::{CONNECTION, CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
+use http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, HOST, TRANSFER_ENCODING};
 use pingora::prelude::*;
 
 use super::RequestCtx;
@@ -18,6 +18,8 @@ pub fn upstream_request_filter(req: &mut RequestHeader, ctx: &mut RequestCtx) ->
         req.set_uri(uri);
     }
     req.insert_header(HOST, t.host_header.clone())?;
+    // The gateway answered any `Expect: 100-continue` itself (`request_filter`).
+    req.remove_header(&EXPECT);
     if !t.forward_client_credentials {
         strip_client_credentials(req, t.api_key.as_ref().map(|k| k.policy));
     }
@@ -40,9 +42,11 @@ pub fn upstream_request_filter(req: &mut RequestHeader, ctx: &mut RequestCtx) ->
         if payload.len > 0 || req.headers.contains_key(CONTENT_LENGTH) {
             req.insert_header(CONTENT_LENGTH, payload.len.to_string())?;
         }
-        let identity = signing.credentials.current().ok_or_else(|| {
-            Error::explain(HTTPStatus(503), "AWS credentials expired before signing")
-        })?;
+        let Some(identity) = signing.credentials.current() else {
+            // Expired between `request_filter` and here: the same answer as there.
+            ctx.error_code = Some("credentials_unavailable");
+            return Error::e_explain(HTTPStatus(503), "AWS credentials expired before signing");
+        };
         let signing_started = Instant::now();
         let signed = signing.signer.sign_request_header_as(
             &identity,

@@ -167,6 +167,9 @@ impl Verifier {
             return Err(Rejection::missing_token());
         }
         check_request_time(&req.headers, now)?;
+        if let Some(why) = ambiguous_query(req.raw_query.as_deref()) {
+            return Err(Rejection::invalid_signature(why));
+        }
 
         let uri = signing_uri(&req.raw_path, req.raw_query.as_deref())?;
         let mut request = http::Request::builder()
@@ -294,6 +297,30 @@ fn check_request_time(headers: &HeaderMap, now: SystemTime) -> Result<(), Reject
 /// every service but S3. scratchstack then normalises it exactly as AWS does.
 pub fn double_encode_path(raw_path: &[u8]) -> String {
     percent_encoding::percent_encode(raw_path, PATH_REENCODE).to_string()
+}
+
+/// Query shapes that AWS services canonicalise differently, so a signature over one reading is
+/// refused by a service that uses the other: a raw `+` (a space to some, including the
+/// scratchstack model this emulator verifies with and aws-sigv4; a literal plus to others, and
+/// to RFC 3986) and empty pairs (`a=1&&b=2&`: dropped by some, kept as `=` by others). The
+/// emulator stands for the strictest service and refuses them with 403, as such a service would
+/// for a signature computed under the other reading.
+fn ambiguous_query(raw_query: Option<&[u8]>) -> Option<&'static str> {
+    let q = raw_query?;
+    if q.contains(&b'+') {
+        return Some(
+            "The request signature we calculated does not match the signature you provided. \
+             (a raw '+' in the query is read as a space by some AWS services and as a plus by \
+             others: send it percent-encoded)",
+        );
+    }
+    if q.split(|b| *b == b'&').any(<[u8]>::is_empty) {
+        return Some(
+            "The request signature we calculated does not match the signature you provided. \
+             (empty query pairs are read differently by AWS services)",
+        );
+    }
+    None
 }
 
 /// The URI handed to scratchstack: double-encoded path plus the raw query.
@@ -748,6 +775,27 @@ mod tests {
             block_on(v.verify(&bad, SERVICE_EXECUTE_API, now)),
             Err(Rejection::invalid_signature(MSG_SIGNATURE_MISMATCH))
         );
+    }
+
+    #[test]
+    fn queries_services_read_differently_are_refused() {
+        let now = at(SUITE_TIME);
+        let v = verifier(None);
+        // A raw `+`, signed under either reading, and empty pairs: 403.
+        for (raw, canonical) in [
+            ("q=a+b", "q=a%20b"),
+            ("q=a+b", "q=a%2Bb"),
+            ("a=1&&b=2", "a=1&b=2"),
+            ("a=1&", "a=1"),
+        ] {
+            let r = block_on(v.verify(&hand_signed(raw, canonical), SERVICE_EXECUTE_API, now));
+            assert_eq!(r.unwrap_err().status, 403, "{raw}");
+        }
+        // The same values with one reading: accepted.
+        for (raw, canonical) in [("q=a%2Bb", "q=a%2Bb"), ("q=a%20b", "q=a%20b")] {
+            let r = block_on(v.verify(&hand_signed(raw, canonical), SERVICE_EXECUTE_API, now));
+            assert_eq!(r, Ok(AKID.into()), "{raw}");
+        }
     }
 
     #[test]

@@ -1,0 +1,374 @@
+//! Faithful on the wire: what real clients send (`Expect: 100-continue`, pipelined requests,
+//! odd but legal request targets, hosts in any case) is answered as RFC 9110/9112 say, and
+//! what reaches AWS is exactly what was signed and routed. Raw sockets, so nothing is
+//! normalised by a client library first.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::Value;
+
+fn routes(emu: &Emulator) -> String {
+    let inv = |name: &str, uri: &str, extra: &str| {
+        format!(
+            "  - name: {name}\n    uri: '{uri}'\n    function_name: echo\n    aws_region: us-east-1\n    host: 127.0.0.1\n    port: {}\n    disable_https: true\n    aws_key: {AKID}\n    aws_secret: '{SECRET}'\n{extra}",
+            emu.http.port()
+        )
+    };
+    let iam = format!(
+        "    authorization:\n      iam:\n        accesskey: {AKID}\n        secretkey: '{SECRET}'\n        aws_region: us-east-1\n"
+    );
+    format!(
+        "routes:\n\
+         \x20 - name: iam\n    uri: /iam/*\n    function_uri: '{iam_url}'\n{iam}\
+         \x20 - name: small\n    uri: /small/*\n    function_uri: '{iam_url}'\n    max_body_size: 100\n{iam}\
+         \x20 - name: key\n    uri: /key/*\n    function_uri: '{key_url}'\n    authorization:\n      apikey: {API_KEY}\n\
+         \x20 - name: api\n    uri: /api/*\n    function_uri: '{open_url}'\n\
+         \x20 - name: hosted\n    uri: /h/*\n    hosts: ['*.example.com', 'b.example']\n    function_uri: '{open_url}'\n\
+         \x20 - name: tracer\n    uri: /trace/*\n    methods: [TRACE]\n    function_uri: '{open_url}'\n\
+         {}{}{}\
+         \x20 - name: catchall\n    uri: /*\n    function_uri: '{other_url}'\n",
+        inv("inv", "/inv/*", "    awsgateway_compatible: true\n    awsgateway_compatible_payload_version: '2.0'\n"),
+        inv("raw", "/raw", ""),
+        inv("stream", "/stream", "    response_streaming: true\n"),
+        iam_url = emu.http_url("/iam/prod"),
+        key_url = emu.http_url("/apikey/prod"),
+        open_url = emu.http_url("/open/p"),
+        other_url = emu.http_url("/open/other"),
+    )
+}
+
+fn connect(addr: SocketAddr) -> TcpStream {
+    let s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s
+}
+
+/// Reads until the end of one response head (`\r\n\r\n`), or `None` on timeout/EOF.
+fn read_head(s: &mut TcpStream, timeout: Duration) -> Option<String> {
+    s.set_read_timeout(Some(timeout)).unwrap();
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        match s.read(&mut byte) {
+            Ok(1) => buf.push(byte[0]),
+            _ => return None,
+        }
+    }
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    Some(String::from_utf8_lossy(&buf).into_owned())
+}
+
+fn read_all(s: &mut TcpStream) -> String {
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn body_of(response: &str) -> &str {
+    response.split_once("\r\n\r\n").map_or("", |(_, b)| b)
+}
+
+fn json_of(response: &str) -> Value {
+    serde_json::from_str(body_of(response)).unwrap_or_else(|e| panic!("not JSON ({e}): {response}"))
+}
+
+#[test]
+fn expect_100_continue_is_answered_and_never_forwarded() {
+    let emu = Emulator::start();
+    let gw = Gateway::start(&routes(&emu));
+    // A signed route, an unsigned (streamed) route and an Invoke route: each answers
+    // `100 Continue` before the body is sent, then the real answer.
+    for path in ["/iam/up", "/key/up", "/inv/up"] {
+        let mut s = connect(gw.addr);
+        let body = br#"{"a":1}"#;
+        write!(
+            s,
+            "POST {path} HTTP/1.1\r\nHost: gw.test\r\nContent-Type: application/json\r\nContent-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .unwrap();
+        let interim = read_head(&mut s, Duration::from_secs(3))
+            .unwrap_or_else(|| panic!("{path}: no 100 Continue within 3 s"));
+        assert!(interim.starts_with("HTTP/1.1 100 "), "{path}: {interim}");
+        s.write_all(body).unwrap();
+        let answer = read_all(&mut s);
+        assert!(answer.starts_with("HTTP/1.1 200 "), "{path}: {answer}");
+        let seen = json_of(&answer).to_string().to_ascii_lowercase();
+        assert!(
+            seen.contains("content-type"),
+            "{path}: headers echoed: {seen}"
+        );
+        assert!(
+            !seen.contains("100-continue"),
+            "{path}: Expect forwarded: {seen}"
+        );
+    }
+    // Refused on its Content-Length: the final answer comes instead of 100, at once, and the
+    // gateway does not wait for a body the client will not send.
+    let mut s = connect(gw.addr);
+    s.write_all(b"POST /small/up HTTP/1.1\r\nHost: gw.test\r\nContent-Length: 1000\r\nExpect: 100-continue\r\n\r\n")
+        .unwrap();
+    let started = Instant::now();
+    let answer = read_all(&mut s);
+    assert!(answer.starts_with("HTTP/1.1 413 "), "{answer}");
+    assert!(!answer.contains("100 Continue"), "{answer}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "closed after {:?}",
+        started.elapsed()
+    );
+    // HTTP/1.0 clients are never sent a 1xx (RFC 9110 §15.2).
+    let mut s = connect(gw.addr);
+    s.write_all(b"POST /iam/up HTTP/1.0\r\nHost: gw.test\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n{}")
+        .unwrap();
+    let answer = read_all(&mut s);
+    let status_line = answer.lines().next().unwrap_or_default();
+    assert!(status_line.contains(" 200 "), "{answer}");
+    assert!(!answer.contains(" 100 "), "{answer}");
+}
+
+#[test]
+fn signed_queries_are_sent_exactly_as_signed() {
+    let emu = Emulator::start();
+    let gw = Gateway::start(&routes(&emu));
+    // The emulator refuses (403) a raw `+` and empty pairs in a signed query, as a service
+    // that reads them the other way would. The gateway sends the canonical form it signed.
+    for (query, forwarded) in [
+        ("q=a+b", "q=a%2Bb"),
+        ("q=a%20b", "q=a%20b"),
+        ("q=a%2bb", "q=a%2Bb"),
+        ("a=1&&b=2&", "a=1&b=2"),
+        ("x=%7b%7D&y=,:@&flag", "x=%7B%7D&y=%2C%3A%40&flag"),
+        ("b=2&a=1&a=0", "b=2&a=1&a=0"),
+    ] {
+        let (status, body) = raw_get(gw.addr, &format!("/iam/q?{query}"));
+        assert_eq!(status, 200, "{query}: {body}");
+        let echo: Echo = serde_json::from_str(&body).unwrap();
+        assert_eq!(echo.query, forwarded, "{query}");
+    }
+    // Only empty pairs: nothing is left to send.
+    let (status, body) = raw_get(gw.addr, "/iam/q?&&");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(serde_json::from_str::<Echo>(&body).unwrap().query, "");
+    // A malformed escape cannot be signed as AWS would read it.
+    let (status, body) = raw_get(gw.addr, "/iam/q?a=%zz");
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("unsignable_query"), "{body}");
+    // Unsigned routes forward the query byte for byte.
+    let (status, body) = raw_get(gw.addr, "/api/q?q=a+b&&c");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        serde_json::from_str::<Echo>(&body).unwrap().query,
+        "q=a+b&&c"
+    );
+}
+
+#[test]
+fn routes_match_the_normalised_path_and_host() {
+    let emu = Emulator::start();
+    let gw = Gateway::start(&routes(&emu));
+    for (target, path) in [
+        ("/%61pi/x", "/open/p/x"),
+        ("/api/./x/%7euser", "/open/p/x/~user"),
+        ("//api//x", "/open/p/x"),
+        ("/api/x/../y", "/open/p/y"),
+        ("/api/../x", "/open/other/x"),
+        ("/%2e%2e/api/z", "/open/p/z"),
+    ] {
+        let (status, body) = raw_get(gw.addr, target);
+        assert_eq!(status, 200, "{target}: {body}");
+        let echo: Echo = serde_json::from_str(&body).unwrap();
+        assert_eq!(echo.path, path, "{target}");
+    }
+    let (status, body) = raw_get(gw.addr, "/api/%zz");
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("bad_path"), "{body}");
+    for host in [
+        "A.EXAMPLE.COM",
+        "a.example.com.",
+        "B.Example",
+        "b.example.:8080",
+    ] {
+        let (status, body) = raw_request(
+            gw.addr,
+            format!("GET /h/x HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes(),
+        );
+        assert_eq!(status, 200, "{host}: {body}");
+        let echo: Echo = serde_json::from_str(&body).unwrap();
+        assert_eq!(echo.path, "/open/p/x", "{host} took the hosted route");
+    }
+    // The function sees the path the gateway routed on.
+    let (status, body) = raw_get(gw.addr, "/%69nv/a/./%7Eb");
+    assert_eq!(status, 200, "{body}");
+    let event: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(event["rawPath"], "/inv/a/~b", "{event}");
+}
+
+#[test]
+fn pipelined_requests_are_answered_in_order() {
+    let emu = Emulator::start();
+    let gw = Gateway::start(&routes(&emu));
+    for prefix in ["/key", "/iam", "/inv"] {
+        let mut s = connect(gw.addr);
+        let mut batch = String::new();
+        for (i, last) in [(1, false), (2, false), (3, true)] {
+            batch += &format!(
+                "GET {prefix}/n{i} HTTP/1.1\r\nHost: gw.test\r\n{}\r\n",
+                if last { "Connection: close\r\n" } else { "" }
+            );
+        }
+        s.write_all(batch.as_bytes()).unwrap();
+        let all = read_all(&mut s);
+        assert_eq!(all.matches("HTTP/1.1 200 ").count(), 3, "{prefix}: {all}");
+        let (one, two, three) = (
+            all.find("/n1").unwrap_or(usize::MAX),
+            all.find("/n2").unwrap_or(usize::MAX),
+            all.find("/n3").unwrap_or(usize::MAX),
+        );
+        assert!(
+            one < two && two < three && three < usize::MAX,
+            "{prefix}: {all}"
+        );
+    }
+}
+
+#[test]
+fn request_hygiene() {
+    let emu = Emulator::start();
+    let gw = Gateway::start(&routes(&emu));
+    let cases: Vec<(&str, &[u8], u16, &str)> = vec![
+        ("no Host on HTTP/1.1", b"GET /api/a HTTP/1.1\r\nConnection: close\r\n\r\n", 400, "bad_host"),
+        ("two Host lines", b"GET /api/a HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n", 400, ""),
+        ("two equal Content-Length", b"POST /api/a HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello", 400, "bad_framing"),
+        ("Content-Length list", b"POST /api/a HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\nConnection: close\r\n\r\nhello", 400, "bad_framing"),
+        ("two chunked lines", b"POST /api/a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n", 400, "bad_framing"),
+        ("TRACE", b"TRACE /api/a HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 405, "method_not_allowed"),
+        ("HTTP/1.0 without Host", b"GET /api/a HTTP/1.0\r\nUser-Agent: t\r\n\r\n", 200, ""),
+        ("TRACE where listed", b"TRACE /trace/a HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 200, ""),
+    ];
+    for (name, raw, want, code) in cases {
+        let (status, body) = raw_request(gw.addr, raw);
+        assert_eq!(status, want, "{name}: {body}");
+        // Pingora's parser refuses two Host lines itself (a plain 400); the rest are the
+        // gateway's JSON answers.
+        if !code.is_empty() {
+            assert!(body.contains(code), "{name}: {body}");
+            assert!(
+                body.ends_with("}\n"),
+                "{name}: JSON error bodies end with a newline"
+            );
+        }
+    }
+    let mut s = connect(gw.addr);
+    s.write_all(b"TRACE /api/a HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let answer = read_all(&mut s).to_ascii_lowercase();
+    assert!(
+        answer.contains("\r\nallow: get, head, post, put, patch, delete, options\r\n"),
+        "{answer}"
+    );
+}
+
+#[test]
+fn refusals_of_requests_with_a_body_are_readable() {
+    let emu = Emulator::start();
+    let gw = Gateway::start(&format!(
+        "routes:\n  - {{name: only, uri: /only, function_uri: '{0}'}}\n  - {{name: tracer, uri: '/trace/*', methods: [TRACE], function_uri: '{0}'}}\n",
+        emu.http_url("/open/p"),
+    ));
+    // 404 and 405 on requests whose 1 MB body is still on its way: the gateway drains it, so
+    // the client reads the answer instead of a connection reset.
+    for (head, want) in [
+        ("POST /nowhere-at-all HTTP/1.1\r\nHost: other.test\r\n", 404),
+        ("POST /trace/a HTTP/1.1\r\nHost: a\r\n", 405),
+    ] {
+        let mut s = connect(gw.addr);
+        let body = vec![b'x'; 1 << 20];
+        s.write_all(format!("{head}Content-Length: {}\r\n\r\n", body.len()).as_bytes())
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        let mut w = s.try_clone().unwrap();
+        let writer = std::thread::spawn(move || {
+            for c in body.chunks(64 * 1024) {
+                if w.write_all(c).is_err() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        });
+        let mut out = Vec::new();
+        let read = s.read_to_end(&mut out);
+        let _ = writer.join();
+        let text = String::from_utf8_lossy(&out);
+        assert!(read.is_ok(), "{want}: {read:?} after {text:?}");
+        assert!(text.starts_with(&format!("HTTP/1.1 {want} ")), "{text}");
+        assert!(text.ends_with("}\n"), "{text}");
+    }
+}
+
+#[test]
+fn invoke_answers_http_1_0_and_non_json_payloads_correctly() {
+    let emu = Emulator::start();
+    let gw = Gateway::start(&routes(&emu));
+    // A streamed result to an HTTP/1.0 client: no chunked coding (HTTP/1.0 has none); the body
+    // ends with the connection.
+    let mut s = connect(gw.addr);
+    s.write_all(b"POST /stream HTTP/1.0\r\nHost: gw.test\r\nContent-Length: 2\r\n\r\n{}")
+        .unwrap();
+    let answer = read_all(&mut s);
+    let status_line = answer.lines().next().unwrap_or_default();
+    assert!(status_line.contains(" 200 "), "{answer}");
+    let head = answer
+        .split("\r\n\r\n")
+        .next()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(!head.contains("transfer-encoding"), "{head}");
+    assert!(!body_of(&answer).is_empty(), "{answer}");
+    assert!(
+        !body_of(&answer).ends_with("0\r\n\r\n"),
+        "chunked framing: {answer:?}"
+    );
+    // A raw route passes the body as the payload; Lambda refuses one that is not JSON: the
+    // client's fault (400), not the gateway's (502).
+    let (status, body) = raw_request(
+        gw.addr,
+        b"POST /raw HTTP/1.1\r\nHost: gw.test\r\nContent-Length: 8\r\nConnection: close\r\n\r\nnot json",
+    );
+    assert_eq!(status, 400, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["error"], "invalid_request_content", "{body}");
+    assert!(body.ends_with("}\n"));
+}
+
+#[test]
+fn events_carry_no_hop_by_hop_headers() {
+    let emu = Emulator::start();
+    let gw = Gateway::start(&routes(&emu));
+    let (status, body) = raw_request(
+        gw.addr,
+        b"GET /inv/x HTTP/1.1\r\nHost: gw.test\r\nConnection: close, X-Hop\r\nX-Hop: 1\r\nTE: trailers\r\nKeep-Alive: timeout=5\r\nProxy-Authorization: Basic c2VjcmV0\r\nX-Kept: yes\r\n\r\n",
+    );
+    assert_eq!(status, 200, "{body}");
+    let event: Value = serde_json::from_str(&body).unwrap();
+    let headers = event["headers"].as_object().unwrap();
+    assert_eq!(
+        headers.get("x-kept").and_then(Value::as_str),
+        Some("yes"),
+        "{event}"
+    );
+    for gone in [
+        "connection",
+        "x-hop",
+        "te",
+        "keep-alive",
+        "proxy-authorization",
+    ] {
+        assert!(!headers.contains_key(gone), "{gone} in {event}");
+    }
+}
