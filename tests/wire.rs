@@ -372,3 +372,42 @@ fn events_carry_no_hop_by_hop_headers() {
         assert!(!headers.contains_key(gone), "{gone} in {event}");
     }
 }
+
+#[test]
+fn requests_shorter_than_the_h2c_preface_are_answered() {
+    // Plain listeners accept h2c (the default): Pingora 0.9.1 waited for 24 bytes (the h2
+    // preface's length) before reading any request, so `GET / HTTP/1.0\r\n\r\n` (18 bytes, the
+    // classic health check) or HAProxy's `OPTIONS / HTTP/1.0\r\n\r\n` hung until the client
+    // gave up (vendor/README.md, patch 0001).
+    let emu = Emulator::start();
+    let gw = Gateway::start(&routes(&emu));
+    for raw in [
+        &b"GET /x HTTP/1.0\r\n\r\n"[..],
+        b"OPTIONS / HTTP/1.0\r\n\r\n",
+        b"GET / HTTP/1.1\r\n\r\n",
+    ] {
+        let mut s = connect(gw.addr);
+        s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        s.write_all(raw).unwrap();
+        let answer = read_all(&mut s);
+        let status_line = answer.lines().next().unwrap_or_default().to_string();
+        assert!(
+            status_line.starts_with("HTTP/1.1 "),
+            "{:?}: no answer within 3 s: {answer:?}",
+            String::from_utf8_lossy(raw)
+        );
+    }
+    // An h2c preface that arrives in pieces is still recognised: the server's SETTINGS frame
+    // (type 4) answers it.
+    let mut s = connect(gw.addr);
+    s.write_all(b"PRI * HTTP/2.0\r\n").unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    s.write_all(b"\r\nSM\r\n\r\n").unwrap();
+    s.write_all(&[0, 0, 0, 4, 0, 0, 0, 0, 0]).unwrap(); // empty SETTINGS
+    let mut frame = [0u8; 9];
+    s.read_exact(&mut frame).unwrap();
+    assert_eq!(
+        frame[3], 4,
+        "first frame from the server is SETTINGS: {frame:?}"
+    );
+}
