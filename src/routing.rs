@@ -101,6 +101,7 @@ impl RouteTable {
             resolver,
             credentials,
             named_credentials: &config.gateway.credentials,
+            pinned_hosts: &config.gateway.dns.hosts,
         };
         let mut t = Self::from_routes(&cx, &config.gateway.routes)?;
         let health = &config.gateway.health.path;

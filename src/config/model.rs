@@ -212,12 +212,18 @@ pub struct DnsConf {
     /// How often upstream host names are re-resolved, in seconds.
     #[serde(default = "default_dns_refresh")]
     pub refresh_seconds: u64,
+    /// Host names pinned to fixed addresses (like `curl --resolve`): the name is still used
+    /// for SNI, certificate checks, `Host` and signing, but connections go to these addresses
+    /// (round-robin, like resolved ones) and the name is never looked up.
+    #[serde(default)]
+    pub hosts: std::collections::BTreeMap<String, Vec<std::net::IpAddr>>,
 }
 
 impl Default for DnsConf {
     fn default() -> Self {
         DnsConf {
             refresh_seconds: default_dns_refresh(),
+            hosts: Default::default(),
         }
     }
 }

@@ -86,6 +86,23 @@ pub(super) fn validate(file: &Path, conf: &mut GatewayConf) -> Result<(), Config
             "must be at least 1".into(),
         ));
     }
+    let pinned = std::mem::take(&mut conf.dns.hosts);
+    for (name, ips) in pinned {
+        let at = format!("dns.hosts.{name}");
+        let low = name.to_ascii_lowercase();
+        if low.is_empty() || low.contains(['/', ' ', '@', ':', '[', ']']) {
+            return Err(err(at, format!("`{name}` is not a host name")));
+        }
+        if low.parse::<std::net::IpAddr>().is_ok() {
+            return Err(err(at, "an IP address needs no pinning".into()));
+        }
+        if ips.is_empty() {
+            return Err(err(at, "list at least one IP address".into()));
+        }
+        if conf.dns.hosts.insert(low, ips).is_some() {
+            return Err(err(at, "listed twice (names are case-insensitive)".into()));
+        }
+    }
 
     let mut names = HashSet::new();
     for (i, r) in conf.routes.iter_mut().enumerate() {

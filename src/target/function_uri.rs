@@ -118,7 +118,7 @@ impl FunctionUriTarget {
         let peer = peer_template(file, index, r, &url.host, url.port, url.https, read_timeout)?;
 
         Ok(FunctionUriTarget {
-            upstream: cx.resolver.get(&url.host, url.port),
+            upstream: cx.upstream(&url.host, url.port),
             url,
             host_header,
             api_key,
@@ -138,15 +138,21 @@ impl FunctionUriTarget {
         })
     }
 
-    /// The peer for one request, or `None` while the host has never resolved.
-    pub fn peer(&self) -> Option<Box<HttpPeer>> {
-        peer_for(&self.peer_template, &self.upstream)
+    /// The peer for one connection attempt, on an address not in `avoid` when possible
+    /// (see [`UpstreamHost::pick`]); `None` while the host has never resolved.
+    pub fn peer(&self, avoid: &[std::net::SocketAddr]) -> Option<Box<HttpPeer>> {
+        peer_for(&self.peer_template, &self.upstream, avoid)
     }
 }
 
-/// Clones `template` with the host's current address.
-pub(crate) fn peer_for(template: &HttpPeer, upstream: &UpstreamHost) -> Option<Box<HttpPeer>> {
-    let addr = upstream.current()?;
+/// Clones `template` with the address picked for this attempt. Pingora pools connections per
+/// address, so each address keeps its own idle connections.
+pub(crate) fn peer_for(
+    template: &HttpPeer,
+    upstream: &UpstreamHost,
+    avoid: &[std::net::SocketAddr],
+) -> Option<Box<HttpPeer>> {
+    let addr = upstream.pick(avoid)?;
     let mut p = template.clone();
     p._address = pingora::protocols::l4::socket::SocketAddr::Inet(addr);
     Some(Box::new(p))
