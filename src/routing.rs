@@ -81,6 +81,8 @@ pub struct RouteTable {
     pub access_log: crate::config::AccessLogConf,
     /// Client-side timeouts (reloadable with the routes).
     pub client: crate::config::ClientConf,
+    /// Process-wide limits (reloadable with the routes).
+    pub limits: crate::config::LimitsConf,
     routes: Vec<Arc<Route>>,
     exact: HashMap<String, Vec<Entry>>,
     /// Sorted by precedence.
@@ -108,6 +110,7 @@ impl RouteTable {
         t.health_path = (!health.is_empty()).then(|| health.clone());
         t.access_log = config.gateway.access_log.clone();
         t.client = config.gateway.client;
+        t.limits = config.gateway.limits;
         Ok(t)
     }
 

@@ -7,6 +7,9 @@ use std::path::Path;
 
 use super::{ConfigError, GatewayConf, RouteConf};
 
+/// The smallest body budget: one 64 KiB body (the size forwarded from the retry buffer).
+const MIN_BUFFERED_BODY_BYTES: u64 = 64 * 1024;
+
 pub(super) fn validate(file: &Path, conf: &mut GatewayConf) -> Result<(), ConfigError> {
     let err = |field: String, reason: String| ConfigError {
         file: file.to_path_buf(),
@@ -79,6 +82,12 @@ pub(super) fn validate(file: &Path, conf: &mut GatewayConf) -> Result<(), Config
         if v == 0 {
             return Err(err(name.into(), "must be at least 1 ms".into()));
         }
+    }
+    if conf.limits.buffered_body_bytes < MIN_BUFFERED_BODY_BYTES {
+        return Err(err(
+            "limits.buffered_body_bytes".into(),
+            format!("must be at least {MIN_BUFFERED_BODY_BYTES} bytes"),
+        ));
     }
     if conf.dns.refresh_seconds == 0 {
         return Err(err(

@@ -56,6 +56,9 @@ pub struct RequestCtx {
     pub failed_upstreams: Vec<std::net::SocketAddr>,
     /// Metrics: the `in_flight_requests` count of a client request (not of a subrequest child).
     pub metrics_in_flight: Option<crate::metrics::InFlight>,
+    /// Request body bytes this request holds against `limits.buffered_body_bytes`; released
+    /// when the context is dropped (the request ended, however it ended).
+    pub body_reservation: Option<crate::budget::BodyReservation>,
     /// Counts this request as in flight until the context is dropped (drain on shutdown).
     pub _in_flight: InFlightGuard,
 }
@@ -80,6 +83,7 @@ impl Default for RequestCtx {
             retry_delay: None,
             failed_upstreams: Vec::new(),
             metrics_in_flight: None,
+            body_reservation: None,
             _in_flight: InFlightGuard::new(),
         }
     }

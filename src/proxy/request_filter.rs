@@ -66,7 +66,8 @@ pub async fn request_filter(
             Target::FunctionName(_) => {
                 let rest = rest.map(str::to_string);
                 ctx.route = Some(route.clone());
-                return invoke::handle(gw, session, ctx, rest.as_deref()).await;
+                let budget = table.limits.buffered_body_bytes;
+                return invoke::handle(gw, session, ctx, rest.as_deref(), budget).await;
             }
             Target::FunctionUri(t) => (route.clone(), forward_path(&t.url.base_path, rest)),
         },
@@ -164,7 +165,8 @@ pub async fn request_filter(
     }
     ctx.route = Some(route);
     if signed {
-        return signed_body::read_and_forward(session, ctx).await;
+        let budget = table.limits.buffered_body_bytes;
+        return signed_body::read_and_forward(session, ctx, budget).await;
     }
     Ok(false)
 }
@@ -206,8 +208,20 @@ pub async fn refuse(
     code: &'static str,
     message: &str,
 ) -> Result<bool> {
+    refuse_with(session, ctx, status, code, message, &[]).await
+}
+
+/// [`refuse`] with extra response headers.
+async fn refuse_with(
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+    status: u16,
+    code: &'static str,
+    message: &str,
+    extra: &[(&str, String)],
+) -> Result<bool> {
     ctx.error_code = Some(code);
-    respond::json_error(session, status, code, message, &[], false).await?;
+    respond::json_error(session, status, code, message, extra, false).await?;
     if !session.is_body_done() {
         session
             .as_downstream_mut()
@@ -215,6 +229,37 @@ pub async fn refuse(
         let _ = session.drain_request_body().await;
     }
     Ok(true)
+}
+
+/// The body could not be reserved against `limits.buffered_body_bytes` (`crate::budget`):
+/// 503 with `Retry-After` while other requests hold the budget, 413 for a body larger than the
+/// whole budget. The rest of the body is drained like any refused body.
+pub async fn budget_exhausted(
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+    why: crate::budget::Refused,
+    budget: u64,
+) -> Result<bool> {
+    if why == crate::budget::Refused::LargerThanBudget {
+        let msg = format!(
+            "request body is over the gateway's limit of {budget} bytes for bodies held in memory"
+        );
+        return refuse(session, ctx, 413, "body_too_large", &msg).await;
+    }
+    crate::metrics::body_budget_refusal(ctx.route_name());
+    log::warn!(
+        "route {}: request bodies held in memory reached limits.buffered_body_bytes ({budget}); answering 503",
+        ctx.route_name()
+    );
+    refuse_with(
+        session,
+        ctx,
+        503,
+        "body_buffer_full",
+        "the gateway holds as many request bodies as it may right now; retry shortly",
+        &[("retry-after", "1".to_string())],
+    )
+    .await
 }
 
 /// 503 for a route whose credentials were never obtained (or expired without a refresh).
