@@ -30,6 +30,8 @@
 //! | `credential_expiry_seconds` | gauge | source | read at scrape time; absent when the credentials never expire or none were obtained |
 //! | `runtime_alive_tasks` | gauge | – | `logging`: the proxy runtime's alive tasks (soak checks) |
 //! | `config_reloads_total` | counter | result (`ok`/`failed`) | [`record_reload`] |
+//! | `buffered_body_bytes` | gauge | – | request body bytes held against `limits.buffered_body_bytes` (`crate::budget`) |
+//! | `body_budget_refusals_total` | counter | route | a request answered 503 because that budget was exhausted |
 //!
 //! **AWS duration** (`aws_duration_seconds`): from the moment the gateway asks for an upstream
 //! connection (a pooled one, or a new TCP/TLS connection: connection setup to AWS is part of the
@@ -266,6 +268,23 @@ static RUNTIME_TASKS: LazyLock<IntGauge> = LazyLock::new(|| {
     .expect("register lambda_proxy_runtime_alive_tasks")
 });
 
+static BUFFERED_BODY: LazyLock<IntGauge> = LazyLock::new(|| {
+    register_int_gauge!(
+        "lambda_proxy_buffered_body_bytes",
+        "Request body bytes held in memory now (signed function_uri bodies, Invoke events), against limits.buffered_body_bytes."
+    )
+    .expect("register lambda_proxy_buffered_body_bytes")
+});
+
+static BODY_BUDGET_REFUSALS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "lambda_proxy_body_budget_refusals_total",
+        "Requests answered 503 because the buffered body budget (limits.buffered_body_bytes) was exhausted.",
+        &["route"]
+    )
+    .expect("register lambda_proxy_body_budget_refusals_total")
+});
+
 static CONFIG_RELOADS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     register_int_counter_vec!(
         "lambda_proxy_config_reloads_total",
@@ -340,6 +359,8 @@ pub fn init(credentials: Arc<CredentialsRegistry>) {
     LazyLock::force(&INVOKE_API_ERRORS);
     LazyLock::force(&SIGNING);
     LazyLock::force(&IN_FLIGHT);
+    LazyLock::force(&BUFFERED_BODY);
+    LazyLock::force(&BODY_BUDGET_REFUSALS);
     for result in ["ok", "failed"] {
         CONFIG_RELOADS.with_label_values(&[result]);
     }
@@ -526,6 +547,16 @@ pub fn runtime_tasks() {
 /// Time spent in one SigV4 signer call.
 pub fn signing(took: Duration) {
     SIGNING.observe(took.as_secs_f64());
+}
+
+/// Bytes held against the body budget changed by `delta` (`crate::budget`).
+pub fn buffered_body_bytes(delta: i64) {
+    BUFFERED_BODY.add(delta);
+}
+
+/// A request was refused because the body budget was exhausted.
+pub fn body_budget_refusal(route: &str) {
+    BODY_BUDGET_REFUSALS.with_label_values(&[route]).inc();
 }
 
 /// A configuration reload finished (called by the reload code).

@@ -117,6 +117,8 @@ pub struct RouteTable {
     pub access_log: crate::config::AccessLogConf,
     /// Client-side timeouts (reloadable with the routes).
     pub client: crate::config::ClientConf,
+    /// Process-wide limits (reloadable with the routes).
+    pub limits: crate::config::LimitsConf,
     routes: Vec<Arc<Route>>,
     exact: HashMap<String, Vec<Entry>>,
     /// Sorted by precedence.
@@ -137,12 +139,14 @@ impl RouteTable {
             resolver,
             credentials,
             named_credentials: &config.gateway.credentials,
+            pinned_hosts: &config.gateway.dns.hosts,
         };
         let mut t = Self::from_routes(&cx, &config.gateway.routes)?;
         let health = &config.gateway.health.path;
         t.health_path = (!health.is_empty()).then(|| health.clone());
         t.access_log = config.gateway.access_log.clone();
         t.client = config.gateway.client;
+        t.limits = config.gateway.limits;
         Ok(t)
     }
 

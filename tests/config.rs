@@ -95,6 +95,16 @@ const BROKEN: &[(&str, &str, &str)] = &[
         "client.send_tmeout: unknown field",
     ),
     (
+        "  buffered_body_bytes: 268435456",
+        "  buffered_body_bytes: 100",
+        "limits.buffered_body_bytes: must be at least 65536 bytes",
+    ),
+    (
+        "  buffered_body_bytes: 268435456",
+        "  buffered_bodies: 100",
+        "limits.buffered_bodies: unknown field",
+    ),
+    (
         "      attempts: 3 ",
         "      attempts: 0 ",
         "routes[0].retries.attempts: must be 1 to 10",

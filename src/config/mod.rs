@@ -28,6 +28,7 @@ const GATEWAY_SECTIONS: &[&str] = &[
     "health",
     "access_log",
     "client",
+    "limits",
 ];
 
 /// Upper bound for in-flight requests after SIGQUIT / SIGTERM when the file sets none.

@@ -51,6 +51,35 @@ pub struct GatewayConf {
     /// Timeouts on the client side (slow clients).
     #[serde(default)]
     pub client: ClientConf,
+    /// Process-wide resource limits.
+    #[serde(default)]
+    pub limits: LimitsConf,
+}
+
+/// `limits`: bounds over all requests together.
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConf {
+    /// Request body bytes held in memory by all requests at once (signed `function_uri`
+    /// bodies, `function_name` events); a request that does not fit is answered 503 with
+    /// `Retry-After`. Default 268435456 (256 MiB).
+    #[serde(default = "default_buffered_body_bytes")]
+    pub buffered_body_bytes: u64,
+}
+
+impl Default for LimitsConf {
+    fn default() -> Self {
+        LimitsConf {
+            buffered_body_bytes: default_buffered_body_bytes(),
+        }
+    }
+}
+
+/// Default of `limits.buffered_body_bytes`.
+pub const DEFAULT_BUFFERED_BODY_BYTES: u64 = 256 * 1024 * 1024;
+
+fn default_buffered_body_bytes() -> u64 {
+    DEFAULT_BUFFERED_BODY_BYTES
 }
 
 /// `client`: how long the gateway waits on a slow client (nginx's `client_body_timeout` and
@@ -212,12 +241,18 @@ pub struct DnsConf {
     /// How often upstream host names are re-resolved, in seconds.
     #[serde(default = "default_dns_refresh")]
     pub refresh_seconds: u64,
+    /// Host names pinned to fixed addresses (like `curl --resolve`): the name is still used
+    /// for SNI, certificate checks, `Host` and signing, but connections go to these addresses
+    /// (round-robin, like resolved ones) and the name is never looked up.
+    #[serde(default)]
+    pub hosts: std::collections::BTreeMap<String, Vec<std::net::IpAddr>>,
 }
 
 impl Default for DnsConf {
     fn default() -> Self {
         DnsConf {
             refresh_seconds: default_dns_refresh(),
+            hosts: Default::default(),
         }
     }
 }

@@ -7,6 +7,9 @@ use std::path::Path;
 
 use super::{ConfigError, GatewayConf, RouteConf};
 
+/// The smallest body budget: one 64 KiB body (the size forwarded from the retry buffer).
+const MIN_BUFFERED_BODY_BYTES: u64 = 64 * 1024;
+
 pub(super) fn validate(file: &Path, conf: &mut GatewayConf) -> Result<(), ConfigError> {
     let err = |field: String, reason: String| ConfigError {
         file: file.to_path_buf(),
@@ -80,11 +83,34 @@ pub(super) fn validate(file: &Path, conf: &mut GatewayConf) -> Result<(), Config
             return Err(err(name.into(), "must be at least 1 ms".into()));
         }
     }
+    if conf.limits.buffered_body_bytes < MIN_BUFFERED_BODY_BYTES {
+        return Err(err(
+            "limits.buffered_body_bytes".into(),
+            format!("must be at least {MIN_BUFFERED_BODY_BYTES} bytes"),
+        ));
+    }
     if conf.dns.refresh_seconds == 0 {
         return Err(err(
             "dns.refresh_seconds".into(),
             "must be at least 1".into(),
         ));
+    }
+    let pinned = std::mem::take(&mut conf.dns.hosts);
+    for (name, ips) in pinned {
+        let at = format!("dns.hosts.{name}");
+        let low = name.to_ascii_lowercase();
+        if low.is_empty() || low.contains(['/', ' ', '@', ':', '[', ']']) {
+            return Err(err(at, format!("`{name}` is not a host name")));
+        }
+        if low.parse::<std::net::IpAddr>().is_ok() {
+            return Err(err(at, "an IP address needs no pinning".into()));
+        }
+        if ips.is_empty() {
+            return Err(err(at, "list at least one IP address".into()));
+        }
+        if conf.dns.hosts.insert(low, ips).is_some() {
+            return Err(err(at, "listed twice (names are case-insensitive)".into()));
+        }
     }
 
     let mut names = HashSet::new();

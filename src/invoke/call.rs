@@ -4,8 +4,9 @@
 //! A connection taken from the pool may have been closed by AWS meanwhile; when writing the
 //! request head on such a connection fails, nothing reached AWS and the call is retried at once
 //! on a new connection. A connection that cannot be opened (refused, TLS failure, timeout) is
-//! retried with the route's backoff (`crate::retry`). Anything later is never retried here: an
-//! Invoke may have side effects.
+//! retried within the route's `retries` (`crate::retry`) on another of the endpoint's
+//! addresses: at once while one is left that has not failed, else after the backoff. Anything
+//! later is never retried here: an Invoke may have side effects.
 
 use std::time::Instant;
 
@@ -40,12 +41,15 @@ pub async fn send(
     route: &str,
     started: Instant,
 ) -> Result<InvokeCall> {
-    let peer = t.peer().ok_or_else(|| {
+    let unresolved = || {
         Error::explain(
             ErrorType::ConnectNoRoute,
             format!("Invoke endpoint {:?} is not resolved (yet)", t.host_header),
         )
-    })?;
+    };
+    let mut peer = t.peer(&[]).ok_or_else(unresolved)?;
+    // Addresses whose connection could not be opened: the next attempt goes elsewhere.
+    let mut failed: Vec<std::net::SocketAddr> = Vec::new();
     // The request on the wire, built once: head and (small) body in one buffer.
     let mut wire = http_req_header_to_wire(head).ok_or_else(|| {
         Error::explain(
@@ -65,11 +69,23 @@ pub async fn send(
             Ok(s) => s,
             Err(e) => {
                 failed_connects += 1;
+                if let Some(addr) = peer._address.as_inet() {
+                    t.upstream.mark_down(*addr);
+                    if !failed.contains(addr) {
+                        failed.push(*addr);
+                    }
+                }
                 match t.retry.next_delay(failed_connects, started) {
                     Some(delay) => {
-                        debug!("route {route}: connect failed ({e}), retrying in {delay:?}");
                         metrics::retry(route, metrics::RetryReason::Connect);
-                        tokio::time::sleep(delay).await;
+                        // Another address that has not failed: try it at once.
+                        if t.upstream.has_fresh(&failed) {
+                            debug!("route {route}: connect failed ({e}), trying another address");
+                        } else {
+                            debug!("route {route}: connect failed ({e}), retrying in {delay:?}");
+                            tokio::time::sleep(delay).await;
+                        }
+                        peer = t.peer(&failed).ok_or_else(unresolved)?;
                         continue;
                     }
                     None => return Err(e),

@@ -53,8 +53,14 @@ pub struct RequestCtx {
     pub connect_failures: u32,
     /// Wait this long before the next connection attempt (set by `fail_to_connect`).
     pub retry_delay: Option<Duration>,
+    /// Upstream addresses whose connection could not be opened for this request: the next
+    /// attempt goes elsewhere while another address is left (`dns::UpstreamHost::pick`).
+    pub failed_upstreams: Vec<std::net::SocketAddr>,
     /// Metrics: the `in_flight_requests` count of a client request (not of a subrequest child).
     pub metrics_in_flight: Option<crate::metrics::InFlight>,
+    /// Request body bytes this request holds against `limits.buffered_body_bytes`; released
+    /// when the context is dropped (the request ended, however it ended).
+    pub body_reservation: Option<crate::budget::BodyReservation>,
     /// Counts this request as in flight until the context is dropped (drain on shutdown).
     pub _in_flight: InFlightGuard,
 }
@@ -78,7 +84,9 @@ impl Default for RequestCtx {
             aws_duration: None,
             connect_failures: 0,
             retry_delay: None,
+            failed_upstreams: Vec::new(),
             metrics_in_flight: None,
+            body_reservation: None,
             _in_flight: InFlightGuard::new(),
         }
     }

@@ -23,9 +23,10 @@ use pingora::proxy::Session;
 
 use super::failure::classify;
 use super::request_filter::{
-    continue_if_expected, credentials_unavailable, declared_length, refuse,
+    budget_exhausted, continue_if_expected, credentials_unavailable, declared_length, refuse,
 };
 use super::{respond, Gateway, RequestCtx};
+use crate::budget::BodyReservation;
 use crate::config::{InvocationType, PayloadVersionConf};
 use crate::invoke::call::{self, InvokeCall};
 use crate::invoke::event::{apigw_v1_event, apigw_v2_event, forward_event, RequestView};
@@ -48,6 +49,7 @@ pub async fn handle(
     ctx: &mut RequestCtx,
     path: &str,
     rest: Option<&str>,
+    budget: u64,
 ) -> Result<bool> {
     let Some(route) = ctx.route.clone() else {
         return Error::e_explain(InternalError, "no route");
@@ -59,20 +61,31 @@ pub async fn handle(
     if t.signing.credentials.current().is_none() {
         return credentials_unavailable(session, ctx, t.signing.credentials.name()).await;
     }
-    if declared_length(session.req_header()).is_some_and(|n| n > t.body_limit) {
+    let declared = declared_length(session.req_header());
+    if declared.is_some_and(|n| n > t.body_limit) {
         let msg = format!(
             "request body is over this route's limit of {} bytes",
             t.body_limit
         );
         return refuse(session, ctx, 413, "body_too_large", &msg).await;
     }
+    // Body and event are held in memory until the call ends: reserved against the
+    // process-wide budget first (`crate::budget`), all of Content-Length up front.
+    let mut reservation = BodyReservation::new(budget);
+    if let Err(why) = reservation.cover(declared.unwrap_or(0)) {
+        return budget_exhausted(session, ctx, why, budget).await;
+    }
     continue_if_expected(session, ctx).await?;
-    let Some(body) = read_body(session, t.body_limit).await? else {
-        let msg = format!(
-            "request body is over this route's limit of {} bytes",
-            t.body_limit
-        );
-        return refuse(session, ctx, 413, "body_too_large", &msg).await;
+    let body = match read_body(session, t.body_limit, &mut reservation).await? {
+        ReadBody::Complete(body) => body,
+        ReadBody::OverLimit => {
+            let msg = format!(
+                "request body is over this route's limit of {} bytes",
+                t.body_limit
+            );
+            return refuse(session, ctx, 413, "body_too_large", &msg).await;
+        }
+        ReadBody::NoBudget(why) => return budget_exhausted(session, ctx, why, budget).await,
     };
 
     let event = build_event(session, t, path, rest, body);
@@ -86,6 +99,11 @@ pub async fn handle(
         respond::json_error(session, 413, "payload_too_large", &msg, &[], true).await?;
         return Ok(true);
     }
+    // The event (larger than the body when it wraps it) is what stays held during the call.
+    if let Err(why) = reservation.cover(event.len() as u64) {
+        return budget_exhausted(session, ctx, why, budget).await;
+    }
+    ctx.body_reservation = Some(reservation);
 
     let head = invoke_head(session, t, &event)?;
     let aws_started = Instant::now();
@@ -140,10 +158,23 @@ async fn client_gone(session: &mut Session) -> Box<Error> {
     }
 }
 
-/// Reads the whole request body; `None` when it passes `limit`.
-async fn read_body(session: &mut Session, limit: u64) -> Result<Option<Bytes>> {
+/// The outcome of reading a request body.
+enum ReadBody {
+    Complete(Bytes),
+    /// More than the route's limit.
+    OverLimit,
+    /// The bytes could not be reserved against the body budget.
+    NoBudget(crate::budget::Refused),
+}
+
+/// Reads the whole request body, reserving its bytes in `reservation` as they arrive.
+async fn read_body(
+    session: &mut Session,
+    limit: u64,
+    reservation: &mut BodyReservation,
+) -> Result<ReadBody> {
     if session.is_body_empty() {
-        return Ok(Some(Bytes::new()));
+        return Ok(ReadBody::Complete(Bytes::new()));
     }
     let mut first: Option<Bytes> = None;
     let mut buf = BytesMut::new();
@@ -156,7 +187,10 @@ async fn read_body(session: &mut Session, limit: u64) -> Result<Option<Bytes>> {
     {
         len += chunk.len() as u64;
         if len > limit {
-            return Ok(None);
+            return Ok(ReadBody::OverLimit);
+        }
+        if let Err(why) = reservation.cover(len) {
+            return Ok(ReadBody::NoBudget(why));
         }
         match first.take() {
             None if buf.is_empty() => first = Some(chunk),
@@ -168,7 +202,7 @@ async fn read_body(session: &mut Session, limit: u64) -> Result<Option<Bytes>> {
             }
         }
     }
-    Ok(Some(first.unwrap_or_else(|| buf.freeze())))
+    Ok(ReadBody::Complete(first.unwrap_or_else(|| buf.freeze())))
 }
 
 fn build_event(

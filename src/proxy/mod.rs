@@ -76,26 +76,49 @@ impl ProxyHttp for Gateway {
         ctx.aws_started.get_or_insert_with(std::time::Instant::now);
         if let Some(delay) = ctx.retry_delay.take() {
             crate::metrics::retry(ctx.route_name(), crate::metrics::RetryReason::Connect);
-            tokio::time::sleep(delay).await;
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
         }
         upstream_peer::upstream_peer(ctx)
     }
 
     /// A connection that could not be opened sent nothing: retried with the route's backoff
-    /// within its deadline (`crate::retry`), unless the body was already consumed.
+    /// within its deadline (`crate::retry`), unless the body was already consumed. The failed
+    /// address is avoided by this request's next attempt and marked down for the others; when
+    /// an address that has not failed is left, the retry goes there at once.
     fn fail_to_connect(
         &self,
         session: &mut Session,
-        _peer: &HttpPeer,
+        peer: &HttpPeer,
         ctx: &mut RequestCtx,
         mut e: Box<Error>,
     ) -> Box<Error> {
         ctx.connect_failures += 1;
-        let delay = match (ctx.uri_target(), ctx.aws_started) {
-            (Ok(t), Some(started)) if !session.as_ref().retry_buffer_truncated() => {
-                t.retry.next_delay(ctx.connect_failures, started)
+        let failed = peer._address.as_inet().copied();
+        let route = ctx.route.clone();
+        let delay = match route.as_deref().and_then(|r| r.function_uri()) {
+            Some(t) => {
+                if let Some(addr) = failed {
+                    t.upstream.mark_down(addr);
+                    if !ctx.failed_upstreams.contains(&addr) {
+                        ctx.failed_upstreams.push(addr);
+                    }
+                }
+                match ctx.aws_started {
+                    Some(started) if !session.as_ref().retry_buffer_truncated() => {
+                        t.retry.next_delay(ctx.connect_failures, started).map(|d| {
+                            if t.upstream.has_fresh(&ctx.failed_upstreams) {
+                                std::time::Duration::ZERO
+                            } else {
+                                d
+                            }
+                        })
+                    }
+                    _ => None,
+                }
             }
-            _ => None,
+            None => None,
         };
         e.set_retry(delay.is_some());
         ctx.retry_delay = delay;

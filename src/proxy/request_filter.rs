@@ -81,7 +81,8 @@ pub async fn request_filter(
             Target::FunctionName(_) => {
                 let rest = rest.map(str::to_string);
                 ctx.route = Some(route.clone());
-                return invoke::handle(gw, session, ctx, &path, rest.as_deref()).await;
+                let budget = table.limits.buffered_body_bytes;
+                return invoke::handle(gw, session, ctx, &path, rest.as_deref(), budget).await;
             }
             Target::FunctionUri(t) => (route.clone(), forward_path(&t.url.base_path, rest)),
         },
@@ -192,7 +193,8 @@ pub async fn request_filter(
     }
     ctx.route = Some(route);
     if signed {
-        return signed_body::read_and_forward(session, ctx).await;
+        let budget = table.limits.buffered_body_bytes;
+        return signed_body::read_and_forward(session, ctx, budget).await;
     }
     // Streamed: the body goes upstream as it arrives, so the client may send it now.
     continue_if_expected(session, ctx).await?;
@@ -276,6 +278,38 @@ pub async fn continue_if_expected(session: &mut Session, ctx: &mut RequestCtx) -
         .write_continue_response()
         .await
         .map_err(|e| e.into_down())
+}
+
+/// The body could not be reserved against `limits.buffered_body_bytes` (`crate::budget`):
+/// 503 with `Retry-After` while other requests hold the budget, 413 for a body larger than the
+/// whole budget. The rest of the body is drained like any refused body.
+pub async fn budget_exhausted(
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+    why: crate::budget::Refused,
+    budget: u64,
+) -> Result<bool> {
+    if why == crate::budget::Refused::LargerThanBudget {
+        let msg = format!(
+            "request body is over the gateway's limit of {budget} bytes for bodies held in memory"
+        );
+        return refuse(session, ctx, 413, "body_too_large", &msg).await;
+    }
+    crate::metrics::body_budget_refusal(ctx.route_name());
+    log::warn!(
+        "route {}: request bodies held in memory reached limits.buffered_body_bytes ({budget}); answering 503",
+        ctx.route_name()
+    );
+    refuse_with(
+        session,
+        ctx,
+        503,
+        "body_buffer_full",
+        "the gateway holds as many request bodies as it may right now; retry shortly",
+        &[("retry-after", "1".to_string())],
+        false,
+    )
+    .await
 }
 
 /// 503 for a route whose credentials were never obtained (or expired without a refresh).

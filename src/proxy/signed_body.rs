@@ -16,13 +16,20 @@ use pingora::proxy::Session;
 use sha2::{Digest, Sha256};
 
 use super::ctx::{BufferedBody, SubrequestInfo};
-use super::request_filter::refuse;
+use super::request_filter::{budget_exhausted, declared_length, refuse};
 use super::RequestCtx;
+use crate::budget::BodyReservation;
 use crate::sigv4::EMPTY_PAYLOAD_SHA256;
 
 /// Reads the whole body, hashing it, then lets Pingora forward it (small) or pipes it through a
-/// subrequest (large). Returns `Ok(true)` when the response was already written.
-pub async fn read_and_forward(session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
+/// subrequest (large). Returns `Ok(true)` when the response was already written. The body's
+/// bytes are reserved against the process-wide `budget` (`crate::budget`) before they are read
+/// and stay reserved until the request ends.
+pub async fn read_and_forward(
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+    budget: u64,
+) -> Result<bool> {
     let limit = ctx
         .route
         .as_ref()
@@ -35,6 +42,12 @@ pub async fn read_and_forward(session: &mut Session, ctx: &mut RequestCtx) -> Re
             len: 0,
         });
         return Ok(false);
+    }
+    let mut reservation = BodyReservation::new(budget);
+    if let Some(declared) = declared_length(session.req_header()) {
+        if let Err(why) = reservation.cover(declared) {
+            return budget_exhausted(session, ctx, why, budget).await;
+        }
     }
     super::request_filter::continue_if_expected(session, ctx).await?;
     session.enable_retry_buffering();
@@ -52,9 +65,15 @@ pub async fn read_and_forward(session: &mut Session, ctx: &mut RequestCtx) -> Re
             let msg = format!("request body is over this route's limit of {limit} bytes");
             return refuse(session, ctx, 413, "body_too_large", &msg).await;
         }
+        if let Err(why) = reservation.cover(len) {
+            drop(chunks);
+            return budget_exhausted(session, ctx, why, budget).await;
+        }
         hasher.update(&chunk);
         chunks.push(chunk);
     }
+    // Held until the request ends: Pingora's retry buffer or the subrequest's preset body.
+    ctx.body_reservation = Some(reservation);
     let payload = BufferedBody {
         sha256: hex::encode(hasher.finalize()),
         len,

@@ -1,4 +1,5 @@
-//! `upstream_peer`: the pooled peer for the route's pre-resolved upstream address.
+//! `upstream_peer`: the pooled peer for one of the route's pre-resolved upstream addresses
+//! (round-robin; after a failed connect, another address than the ones that failed).
 
 use pingora::prelude::*;
 
@@ -6,7 +7,7 @@ use super::RequestCtx;
 
 pub fn upstream_peer(ctx: &mut RequestCtx) -> Result<Box<HttpPeer>> {
     let t = ctx.uri_target()?;
-    t.peer().ok_or_else(|| {
+    t.peer(&ctx.failed_upstreams).ok_or_else(|| {
         Error::explain(
             ConnectNoRoute,
             format!("upstream host {} is not resolved (yet)", t.url.host),

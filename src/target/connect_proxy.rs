@@ -29,13 +29,18 @@ pub struct ConnectTunnel {
 
 #[async_trait]
 impl L4Connect for ConnectTunnel {
-    async fn connect(&self, _addr: &SocketAddr) -> Result<Stream> {
-        let addr = self.proxy.current().ok_or_else(|| {
-            Error::explain(
-                ErrorType::ConnectNoRoute,
-                "CONNECT proxy address not resolved",
-            )
-        })?;
+    /// `addr` is the peer's address: the proxy address picked for this attempt (the route's
+    /// upstream is the proxy host), so attempts are spread over the proxy's addresses too.
+    async fn connect(&self, addr: &SocketAddr) -> Result<Stream> {
+        let addr = match addr.as_inet() {
+            Some(a) => *a,
+            None => self.proxy.pick(&[]).ok_or_else(|| {
+                Error::explain(
+                    ErrorType::ConnectNoRoute,
+                    "CONNECT proxy address not resolved",
+                )
+            })?,
+        };
         let fut = async {
             let mut tcp = TcpStream::connect(addr)
                 .await

@@ -304,7 +304,6 @@ impl InvokeTarget {
         r: &RouteConf,
     ) -> Result<InvokeTarget, ConfigError> {
         let file = cx.file;
-        let resolver = cx.resolver;
         let err = |field: &str, reason: String| ConfigError {
             file: file.to_path_buf(),
             field: format!("routes[{index}].{field}"),
@@ -442,7 +441,7 @@ impl InvokeTarget {
         // With a CONNECT proxy, connections go to the proxy's address and tunnel to the endpoint.
         let upstream = match &proxy {
             Some((ph, pp)) => {
-                let proxy_host = resolver.get(ph, *pp);
+                let proxy_host = cx.upstream(ph, *pp);
                 let authority = if host.contains(':') {
                     format!("[{host}]:{port}")
                 } else {
@@ -455,7 +454,7 @@ impl InvokeTarget {
                 }));
                 proxy_host
             }
-            None => resolver.get(host.trim_matches(['[', ']']), port),
+            None => cx.upstream(host.trim_matches(['[', ']']), port),
         };
         Ok(InvokeTarget {
             function: r.function_name.clone().unwrap_or_default(),
@@ -493,9 +492,10 @@ impl InvokeTarget {
         })
     }
 
-    /// The peer for one call, or `None` while the endpoint has never resolved.
-    pub fn peer(&self) -> Option<Box<HttpPeer>> {
-        peer_for(&self.peer_template, &self.upstream)
+    /// The peer for one connection attempt, on an address not in `avoid` when possible
+    /// (see [`UpstreamHost::pick`]); `None` while the endpoint has never resolved.
+    pub fn peer(&self, avoid: &[std::net::SocketAddr]) -> Option<Box<HttpPeer>> {
+        peer_for(&self.peer_template, &self.upstream, avoid)
     }
 }
 

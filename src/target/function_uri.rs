@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use http::HeaderValue;
 use pingora::upstreams::peer::HttpPeer;
+use sha2::{Digest, Sha256};
 
 use super::UpstreamUrl;
 use crate::config::{
@@ -118,7 +119,7 @@ impl FunctionUriTarget {
         let peer = peer_template(file, index, r, &url.host, url.port, url.https, read_timeout)?;
 
         Ok(FunctionUriTarget {
-            upstream: cx.resolver.get(&url.host, url.port),
+            upstream: cx.upstream(&url.host, url.port),
             url,
             host_header,
             api_key,
@@ -138,15 +139,21 @@ impl FunctionUriTarget {
         })
     }
 
-    /// The peer for one request, or `None` while the host has never resolved.
-    pub fn peer(&self) -> Option<Box<HttpPeer>> {
-        peer_for(&self.peer_template, &self.upstream)
+    /// The peer for one connection attempt, on an address not in `avoid` when possible
+    /// (see [`UpstreamHost::pick`]); `None` while the host has never resolved.
+    pub fn peer(&self, avoid: &[std::net::SocketAddr]) -> Option<Box<HttpPeer>> {
+        peer_for(&self.peer_template, &self.upstream, avoid)
     }
 }
 
-/// Clones `template` with the host's current address.
-pub(crate) fn peer_for(template: &HttpPeer, upstream: &UpstreamHost) -> Option<Box<HttpPeer>> {
-    let addr = upstream.current()?;
+/// Clones `template` with the address picked for this attempt. Pingora pools connections per
+/// address, so each address keeps its own idle connections.
+pub(crate) fn peer_for(
+    template: &HttpPeer,
+    upstream: &UpstreamHost,
+    avoid: &[std::net::SocketAddr],
+) -> Option<Box<HttpPeer>> {
+    let addr = upstream.pick(avoid)?;
     let mut p = template.clone();
     p._address = pingora::protocols::l4::socket::SocketAddr::Inet(addr);
     Some(Box::new(p))
@@ -187,6 +194,9 @@ pub(crate) fn peer_template(
     o.idle_timeout = Some(Duration::from_millis(idle_ms));
     o.verify_cert = r.ssl_verify;
     o.verify_hostname = r.ssl_verify;
+    // The trust roots, by content: routes naming identical certificates (by whatever path)
+    // share a pool group; a file whose certificates changed gets a new one.
+    let mut ca_digest: Option<[u8; 32]> = None;
     if let Some(ca) = &r.ca_file {
         let path = validate_resolve(file, ca);
         let pem =
@@ -196,12 +206,96 @@ pub(crate) fn peer_template(
         if certs.is_empty() {
             return Err(err("ca_file", format!("`{ca}` holds no certificate")));
         }
+        let mut digest = Sha256::new();
+        for c in &certs {
+            let der = c
+                .to_der()
+                .map_err(|e| err("ca_file", format!("`{ca}`: {e}")))?;
+            digest.update((der.len() as u64).to_be_bytes());
+            digest.update(&der);
+        }
+        ca_digest = Some(digest.finalize().into());
         o.ca = Some(Arc::new(certs.into_boxed_slice()));
     }
     // Pingora's pool key ignores the CA: keep connections verified against different trust
     // roots (or none) in different pool buckets.
     let mut h = DefaultHasher::new();
-    (r.ca_file.as_deref(), r.ssl_verify).hash(&mut h);
+    (ca_digest, r.ssl_verify).hash(&mut h);
     peer.group_key = h.finish();
     Ok(peer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A self-signed certificate (PEM) named `cn`.
+    fn cert_pem(cn: &str) -> Vec<u8> {
+        use openssl::asn1::Asn1Time;
+        use openssl::ec::{EcGroup, EcKey};
+        use openssl::hash::MessageDigest;
+        use openssl::nid::Nid;
+        use openssl::pkey::PKey;
+        use openssl::x509::{X509Name, X509};
+        let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+        let key = PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap();
+        let mut name = X509Name::builder().unwrap();
+        name.append_entry_by_nid(Nid::COMMONNAME, cn).unwrap();
+        let name = name.build();
+        let mut b = X509::builder().unwrap();
+        b.set_version(2).unwrap();
+        b.set_subject_name(&name).unwrap();
+        b.set_issuer_name(&name).unwrap();
+        b.set_pubkey(&key).unwrap();
+        b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+            .unwrap();
+        b.set_not_after(&Asn1Time::days_from_now(1).unwrap())
+            .unwrap();
+        b.sign(&key, MessageDigest::sha256()).unwrap();
+        b.build().to_pem().unwrap()
+    }
+
+    fn group_key(file: &Path, ca: Option<&str>, ssl_verify: bool) -> u64 {
+        let mut yaml = format!(
+            "{{name: r, uri: /r, function_uri: 'https://h.test/', ssl_verify: {ssl_verify}"
+        );
+        if let Some(ca) = ca {
+            yaml.push_str(&format!(", ca_file: '{ca}'"));
+        }
+        yaml.push('}');
+        let r: RouteConf = serde_yaml::from_str(&yaml).unwrap();
+        peer_template(file, 0, &r, "h.test", 443, true, Duration::from_secs(1))
+            .unwrap()
+            .group_key
+    }
+
+    #[test]
+    fn the_pool_group_follows_the_ca_content_not_its_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("gateway.yaml");
+        let ca = cert_pem("private CA");
+        std::fs::write(dir.path().join("a.pem"), &ca).unwrap();
+        std::fs::write(dir.path().join("b.pem"), &ca).unwrap();
+        let a = group_key(&file, Some("a.pem"), true);
+        // Two paths to the same certificates: one pool group (connections are shared).
+        assert_eq!(a, group_key(&file, Some("b.pem"), true));
+        let abs = dir.path().join("a.pem");
+        assert_eq!(a, group_key(&file, abs.to_str(), true));
+        // Other trust settings: other groups.
+        assert_ne!(
+            a,
+            group_key(&file, None, true),
+            "private CA vs system store"
+        );
+        assert_ne!(
+            a,
+            group_key(&file, Some("a.pem"), false),
+            "verification off"
+        );
+        assert_ne!(group_key(&file, None, true), group_key(&file, None, false));
+        // The file changed (a reload after the CA was replaced): connections verified against
+        // the old CA are not reused.
+        std::fs::write(dir.path().join("a.pem"), cert_pem("new private CA")).unwrap();
+        assert_ne!(a, group_key(&file, Some("a.pem"), true));
+    }
 }

@@ -24,6 +24,16 @@ pub struct BuildContext<'a> {
     pub resolver: &'a crate::dns::Resolver,
     pub credentials: &'a crate::credentials::CredentialsRegistry,
     pub named_credentials: &'a std::collections::BTreeMap<String, crate::config::CredentialsConf>,
+    /// `dns.hosts`: names pinned to fixed addresses.
+    pub pinned_hosts: &'a std::collections::BTreeMap<String, Vec<std::net::IpAddr>>,
+}
+
+impl BuildContext<'_> {
+    /// The shared entry of an upstream `host:port`: pinned by `dns.hosts`, else resolved.
+    pub fn upstream(&self, host: &str, port: u16) -> std::sync::Arc<crate::dns::UpstreamHost> {
+        let pinned = self.pinned_hosts.get(host).map(Vec::as_slice);
+        self.resolver.get_pinned(host, port, pinned)
+    }
 }
 
 /// SigV4 for a route: the scope and settings, and the source of the current credentials.
