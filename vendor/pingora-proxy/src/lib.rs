@@ -365,6 +365,8 @@ where
                         downstream_session.session_type()
                     );
                 }
+                // lambda-proxy patch (vendor/README.md): let the service log and count it.
+                self.inner.request_refused(&downstream_session, &e);
                 downstream_session.shutdown().await;
                 return None;
             }
@@ -391,6 +393,9 @@ where
                 .unwrap_or_else(|e| {
                     error!("failed to send error response to downstream: {e}");
                 });
+            // lambda-proxy patch (vendor/README.md): let the service log and count it.
+            let e = Error::explain(HTTPStatus(405), "CONNECT method proxying is not allowed");
+            self.inner.request_refused(&downstream_session, &e);
             downstream_session.shutdown().await;
             return None;
         }

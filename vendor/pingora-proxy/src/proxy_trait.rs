@@ -543,6 +543,17 @@ pub trait ProxyHttp {
     ) {
     }
 
+    /// A request was refused before any other phase ran: its head could not be read or parsed
+    /// (malformed request line or header, invalid framing, too many or too large headers, the
+    /// connection closed or timed out mid-head), or it is a `CONNECT` this proxy does not
+    /// accept. `session.response_written()` is the answer already sent (400 or 405), `None`
+    /// when the connection is dropped without one. No `CTX` exists for such a request.
+    /// The request header may not have been parsed: do not call `session.req_header()`.
+    ///
+    /// lambda-proxy patch (see vendor/README.md): upstream Pingora has no hook here, so these
+    /// requests left no access log line and no metric.
+    fn request_refused(&self, _session: &HttpSession, _error: &Error) {}
+
     /// A value of true means that the log message will be suppressed. The default value is false.
     ///
     /// See also: [`Self::suppress_proxy_warn_log`].
