@@ -31,6 +31,7 @@ DO_BUILD=1
 DO_INSTALL=1
 OUT=""
 KEEP=0
+ACCESS_LOG=off     # gateway access log: off (RUST_LOG=warn, as nginx's access_log off), text, json
 
 usage() {
   cat <<'TXT'
@@ -50,6 +51,8 @@ usage: load/bench.sh [options]
   --quick           --duration 5 --warmup 1
   --out FILE        also write the markdown report to FILE
   --keep            keep the work directory (configs, logs, raw results)
+  --access-log MODE off (default: RUST_LOG=warn, like nginx's access_log off), text or json:
+                    the gateway writes its access log (to a file in the work directory)
 TXT
 }
 
@@ -70,12 +73,14 @@ while [ $# -gt 0 ]; do
     --quick) DURATION=5; WARMUP=1; shift ;;
     --out) OUT=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
+    --access-log) ACCESS_LOG=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "bench.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
   esac
 done
 COMMAND="./load/bench.sh${*:+ $*}"
-ARGS_TEXT="duration=${DURATION}s warmup=${WARMUP}s connections=${CONNS} body=${BODY_BYTES}B rate_connections=${RATE_CONNS} rss_connections=${RSS_CONNS} proxy_cpu=${PROXY_CPU} load_cpu=${LOAD_CPU}"
+case "$ACCESS_LOG" in off|text|json) ;; *) echo "bench.sh: --access-log off|text|json" >&2; exit 2 ;; esac
+ARGS_TEXT="access_log=${ACCESS_LOG} duration=${DURATION}s warmup=${WARMUP}s connections=${CONNS} body=${BODY_BYTES}B rate_connections=${RATE_CONNS} rss_connections=${RSS_CONNS} proxy_cpu=${PROXY_CPU} load_cpu=${LOAD_CPU}"
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -225,6 +230,8 @@ listeners:
   - address: 127.0.0.1:$GW_PORT
 metrics:
   address: 127.0.0.1:$MET_PORT
+access_log:
+  format: $([ "$ACCESS_LOG" = json ] && echo json || echo text)
 routes:
   - name: fu-apikey
     uri: /fu/*
@@ -261,8 +268,11 @@ routes:
     is_proxy_integration: true
 YAML
 "$GATEWAY_BIN" -t -c "$WORK/gateway.yaml" > "$WORK/gateway-t.log" 2>&1 || die "gateway config: $(cat "$WORK/gateway-t.log")"
+# The access log (target `access`, info) is on only with --access-log text|json.
+GW_RUST_LOG=warn
+[ "$ACCESS_LOG" = off ] || GW_RUST_LOG=warn,access=info
 start_gateway() {
-  RUST_LOG=warn taskset -c "$PROXY_CPU" "$GATEWAY_BIN" -c "$WORK/gateway.yaml" >> "$WORK/gateway.out" 2>> "$WORK/gateway.log" &
+  RUST_LOG=$GW_RUST_LOG taskset -c "$PROXY_CPU" "$GATEWAY_BIN" -c "$WORK/gateway.yaml" >> "$WORK/gateway.out" 2>> "$WORK/gateway.log" &
   GW_PID=$!
   wait_http "http://127.0.0.1:$GW_PORT/healthz" gateway "$GW_PID"
 }
@@ -467,5 +477,8 @@ REPORT=$WORK/report.md
 python3 "$ROOT/load/bench_report.py" "$RESULTS" --command "$COMMAND" --args "$ARGS_TEXT" \
   --versions "$("$NGINX_BIN" -v 2>&1 | head -1); $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2); $(rustc --version 2>/dev/null || echo rustc ?)" \
   > "$REPORT"
+if [ "$ACCESS_LOG" != off ]; then
+  log "access log ($ACCESS_LOG): $(grep -vc '^\[' "$WORK/gateway.log" || true) lines in $WORK/gateway.log; dropped: $(curl -s --max-time 5 "http://127.0.0.1:$MET_PORT/metrics" | awk '/^lambda_proxy_access_log_dropped_total/ {print $2}')"
+fi
 cat "$REPORT"
 if [ -n "$OUT" ]; then cp "$REPORT" "$OUT"; log "report written to $OUT"; fi

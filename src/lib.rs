@@ -3,6 +3,7 @@
 //! The binary (`src/main.rs`) only parses the command line and hands over to [`server`];
 //! each module below owns one concern.
 
+pub mod access_log;
 pub mod budget;
 pub mod config;
 pub mod credentials;

@@ -32,6 +32,8 @@
 //! | `config_reloads_total` | counter | result (`ok`/`failed`) | [`record_reload`] |
 //! | `buffered_body_bytes` | gauge | – | request body bytes held against `limits.buffered_body_bytes` (`crate::budget`) |
 //! | `body_budget_refusals_total` | counter | route | a request answered 503 because that budget was exhausted |
+//! | `requests_refused_total` | counter | reason (`bad_request`/`incomplete_request`/`method_not_allowed`) | requests refused before any phase ran (Pingora's parser, `CONNECT`); each is also in `requests_total` with route `-` |
+//! | `access_log_dropped_total` | counter | – | access log lines dropped because the writer's queue was full (`crate::access_log`) |
 //!
 //! **AWS duration** (`aws_duration_seconds`): from the moment the gateway asks for an upstream
 //! connection (a pooled one, or a new TCP/TLS connection: connection setup to AWS is part of the
@@ -46,8 +48,9 @@
 //! sending, so that upload time is inside it.
 //!
 //! **Subrequests** (signed bodies over 64 KiB are forwarded by a child subrequest): the parent
-//! request records the request (status, duration, bytes, in-flight); the child records only
-//! what it alone sees (its upstream connection and AWS duration). Nothing is counted twice.
+//! request records the request (status, duration, bytes, in-flight) and the AWS duration the
+//! child hands back to it (`SubrequestInfo::outcome`); the child records only its upstream
+//! connection. Nothing is counted twice.
 //!
 //! Hot path: per route, the labelled handles are resolved once and cached in a copy-on-write map
 //! (`ArcSwap`, lock-free reads, keyed by route name); recording a request costs a map lookup and
@@ -61,8 +64,9 @@ use arc_swap::{ArcSwap, ArcSwapOption};
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
 use prometheus::{
-    register_histogram, register_histogram_vec, register_int_counter_vec, register_int_gauge,
-    GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
+    register_histogram, register_histogram_vec, register_int_counter, register_int_counter_vec,
+    register_int_gauge, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter,
+    IntCounterVec, IntGauge, Opts,
 };
 
 use crate::credentials::CredentialsRegistry;
@@ -294,6 +298,23 @@ static CONFIG_RELOADS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     .expect("register lambda_proxy_config_reloads_total")
 });
 
+static REQUESTS_REFUSED: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "lambda_proxy_requests_refused_total",
+        "Requests refused before routing: a head Pingora's parser rejected (bad_request), a head cut off by the client (incomplete_request), CONNECT (method_not_allowed).",
+        &["reason"]
+    )
+    .expect("register lambda_proxy_requests_refused_total")
+});
+
+static ACCESS_LOG_DROPPED: LazyLock<IntCounter> = LazyLock::new(|| {
+    register_int_counter!(
+        "lambda_proxy_access_log_dropped_total",
+        "Access log lines dropped because the writer's queue was full (stderr not read fast enough)."
+    )
+    .expect("register lambda_proxy_access_log_dropped_total")
+});
+
 /// The credential sources read at scrape time (replaced when a reload builds a new registry).
 static CREDENTIALS: ArcSwapOption<CredentialsRegistry> = ArcSwapOption::const_empty();
 
@@ -361,6 +382,10 @@ pub fn init(credentials: Arc<CredentialsRegistry>) {
     LazyLock::force(&IN_FLIGHT);
     LazyLock::force(&BUFFERED_BODY);
     LazyLock::force(&BODY_BUDGET_REFUSALS);
+    LazyLock::force(&ACCESS_LOG_DROPPED);
+    for reason in RefusedReason::ALL {
+        REQUESTS_REFUSED.with_label_values(&[reason.as_str()]);
+    }
     for result in ["ok", "failed"] {
         CONFIG_RELOADS.with_label_values(&[result]);
     }
@@ -487,12 +512,44 @@ pub fn request_done(r: &RequestDone<'_>) {
     m.response_body.observe(r.response_bytes as f64);
 }
 
-/// Records only the AWS call of a request whose client side another request records (the child
-/// of a large signed body).
-pub fn aws_done(route: &str, kind: Kind, took: Duration) {
-    if let Some(h) = &route_metrics(route, kind).aws_duration {
-        h.observe(took.as_secs_f64());
+/// Why a request was refused before any phase ran (the `reason` label).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusedReason {
+    /// Pingora's parser rejected the head; it answered 400.
+    BadRequest,
+    /// The client closed or stalled in the middle of the head; nothing was answered.
+    IncompleteRequest,
+    /// `CONNECT`; Pingora answered 405.
+    MethodNotAllowed,
+}
+
+impl RefusedReason {
+    const ALL: [RefusedReason; 3] = [
+        RefusedReason::BadRequest,
+        RefusedReason::IncompleteRequest,
+        RefusedReason::MethodNotAllowed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefusedReason::BadRequest => "bad_request",
+            RefusedReason::IncompleteRequest => "incomplete_request",
+            RefusedReason::MethodNotAllowed => "method_not_allowed",
+        }
     }
+}
+
+/// A request refused before any phase ran: counted in `requests_total` (route `-`, the status
+/// sent, 0 for none) and in `requests_refused_total`. No duration or body histograms: such a
+/// request has no context that measured them.
+pub fn request_refused(reason: RefusedReason, status: u16) {
+    route_metrics(NO_ROUTE, Kind::None).requests(status).inc();
+    REQUESTS_REFUSED.with_label_values(&[reason.as_str()]).inc();
+}
+
+/// An access log line was dropped (the writer's queue was full).
+pub fn access_log_dropped() {
+    ACCESS_LOG_DROPPED.inc();
 }
 
 /// An upstream connection was taken from the pool (`reused`) or newly made.

@@ -28,12 +28,14 @@ pub struct ReloadOnHup {
     pub process_settings: String,
 }
 
-/// The settings a reload cannot apply (listeners, metrics listener, Pingora's server settings).
+/// The settings a reload cannot apply (listeners, metrics listener, the access log's queue
+/// size, Pingora's server settings).
 pub fn process_settings(c: &Config) -> String {
     format!(
-        "{:?} {:?} {}",
+        "{:?} {:?} {} {}",
         c.gateway.listeners,
         c.gateway.metrics,
+        c.gateway.access_log.queue_size,
         c.server.to_yaml()
     )
 }

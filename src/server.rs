@@ -16,7 +16,7 @@ use pingora::listeners::tls::TlsSettings;
 use pingora::listeners::ListenerConfig;
 use pingora::protocols::l4::stream::L4BufferSettings;
 use pingora::server::configuration::Opt;
-use pingora::server::Server;
+use pingora::server::{RunArgs, Server};
 use pingora::services::background::background_service;
 use pingora::services::listening::Service;
 
@@ -58,6 +58,7 @@ pub fn run() -> ! {
     let opt = Opt::parse_args();
     let path = opt.conf.clone().unwrap_or_else(|| DEFAULT_CONF.to_string());
     let config = Config::load(&path).unwrap_or_else(|e| fail(&e));
+    crate::access_log::set_queue_size(config.gateway.access_log.queue_size);
     let resolver = Resolver::new();
     let credentials = CredentialsRegistry::new();
     let table = RouteTable::build(&config, &resolver, &credentials).unwrap_or_else(|e| fail(&e));
@@ -169,7 +170,10 @@ pub fn run() -> ! {
         },
     ));
     info!("lambda-proxy: starting with {}", path);
-    server.run_forever()
+    server.run(RunArgs::default());
+    // Pingora's `run_forever` exits right here: write the queued access log lines first.
+    crate::access_log::flush(Duration::from_secs(2));
+    std::process::exit(0)
 }
 
 enum Listener {

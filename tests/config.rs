@@ -259,10 +259,11 @@ const BROKEN: &[(&str, &str, &str)] = &[
         "\nhealth:\n  path: healthz\nroutes:",
         "health.path",
     ),
+    ("\n  format: text ", "\n  format: xml ", "access_log.format"),
     (
-        "\nroutes:",
-        "\naccess_log:\n  format: xml\nroutes:",
-        "access_log.format",
+        "\n  queue_size: 8192 ",
+        "\n  queue_size: 0 ",
+        "access_log.queue_size: must be 1 to 1048576 lines",
     ),
 ];
 

@@ -110,7 +110,8 @@ fn default_client_timeout() -> u64 {
     60_000
 }
 
-/// One line per request under the `access` log target.
+/// One line per request on stderr (`crate::access_log`); `RUST_LOG=access=off` also turns it
+/// off.
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct AccessLogConf {
@@ -120,6 +121,10 @@ pub struct AccessLogConf {
     /// Set to false to write no access log.
     #[serde(default = "yes")]
     pub enabled: bool,
+    /// Lines waiting for the writer thread before new ones are dropped (and counted). Read at
+    /// start; a change needs an upgrade.
+    #[serde(default = "default_access_log_queue")]
+    pub queue_size: usize,
 }
 
 impl Default for AccessLogConf {
@@ -127,8 +132,13 @@ impl Default for AccessLogConf {
         AccessLogConf {
             format: AccessLogFormat::Text,
             enabled: true,
+            queue_size: default_access_log_queue(),
         }
     }
+}
+
+fn default_access_log_queue() -> usize {
+    crate::access_log::DEFAULT_QUEUE
 }
 
 #[derive(Debug, Deserialize, Clone, Copy, Default, PartialEq, Eq)]

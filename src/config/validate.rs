@@ -89,6 +89,12 @@ pub(super) fn validate(file: &Path, conf: &mut GatewayConf) -> Result<(), Config
             format!("must be at least {MIN_BUFFERED_BODY_BYTES} bytes"),
         ));
     }
+    if !(1..=1 << 20).contains(&conf.access_log.queue_size) {
+        return Err(err(
+            "access_log.queue_size".into(),
+            "must be 1 to 1048576 lines".into(),
+        ));
+    }
     if conf.dns.refresh_seconds == 0 {
         return Err(err(
             "dns.refresh_seconds".into(),

@@ -1,6 +1,6 @@
 //! Per-request state carried between phases.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::drain::InFlightGuard;
@@ -20,6 +20,25 @@ pub struct SubrequestInfo {
     pub route: Arc<Route>,
     pub upstream_target: String,
     pub payload: BufferedBody,
+    /// Filled by the child as AWS answers; read by the parent, which logs the request.
+    pub outcome: SharedOutcome,
+}
+
+/// What the child of a large signed body learned from AWS. The child talks to AWS, the parent
+/// writes the access log line and the request's metrics, so the child hands these back.
+#[derive(Debug, Default, Clone)]
+pub struct UpstreamOutcome {
+    pub status: Option<u16>,
+    pub aws_duration: Option<Duration>,
+    pub aws_request_id: Option<String>,
+    pub reused: Option<bool>,
+}
+
+pub type SharedOutcome = Arc<Mutex<UpstreamOutcome>>;
+
+/// Locks an outcome cell; a poisoned lock (a panic elsewhere) still yields the data.
+pub fn lock_outcome(o: &SharedOutcome) -> MutexGuard<'_, UpstreamOutcome> {
+    o.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 pub struct RequestCtx {
@@ -56,6 +75,10 @@ pub struct RequestCtx {
     /// Upstream addresses whose connection could not be opened for this request: the next
     /// attempt goes elsewhere while another address is left (`dns::UpstreamHost::pick`).
     pub failed_upstreams: Vec<std::net::SocketAddr>,
+    /// Child of a large signed body: where to report what AWS answered (to the parent).
+    pub report_outcome: Option<SharedOutcome>,
+    /// Parent of a large signed body: what its child reported (read when logging).
+    pub child_outcome: Option<SharedOutcome>,
     /// Metrics: the `in_flight_requests` count of a client request (not of a subrequest child).
     pub metrics_in_flight: Option<crate::metrics::InFlight>,
     /// Request body bytes this request holds against `limits.buffered_body_bytes`; released
@@ -85,6 +108,8 @@ impl Default for RequestCtx {
             connect_failures: 0,
             retry_delay: None,
             failed_upstreams: Vec::new(),
+            report_outcome: None,
+            child_outcome: None,
             metrics_in_flight: None,
             body_reservation: None,
             _in_flight: InFlightGuard::new(),
@@ -93,6 +118,28 @@ impl Default for RequestCtx {
 }
 
 impl RequestCtx {
+    /// Child of a large signed body: hands what is known about the AWS call to the parent.
+    pub fn report_upstream(&self) {
+        if let Some(cell) = &self.report_outcome {
+            let mut o = lock_outcome(cell);
+            o.status = self.upstream_status;
+            o.aws_duration = self.aws_duration;
+            o.aws_request_id.clone_from(&self.aws_request_id);
+            o.reused = self.upstream_reused;
+        }
+    }
+
+    /// Parent of a large signed body: takes over what the child reported.
+    pub fn take_child_outcome(&mut self) {
+        if let Some(cell) = self.child_outcome.take() {
+            let o = std::mem::take(&mut *lock_outcome(&cell));
+            self.upstream_status = o.status.or(self.upstream_status);
+            self.aws_duration = o.aws_duration.or(self.aws_duration);
+            self.aws_request_id = o.aws_request_id.or(self.aws_request_id.take());
+            self.upstream_reused = o.reused.or(self.upstream_reused);
+        }
+    }
+
     pub fn route_name(&self) -> &str {
         self.route.as_ref().map_or("-", |r| &r.name)
     }

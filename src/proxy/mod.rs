@@ -136,6 +136,7 @@ impl ProxyHttp for Gateway {
         ctx: &mut RequestCtx,
     ) -> Result<()> {
         ctx.upstream_reused = Some(reused);
+        ctx.report_upstream();
         let (route, kind) = crate::metrics::route_labels(ctx.route.as_deref());
         crate::metrics::upstream_connection(route, kind, reused);
         Ok(())
@@ -163,6 +164,7 @@ impl ProxyHttp for Gateway {
             .get("x-amzn-requestid")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
+        ctx.report_upstream();
         response_filter::upstream_response_filter(upstream_response, ctx);
         Ok(())
     }
@@ -182,8 +184,13 @@ impl ProxyHttp for Gateway {
     }
 
     async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
+        ctx.take_child_outcome();
         logging::record_metrics(session, ctx);
-        let format = self.routes.load().access_log.clone();
-        logging::access_log(session, e, ctx, &format);
+        logging::access_log(session, e, ctx, &self.routes.load().access_log);
+    }
+
+    /// Requests Pingora refused before any phase (vendored patch, see vendor/README.md).
+    fn request_refused(&self, session: &pingora::protocols::http::ServerSession, e: &Error) {
+        logging::refused(session, e, &self.routes.load().access_log);
     }
 }

@@ -32,6 +32,7 @@ pub async fn request_filter(
             ctx.route = Some(info.route.clone());
             ctx.upstream_target = Some(info.upstream_target.clone());
             ctx.payload = Some(info.payload.clone());
+            ctx.report_outcome = Some(info.outcome.clone());
             return Ok(false);
         }
     }

@@ -15,7 +15,7 @@ use pingora::proxy::subrequest::{BodyMode, Ctx as SubrequestCtx};
 use pingora::proxy::Session;
 use sha2::{Digest, Sha256};
 
-use super::ctx::{BufferedBody, SubrequestInfo};
+use super::ctx::{BufferedBody, SharedOutcome, SubrequestInfo};
 use super::request_filter::{budget_exhausted, declared_length, refuse};
 use super::RequestCtx;
 use crate::budget::BodyReservation;
@@ -119,10 +119,13 @@ async fn forward_via_subrequest(
             .map_err(|e| Error::explain(InternalError, format!("uri: {e}")))?;
         req.set_uri(uri);
     }
+    let outcome = SharedOutcome::default();
+    ctx.child_outcome = Some(outcome.clone());
     let info = SubrequestInfo {
         route,
         upstream_target: target,
         payload,
+        outcome,
     };
     let sub_ctx = SubrequestCtx::builder()
         .body_mode(BodyMode::ExpectBody)

@@ -181,9 +181,16 @@ impl Gateway {
         for (k, v) in env {
             cmd.env(k, v);
         }
+        // Append mode: a process started by `upgrade` appends to the same file, and the old
+        // one must not write over its lines from its own offset.
+        let stderr = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap();
         let mut child = cmd
             .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
+            .stderr(stderr)
             .spawn()
             .expect("start gateway");
         wait_for_port(addr, &mut child, "gateway");
