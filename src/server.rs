@@ -56,7 +56,7 @@ pub fn init_logging() {
 pub fn run() -> ! {
     init_logging();
     let opt = Opt::parse_args();
-    let path = opt.conf.clone().unwrap_or_else(|| DEFAULT_CONF.to_string());
+    let path = config_path(opt.conf.as_deref());
     let config = Config::load(&path).unwrap_or_else(|e| fail(&e));
     let resolver = Resolver::new();
     let credentials = CredentialsRegistry::new();
@@ -168,8 +168,17 @@ pub fn run() -> ! {
             interval: dns_interval,
         },
     ));
-    info!("lambda-proxy: starting with {}", path);
+    info!("lambda-proxy: starting with {}", path.display());
     server.run_forever()
+}
+
+/// The configuration file as an absolute path, resolved once against the working directory at
+/// start: a daemon (`-d`) changes its working directory to `/` when it forks, and SIGHUP reloads
+/// (and paths inside the file, which are relative to the file) must still find it. Not
+/// canonicalised: a symlinked config keeps following its link on reload.
+pub fn config_path(arg: Option<&str>) -> std::path::PathBuf {
+    let path = std::path::PathBuf::from(arg.unwrap_or(DEFAULT_CONF));
+    std::path::absolute(&path).unwrap_or(path)
 }
 
 enum Listener {

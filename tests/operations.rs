@@ -239,3 +239,111 @@ async fn an_invalid_config_aborts_the_upgrade_and_the_old_process_serves() {
     assert_eq!(r.status(), 200, "the old process still serves");
     assert!(gw.log_text().contains("routes[0].function_uri"));
 }
+
+/// Kills a daemonised gateway (not our child) by PID when dropped.
+struct KillOnDrop(Vec<u32>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        for pid in &self.0 {
+            let _ = std::process::Command::new("kill")
+                .arg("-KILL")
+                .arg(pid.to_string())
+                .stderr(std::process::Stdio::null())
+                .status();
+        }
+    }
+}
+
+fn kill(sig: &str, pid: u32) {
+    let ok = std::process::Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -{sig} {pid}");
+}
+
+/// Reads the pid file once it names a process other than `not`.
+async fn pid_from(file: &std::path::Path, not: Option<u32>) -> u32 {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(pid) = std::fs::read_to_string(file)
+            .ok()
+            .and_then(|s| s.trim().parse::<u32>().ok())
+            .filter(|p| Some(*p) != not)
+        {
+            return pid;
+        }
+        assert!(Instant::now() < deadline, "no pid in {}", file.display());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// `lambda-proxy <args>` run from `dir` (so `-c` can be relative), as an operator would.
+fn run_in(dir: &std::path::Path, args: &[&str]) -> std::process::ExitStatus {
+    let mut cmd = std::process::Command::new(gateway_bin());
+    cmd.args(args).current_dir(dir);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("AWS_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_daemon_started_with_a_relative_config_path_reloads_on_sighup() {
+    let emu = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display();
+    let addr = format!("127.0.0.1:{}", free_port());
+    let head = format!(
+        "version: 1\nthreads: 2\npid_file: {d}/pid\nupgrade_sock: {d}/upgrade.sock\n\
+         error_log: {d}/gateway.log\ngrace_period_seconds: 5\ngraceful_shutdown_timeout_seconds: 1\n\
+         listeners:\n  - address: {addr}\n"
+    );
+    let conf = dir.path().join("gw.yaml");
+    std::fs::write(
+        &conf,
+        format!("{head}routes:\n{}", open_route(&emu, "a", "/a")),
+    )
+    .unwrap();
+    // The daemon forks and changes its working directory to `/`; `-c` stays relative.
+    let status = run_in(dir.path(), &["-d", "-c", "gw.yaml"]);
+    assert!(status.success(), "-d: {status}");
+    let pid = pid_from(&dir.path().join("pid"), None).await;
+    let _guard = KillOnDrop(vec![pid]);
+    let url = |p: &str| format!("http://{addr}{p}");
+    wait_status(&url("/a/x"), 200, Duration::from_secs(10)).await;
+    assert_eq!(
+        client().get(url("/b/x")).send().await.unwrap().status(),
+        404
+    );
+
+    std::fs::write(
+        &conf,
+        format!(
+            "{head}routes:\n{}{}",
+            open_route(&emu, "a", "/a"),
+            open_route(&emu, "b", "/b")
+        ),
+    )
+    .unwrap();
+    kill("HUP", pid);
+    wait_status(&url("/b/x"), 200, Duration::from_secs(10)).await;
+    let log = std::fs::read_to_string(dir.path().join("gateway.log")).unwrap();
+    assert!(
+        log.contains(&format!(
+            "reload: {}/gw.yaml loaded, 2 routes in service",
+            d
+        )),
+        "{log}"
+    );
+}
