@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use log::{error, info, LevelFilter};
+use log::{error, info, warn, LevelFilter};
 use pingora::apps::HttpServerOptions;
 use pingora::connectors::http::Connector;
 use pingora::connectors::ConnectorOptions;
@@ -19,11 +19,14 @@ use pingora::server::configuration::Opt;
 use pingora::server::Server;
 use pingora::services::background::background_service;
 use pingora::services::listening::Service;
+use pingora::services::ServiceWithDependents;
 
 use crate::config::{validate_resolve, Config, ConfigError};
 use crate::credentials::{CredentialsRefresher, CredentialsRegistry};
 use crate::dns::{DnsRefresh, Resolver};
 use crate::drain::{DrainExit, DrainWatch, LingeringCleanup};
+use crate::fatal::{self, Essential};
+use crate::preflight::{self, Mode};
 use crate::proxy::Gateway;
 use crate::reload::{self, ReloadOnHup};
 use crate::routing::RouteTable;
@@ -61,7 +64,17 @@ pub fn run() -> ! {
     let resolver = Resolver::new();
     let credentials = CredentialsRegistry::new();
     let table = RouteTable::build(&config, &resolver, &credentials).unwrap_or_else(|e| fail(&e));
-    let listeners = build_listeners(&config).unwrap_or_else(|e| fail(&e));
+    let (listeners, warnings) = build_listeners(&config).unwrap_or_else(|e| fail(&e));
+    let mode = if opt.test {
+        Mode::Test
+    } else if opt.upgrade {
+        Mode::Upgrade
+    } else {
+        Mode::Start
+    };
+    let mut config = config;
+    config.server.daemon |= opt.daemon;
+    run_preflight(&config, mode, warnings);
     if opt.test {
         check_credentials(&config, &table, &credentials);
         println!(
@@ -70,6 +83,7 @@ pub fn run() -> ! {
             config.gateway.listeners.len(),
             table.routes().len()
         );
+        std::process::exit(0);
     }
 
     let pool_size: usize = table
@@ -125,14 +139,17 @@ pub fn run() -> ! {
         };
         proxy.add_listener(endpoint);
     }
-    server.add_service(proxy);
+    let mut listening = vec![ServiceWithDependents::name(&proxy).to_string()];
+    server.add_service(Essential::new(proxy, true));
     if let Some(m) = &config.gateway.metrics {
         crate::metrics::init(credentials.clone());
         let mut prom = pingora_prometheus::prometheus_http_service();
         prom.add_tcp(&m.address);
-        server.add_service(prom);
+        listening.push(ServiceWithDependents::name(&prom).to_string());
+        server.add_service(Essential::new(prom, true));
     }
-    server.add_service(background_service(
+    add_background(
+        &mut server,
         "config reload",
         ReloadOnHup {
             path: conf_path,
@@ -141,35 +158,88 @@ pub fn run() -> ! {
             credentials: credentials.clone(),
             process_settings,
         },
-    ));
-    server.add_service(background_service(
+    );
+    let phases = server.watch_execution_phase();
+    add_background(
+        &mut server,
         "drain watch",
         DrainWatch {
-            phases: std::sync::Mutex::new(Some(server.watch_execution_phase())),
+            phases: std::sync::Mutex::new(Some(phases)),
         },
-    ));
-    server.add_service(background_service(
+    );
+    add_background(
+        &mut server,
         "drain exit",
         DrainExit {
             // Longer than the accept linger, so a just-accepted request is counted first.
             idle: Duration::from_millis(1500),
         },
-    ));
-    server.add_service(background_service(
+    );
+    add_background(
+        &mut server,
         "credentials refresh",
         CredentialsRefresher {
             registry: credentials,
         },
-    ));
-    server.add_service(background_service(
+    );
+    add_background(
+        &mut server,
         "dns refresh",
         DnsRefresh {
             resolver,
             interval: dns_interval,
         },
-    ));
+    );
     info!("lambda-proxy: starting with {}", path.display());
+    let listening: Vec<&str> = listening.iter().map(String::as_str).collect();
+    fatal::install_panic_hook(&listening);
     server.run_forever()
+}
+
+/// Adds a background service whose panic ends the process (see [`fatal`]).
+fn add_background<T>(server: &mut Server, name: &str, task: T)
+where
+    T: pingora::services::background::BackgroundService + Send + Sync + 'static,
+{
+    server.add_service(Essential::new(background_service(name, task), false));
+}
+
+/// Runs the [`preflight`] checks for `mode` and the listener warnings: warnings are logged (and
+/// printed by `-t`), anything fatal ends the process with status 1 before anything was forked,
+/// bound or signalled.
+fn run_preflight(config: &Config, mode: Mode, warnings: Vec<String>) {
+    let file = config.file.display();
+    let findings = preflight::check(config, mode);
+    for w in warnings {
+        warn!("{file}: {w}");
+        if mode == Mode::Test {
+            eprintln!("lambda-proxy: warning: {file}: {w}");
+        }
+    }
+    let mut fatal = false;
+    for f in &findings {
+        if f.fatal {
+            fatal = true;
+            error!("{file}: {}: {}", f.field, f.reason);
+            eprintln!(
+                "lambda-proxy: configuration error: {file}: {}: {}",
+                f.field, f.reason
+            );
+        } else {
+            warn!("{file}: {}: {}", f.field, f.reason);
+            if mode == Mode::Test {
+                eprintln!("lambda-proxy: warning: {file}: {}: {}", f.field, f.reason);
+            }
+        }
+    }
+    if fatal {
+        if mode == Mode::Upgrade {
+            error!(
+                "upgrade aborted before taking over any socket: the running process keeps serving"
+            );
+        }
+        std::process::exit(1);
+    }
 }
 
 /// The configuration file as an absolute path, resolved once against the working directory at
@@ -192,8 +262,10 @@ fn buffers(read: usize) -> L4BufferSettings {
     L4BufferSettings::default().read(read)
 }
 
-fn build_listeners(config: &Config) -> Result<Vec<Listener>, ConfigError> {
+/// The listeners, and warnings about them (a certificate outside its validity period).
+fn build_listeners(config: &Config) -> Result<(Vec<Listener>, Vec<String>), ConfigError> {
     let mut out = Vec::new();
+    let mut warnings = Vec::new();
     let plain_h2c: Vec<bool> = config
         .gateway
         .listeners
@@ -221,9 +293,29 @@ fn build_listeners(config: &Config) -> Result<Vec<Listener>, ConfigError> {
             Some(tls) => {
                 let cert = validate_resolve(&config.file, &tls.cert);
                 let key = validate_resolve(&config.file, &tls.key);
+                for (field, path) in [("tls.cert", &cert), ("tls.key", &key)] {
+                    std::fs::read(path).map_err(|e| {
+                        err(field, format!("cannot read `{}`: {e}", path.display()))
+                    })?;
+                }
                 let mut settings =
                     TlsSettings::intermediate(&cert.to_string_lossy(), &key.to_string_lossy())
                         .map_err(|e| err("tls", format!("cannot load certificate or key: {e}")))?;
+                // Pingora loads both files but never checks that they belong together: with a
+                // key of another certificate every handshake fails ("no shared cipher").
+                settings.check_private_key().map_err(|e| {
+                    err(
+                        "tls",
+                        format!(
+                            "the private key {} does not match the certificate {}: {e}",
+                            key.display(),
+                            cert.display()
+                        ),
+                    )
+                })?;
+                if let Some(w) = certificate_validity(&cert) {
+                    warnings.push(format!("listeners[{i}].tls.cert: {w}"));
+                }
                 if tls.h2 {
                     settings.enable_h2();
                 }
@@ -235,7 +327,33 @@ fn build_listeners(config: &Config) -> Result<Vec<Listener>, ConfigError> {
             }
         }
     }
-    Ok(out)
+    Ok((out, warnings))
+}
+
+/// A warning when the leaf certificate in `path` has expired or is not valid yet: OpenSSL
+/// serves it anyway and clients reject it. Not fatal: refusing to start would also take down
+/// every other listener.
+fn certificate_validity(path: &std::path::Path) -> Option<String> {
+    use openssl::asn1::Asn1Time;
+    let pem = std::fs::read(path).ok()?;
+    let chain = openssl::x509::X509::stack_from_pem(&pem).ok()?;
+    let leaf = chain.first()?;
+    let now = Asn1Time::days_from_now(0).ok()?;
+    if leaf.not_after() < now {
+        Some(format!(
+            "certificate {} expired on {}; clients will refuse it",
+            path.display(),
+            leaf.not_after()
+        ))
+    } else if leaf.not_before() > now {
+        Some(format!(
+            "certificate {} is not valid before {}; clients will refuse it until then",
+            path.display(),
+            leaf.not_before()
+        ))
+    } else {
+        None
+    }
 }
 
 /// `-t`: every credential source must resolve now; a failure names the routes using it.

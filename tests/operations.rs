@@ -240,6 +240,111 @@ async fn an_invalid_config_aborts_the_upgrade_and_the_old_process_serves() {
     assert!(gw.log_text().contains("routes[0].function_uri"));
 }
 
+/// Rewrites the gateway's file with one more plain listener, first in the list.
+fn with_extra_listener(gw: &Gateway, addr: &str) {
+    let text = std::fs::read_to_string(&gw.conf).unwrap();
+    assert!(text.contains("listeners:\n"));
+    gw.write_config(&text.replacen(
+        "listeners:\n",
+        &format!("listeners:\n  - address: {addr}\n"),
+        1,
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upgrade_onto_a_busy_port_is_refused_and_the_old_process_serves_on() {
+    let emu = Emulator::start();
+    let mut gw = Gateway::start(&format!("routes:\n{}", open_route(&emu, "a", "/a")));
+    // Another program holds the port the new configuration adds.
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy_addr = busy.local_addr().unwrap();
+    let (load, handles) = start_load(gw.url("/a/x"), 4, 20_000);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    with_extra_listener(&gw, &busy_addr.to_string());
+
+    let t = Instant::now();
+    let status = gw
+        .upgrade()
+        .expect_err("the new process must refuse the busy address before the handoff");
+    println!(
+        "busy port: the new process exited ({status}) after {:?}",
+        t.elapsed()
+    );
+    assert_eq!(status.code(), Some(1));
+    assert!(t.elapsed() < Duration::from_secs(5), "refused at once");
+    // The old process was never told to go: it keeps serving, past its 5 s handoff window.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert_eq!(
+        client().get(gw.url("/a/x")).send().await.unwrap().status(),
+        200
+    );
+    let (ok, failed) = stop_load(&load, handles).await;
+    println!("busy port upgrade: {ok} requests ok, {failed} failed");
+    assert!(ok > 100, "the load ran ({ok})");
+    assert_eq!(failed, 0);
+    assert!(gw.try_wait().is_none(), "the old process is still running");
+    let log = gw.log_text();
+    let want = format!("listeners[0].address: {busy_addr} is in use by another program");
+    assert!(log.contains(&want), "{want} in:\n{log}");
+    assert!(log.contains("upgrade aborted before taking over any socket"));
+    assert!(
+        !log.contains("SIGQUIT received"),
+        "the old process got no QUIT"
+    );
+
+    // `-t` finds the same, and accepts the address the running gateway holds (it comes over).
+    let out = std::process::Command::new(gateway_bin())
+        .arg("-t")
+        .arg("-c")
+        .arg(&gw.conf)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "-t passed: {stderr}");
+    assert!(stderr.contains(&want), "{stderr}");
+    assert!(!stderr.contains("listeners[1]"), "{stderr}");
+    drop(busy);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listener_that_fails_after_the_handoff_ends_the_new_process() {
+    let emu = Emulator::start();
+    let mut gw = Gateway::start(&format!("routes:\n{}", open_route(&emu, "a", "/a")));
+    let extra = format!("127.0.0.1:{}", free_port());
+    with_extra_listener(&gw, &extra);
+    // The address is free when the new process checks it, and taken before it binds it (after
+    // the handoff): Pingora retries the bind for 30 s, then its service task panics.
+    let new = gw
+        .start_upgrade()
+        .expect("the new process passes its checks");
+    let taken = std::net::TcpListener::bind(&extra).unwrap();
+    let mut old = gw.hand_over(new);
+    let t = Instant::now();
+    let status = loop {
+        if let Some(s) = gw.try_wait() {
+            break s;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "the new process is still up without its listener (half-alive)"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    println!(
+        "the new process exited ({status}) {:?} after the handoff",
+        t.elapsed()
+    );
+    assert_eq!(status.code(), Some(lambda_proxy::fatal::PANIC_EXIT));
+    let log = gw.log_text();
+    assert!(
+        log.contains("fatal: panic in `lambda-proxy`") && log.contains("Failed to build listeners"),
+        "{log}"
+    );
+    drop(taken);
+    let _ = old.kill();
+    let _ = old.wait();
+}
+
 /// Kills a daemonised gateway (not our child) by PID when dropped.
 struct KillOnDrop(Vec<u32>);
 
