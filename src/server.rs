@@ -1,8 +1,10 @@
 //! Process start-up: command line, logging, configuration, and the Pingora server with its
 //! services (the proxy on every listener, DNS refresh in the background).
 //!
-//! Everything that can fail on bad configuration runs before `bootstrap()`, so `-t` checks the
-//! whole file: Pingora settings, the gateway's sections, TLS files and upstream trust stores.
+//! Everything that can fail on bad configuration runs before the server starts, so `-t` checks
+//! the whole file (Pingora settings, the gateway's sections, TLS files and keys, upstream trust
+//! stores, listen addresses: [`crate::preflight`]), and a start or an upgrade (`-u`) that would
+//! fail does so before it forks or takes over any socket.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -110,7 +112,12 @@ pub fn run() -> ! {
         .upstream_keepalive_pool_size
         .max(pool_size.div_ceil(threads));
     let mut server = Server::new_with_opt_and_conf(server_opt, server_conf);
-    server.bootstrap();
+    // Taking over the sockets (-u) runs as a service, after the daemon fork: the forked child
+    // tells its parent it is ready for the sockets (`daemon_wait_for_ready`), so `-u -d` returns
+    // only once the new process passed every check above and waits on upgrade_sock, and the
+    // old process is sent SIGQUIT only then (systemd's ExecReload order). The listening
+    // services start once the sockets are in.
+    let bootstrap = server.bootstrap_as_a_service();
 
     let routes = Arc::new(ArcSwap::from_pointee(table));
     let mut server_options = HttpServerOptions::default();
@@ -140,14 +147,19 @@ pub fn run() -> ! {
         proxy.add_listener(endpoint);
     }
     let mut listening = vec![ServiceWithDependents::name(&proxy).to_string()];
-    server.add_service(Essential::new(proxy, true));
+    server
+        .add_service(Essential::new(proxy, true))
+        .add_dependency(&bootstrap);
     if let Some(m) = &config.gateway.metrics {
         crate::metrics::init(credentials.clone());
         let mut prom = pingora_prometheus::prometheus_http_service();
         prom.add_tcp(&m.address);
         listening.push(ServiceWithDependents::name(&prom).to_string());
-        server.add_service(Essential::new(prom, true));
+        server
+            .add_service(Essential::new(prom, true))
+            .add_dependency(&bootstrap);
     }
+    let on_upgrade = Arc::new(tokio::sync::Notify::new());
     add_background(
         &mut server,
         "config reload",
@@ -157,6 +169,7 @@ pub fn run() -> ! {
             resolver: resolver.clone(),
             credentials: credentials.clone(),
             process_settings,
+            on_upgrade: on_upgrade.clone(),
         },
     );
     let phases = server.watch_execution_phase();
@@ -165,6 +178,7 @@ pub fn run() -> ! {
         "drain watch",
         DrainWatch {
             phases: std::sync::Mutex::new(Some(phases)),
+            on_upgrade,
         },
     );
     add_background(
