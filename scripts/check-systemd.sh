@@ -8,7 +8,7 @@
 #  2. systemd/lambda-proxy.sysusers creates a shell-less lambda-proxy user (systemd-sysusers
 #     --root on the temporary root).
 #  3. The unit and systemd/production.yaml agree: pid file, upgrade socket in the runtime
-#     directory, daemon mode, ExecReload order (-t, QUIT, -u -d), daemon_wait_for_ready off,
+#     directory, daemon mode, ExecReload order (-t, -u -d, QUIT), daemon_wait_for_ready on,
 #     TimeoutStopSec above grace_period_seconds + graceful_shutdown_timeout_seconds + 5.
 #  4. systemd/production.yaml loads (`lambda-proxy -t`) from a temporary copy whose TLS paths
 #     point at a fresh self-signed certificate (the committed file keeps /etc/lambda-proxy/tls).
@@ -108,15 +108,15 @@ rundir=/run/$(unit_val RuntimeDirectory)
 [ "$(dirname "$pidfile")" = "$rundir" ] || fail consistency "PIDFile $pidfile not in RuntimeDirectory $rundir"
 [ "$(dirname "$(yaml_val upgrade_sock)")" = "$rundir" ] || fail consistency "upgrade_sock $(yaml_val upgrade_sock) not in $rundir"
 [ "$(yaml_val daemon)" = true ] || fail consistency "production.yaml must set daemon: true (Type=forking)"
-[ "$(yaml_val daemon_wait_for_ready)" != true ] ||
-  fail consistency "daemon_wait_for_ready: true hangs start and reload of this binary (see the unit's ExecReload comment)"
+[ "$(yaml_val daemon_wait_for_ready)" = true ] ||
+  fail consistency "production.yaml must set daemon_wait_for_ready: true (ExecReload sends QUIT once -u -d returned; see the unit's comment)"
 [ "$(unit_val Type)" = forking ] || fail consistency "Type= must be forking"
 mapfile -t reload < <(grep -E '^ExecReload=' "$unit_src" | cut -d= -f2-)
 if [ "${#reload[@]}" != 3 ] ||
   ! grep -qE 'lambda-proxy -t -c ' <<<"${reload[0]}" ||
-  ! grep -qE 'kill -(QUIT|s QUIT) \$MAINPID' <<<"${reload[1]}" ||
-  ! grep -qE 'lambda-proxy -u -d -c ' <<<"${reload[2]}"; then
-  fail consistency "ExecReload must be: -t, kill -QUIT \$MAINPID, -u -d (got: ${reload[*]})"
+  ! grep -qE 'lambda-proxy -u -d -c ' <<<"${reload[1]}" ||
+  ! grep -qE 'kill -(QUIT|s QUIT) \$MAINPID' <<<"${reload[2]}"; then
+  fail consistency "ExecReload must be: -t, -u -d, kill -QUIT \$MAINPID (got: ${reload[*]})"
 fi
 # Unset: lambda-proxy's defaults (src/config: DEFAULT_GRACE_PERIOD_SECONDS 60, shutdown 5).
 grace=$(yaml_val grace_period_seconds); grace=${grace:-60}
@@ -126,7 +126,7 @@ if ! [[ "$stop" =~ ^[0-9]+$ ]] || [ "$stop" -le $((grace + shutdown + 5)) ]; the
   fail consistency "TimeoutStopSec=$stop must exceed grace $grace + shutdown $shutdown + 5 s handoff"
 fi
 if [[ " ${failed[*]} " != *" consistency "* ]]; then
-  echo "  ok: PIDFile=$pidfile, upgrade_sock in $rundir, ExecReload -t / QUIT / -u -d," \
+  echo "  ok: PIDFile=$pidfile, upgrade_sock in $rundir, ExecReload -t / -u -d / QUIT," \
     "TimeoutStopSec=$stop > $grace + $shutdown + 5"
 fi
 

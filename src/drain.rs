@@ -32,6 +32,10 @@ pub fn is_draining() -> bool {
 /// Watches Pingora's execution phases and flags the start of draining.
 pub struct DrainWatch {
     pub phases: Mutex<Option<broadcast::Receiver<ExecutionPhase>>>,
+    /// Notified when SIGQUIT starts a handoff: the process re-reads its configuration file so
+    /// that, while it still accepts during the handoff window, it answers with the same routes
+    /// as its successor (started from that file) instead of the old ones.
+    pub on_upgrade: std::sync::Arc<tokio::sync::Notify>,
 }
 
 #[async_trait]
@@ -47,8 +51,13 @@ impl BackgroundService for DrainWatch {
                     return;
                 }
                 phase = phases.recv() => match phase {
-                    Ok(ExecutionPhase::GracefulUpgradeTransferringFds)
-                    | Ok(ExecutionPhase::GracefulUpgradeCloseTimeout)
+                    Ok(ExecutionPhase::GracefulUpgradeTransferringFds) => {
+                        self.on_upgrade.notify_one();
+                        if !DRAINING.swap(true, Ordering::Relaxed) {
+                            info!("draining: responses now close their connections");
+                        }
+                    }
+                    Ok(ExecutionPhase::GracefulUpgradeCloseTimeout)
                     | Ok(ExecutionPhase::GracefulTerminate)
                     | Ok(ExecutionPhase::ShutdownStarted) => {
                         if !DRAINING.swap(true, Ordering::Relaxed) {

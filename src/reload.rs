@@ -3,6 +3,10 @@
 //! Requests in flight keep the table they started with. An invalid file is rejected with a
 //! log line naming the field, the reload-failure metric grows, and the old table keeps
 //! serving. Listeners, threads and other Pingora settings need a graceful upgrade (`-u`).
+//!
+//! The same reload runs once more when SIGQUIT starts a handoff: for the seconds the old
+//! process still accepts next to its successor, both answer with the routes of the file the
+//! successor was started from (a file the old binary rejects leaves the old routes).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -26,6 +30,10 @@ pub struct ReloadOnHup {
     pub credentials: Arc<CredentialsRegistry>,
     /// What the running process was started with and cannot change without an upgrade.
     pub process_settings: String,
+    /// Notified at the start of a handoff (SIGQUIT): reload once more, see [`DrainWatch`].
+    ///
+    /// [`DrainWatch`]: crate::drain::DrainWatch
+    pub on_upgrade: Arc<tokio::sync::Notify>,
 }
 
 /// The settings a reload cannot apply (listeners, metrics listener, the access log's queue
@@ -43,6 +51,12 @@ pub fn process_settings(c: &Config) -> String {
 impl ReloadOnHup {
     /// Reloads once; returns whether the new table is in place.
     pub async fn reload(&self) -> bool {
+        self.reload_for(false).await
+    }
+
+    /// Reloads once; `upgrade`: at the start of a handoff to a new process (no warning about
+    /// settings only the new process applies).
+    async fn reload_for(&self, upgrade: bool) -> bool {
         let path = self.path.clone();
         let resolver = self.resolver.clone();
         let credentials = self.credentials.clone();
@@ -61,7 +75,7 @@ impl ReloadOnHup {
                     "reload: {} loaded, {n} routes in service",
                     self.path.display()
                 );
-                if process_settings(&config) != self.process_settings {
+                if !upgrade && process_settings(&config) != self.process_settings {
                     warn!(
                         "reload: listeners, metrics or Pingora settings changed in {}; they take effect only after an upgrade (lambda-proxy -u)",
                         self.path.display()
@@ -94,6 +108,13 @@ impl BackgroundService for ReloadOnHup {
         loop {
             tokio::select! {
                 _ = shutdown.changed() => return,
+                _ = self.on_upgrade.notified() => {
+                    info!(
+                        "upgrade: re-reading {} so that this process answers like its successor until it stops accepting",
+                        self.path.display()
+                    );
+                    self.reload_for(true).await;
+                }
                 got = hup.recv() => {
                     if got.is_none() {
                         return;

@@ -1,14 +1,16 @@
 //! Process start-up: command line, logging, configuration, and the Pingora server with its
 //! services (the proxy on every listener, DNS refresh in the background).
 //!
-//! Everything that can fail on bad configuration runs before `bootstrap()`, so `-t` checks the
-//! whole file: Pingora settings, the gateway's sections, TLS files and upstream trust stores.
+//! Everything that can fail on bad configuration runs before the server starts, so `-t` checks
+//! the whole file (Pingora settings, the gateway's sections, TLS files and keys, upstream trust
+//! stores, listen addresses: [`crate::preflight`]), and a start or an upgrade (`-u`) that would
+//! fail does so before it forks or takes over any socket.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use log::{error, info, LevelFilter};
+use log::{error, info, warn, LevelFilter};
 use pingora::apps::HttpServerOptions;
 use pingora::connectors::http::Connector;
 use pingora::connectors::ConnectorOptions;
@@ -19,11 +21,14 @@ use pingora::server::configuration::Opt;
 use pingora::server::{RunArgs, Server};
 use pingora::services::background::background_service;
 use pingora::services::listening::Service;
+use pingora::services::ServiceWithDependents;
 
 use crate::config::{validate_resolve, Config, ConfigError};
 use crate::credentials::{CredentialsRefresher, CredentialsRegistry};
 use crate::dns::{DnsRefresh, Resolver};
 use crate::drain::{DrainExit, DrainWatch, LingeringCleanup};
+use crate::fatal::{self, Essential};
+use crate::preflight::{self, Mode};
 use crate::proxy::Gateway;
 use crate::reload::{self, ReloadOnHup};
 use crate::routing::RouteTable;
@@ -56,13 +61,23 @@ pub fn init_logging() {
 pub fn run() -> ! {
     init_logging();
     let opt = Opt::parse_args();
-    let path = opt.conf.clone().unwrap_or_else(|| DEFAULT_CONF.to_string());
+    let path = config_path(opt.conf.as_deref());
     let config = Config::load(&path).unwrap_or_else(|e| fail(&e));
     crate::access_log::set_queue_size(config.gateway.access_log.queue_size);
     let resolver = Resolver::new();
     let credentials = CredentialsRegistry::new();
     let table = RouteTable::build(&config, &resolver, &credentials).unwrap_or_else(|e| fail(&e));
-    let listeners = build_listeners(&config).unwrap_or_else(|e| fail(&e));
+    let (listeners, warnings) = build_listeners(&config).unwrap_or_else(|e| fail(&e));
+    let mode = if opt.test {
+        Mode::Test
+    } else if opt.upgrade {
+        Mode::Upgrade
+    } else {
+        Mode::Start
+    };
+    let mut config = config;
+    config.server.daemon |= opt.daemon;
+    run_preflight(&config, mode, warnings);
     if opt.test {
         check_credentials(&config, &table, &credentials);
         println!(
@@ -71,6 +86,7 @@ pub fn run() -> ! {
             config.gateway.listeners.len(),
             table.routes().len()
         );
+        std::process::exit(0);
     }
 
     let pool_size: usize = table
@@ -97,7 +113,12 @@ pub fn run() -> ! {
         .upstream_keepalive_pool_size
         .max(pool_size.div_ceil(threads));
     let mut server = Server::new_with_opt_and_conf(server_opt, server_conf);
-    server.bootstrap();
+    // Taking over the sockets (-u) runs as a service, after the daemon fork: the forked child
+    // tells its parent it is ready for the sockets (`daemon_wait_for_ready`), so `-u -d` returns
+    // only once the new process passed every check above and waits on upgrade_sock, and the
+    // old process is sent SIGQUIT only then (systemd's ExecReload order). The listening
+    // services start once the sockets are in.
+    let bootstrap = server.bootstrap_as_a_service();
 
     let routes = Arc::new(ArcSwap::from_pointee(table));
     let mut server_options = HttpServerOptions::default();
@@ -126,14 +147,22 @@ pub fn run() -> ! {
         };
         proxy.add_listener(endpoint);
     }
-    server.add_service(proxy);
+    let mut listening = vec![ServiceWithDependents::name(&proxy).to_string()];
+    server
+        .add_service(Essential::new(proxy, true))
+        .add_dependency(&bootstrap);
     if let Some(m) = &config.gateway.metrics {
         crate::metrics::init(credentials.clone());
         let mut prom = pingora_prometheus::prometheus_http_service();
         prom.add_tcp(&m.address);
-        server.add_service(prom);
+        listening.push(ServiceWithDependents::name(&prom).to_string());
+        server
+            .add_service(Essential::new(prom, true))
+            .add_dependency(&bootstrap);
     }
-    server.add_service(background_service(
+    let on_upgrade = Arc::new(tokio::sync::Notify::new());
+    add_background(
+        &mut server,
         "config reload",
         ReloadOnHup {
             path: conf_path,
@@ -141,39 +170,103 @@ pub fn run() -> ! {
             resolver: resolver.clone(),
             credentials: credentials.clone(),
             process_settings,
+            on_upgrade: on_upgrade.clone(),
         },
-    ));
-    server.add_service(background_service(
+    );
+    let phases = server.watch_execution_phase();
+    add_background(
+        &mut server,
         "drain watch",
         DrainWatch {
-            phases: std::sync::Mutex::new(Some(server.watch_execution_phase())),
+            phases: std::sync::Mutex::new(Some(phases)),
+            on_upgrade,
         },
-    ));
-    server.add_service(background_service(
+    );
+    add_background(
+        &mut server,
         "drain exit",
         DrainExit {
             // Longer than the accept linger, so a just-accepted request is counted first.
             idle: Duration::from_millis(1500),
         },
-    ));
-    server.add_service(background_service(
+    );
+    add_background(
+        &mut server,
         "credentials refresh",
         CredentialsRefresher {
             registry: credentials,
         },
-    ));
-    server.add_service(background_service(
+    );
+    add_background(
+        &mut server,
         "dns refresh",
         DnsRefresh {
             resolver,
             interval: dns_interval,
         },
-    ));
-    info!("lambda-proxy: starting with {}", path);
+    );
+    info!("lambda-proxy: starting with {}", path.display());
+    let listening: Vec<&str> = listening.iter().map(String::as_str).collect();
+    fatal::install_panic_hook(&listening);
     server.run(RunArgs::default());
     // Pingora's `run_forever` exits right here: write the queued access log lines first.
     crate::access_log::flush(Duration::from_secs(2));
     std::process::exit(0)
+}
+
+/// Adds a background service whose panic ends the process (see [`fatal`]).
+fn add_background<T>(server: &mut Server, name: &str, task: T)
+where
+    T: pingora::services::background::BackgroundService + Send + Sync + 'static,
+{
+    server.add_service(Essential::new(background_service(name, task), false));
+}
+
+/// Runs the [`preflight`] checks for `mode` and the listener warnings: warnings are logged (and
+/// printed by `-t`), anything fatal ends the process with status 1 before anything was forked,
+/// bound or signalled.
+fn run_preflight(config: &Config, mode: Mode, warnings: Vec<String>) {
+    let file = config.file.display();
+    let findings = preflight::check(config, mode);
+    for w in warnings {
+        warn!("{file}: {w}");
+        if mode == Mode::Test {
+            eprintln!("lambda-proxy: warning: {file}: {w}");
+        }
+    }
+    let mut fatal = false;
+    for f in &findings {
+        if f.fatal {
+            fatal = true;
+            error!("{file}: {}: {}", f.field, f.reason);
+            eprintln!(
+                "lambda-proxy: configuration error: {file}: {}: {}",
+                f.field, f.reason
+            );
+        } else {
+            warn!("{file}: {}: {}", f.field, f.reason);
+            if mode == Mode::Test {
+                eprintln!("lambda-proxy: warning: {file}: {}: {}", f.field, f.reason);
+            }
+        }
+    }
+    if fatal {
+        if mode == Mode::Upgrade {
+            error!(
+                "upgrade aborted before taking over any socket: the running process keeps serving"
+            );
+        }
+        std::process::exit(1);
+    }
+}
+
+/// The configuration file as an absolute path, resolved once against the working directory at
+/// start: a daemon (`-d`) changes its working directory to `/` when it forks, and SIGHUP reloads
+/// (and paths inside the file, which are relative to the file) must still find it. Not
+/// canonicalised: a symlinked config keeps following its link on reload.
+pub fn config_path(arg: Option<&str>) -> std::path::PathBuf {
+    let path = std::path::PathBuf::from(arg.unwrap_or(DEFAULT_CONF));
+    std::path::absolute(&path).unwrap_or(path)
 }
 
 enum Listener {
@@ -187,8 +280,10 @@ fn buffers(read: usize) -> L4BufferSettings {
     L4BufferSettings::default().read(read)
 }
 
-fn build_listeners(config: &Config) -> Result<Vec<Listener>, ConfigError> {
+/// The listeners, and warnings about them (a certificate outside its validity period).
+fn build_listeners(config: &Config) -> Result<(Vec<Listener>, Vec<String>), ConfigError> {
     let mut out = Vec::new();
+    let mut warnings = Vec::new();
     let plain_h2c: Vec<bool> = config
         .gateway
         .listeners
@@ -216,9 +311,29 @@ fn build_listeners(config: &Config) -> Result<Vec<Listener>, ConfigError> {
             Some(tls) => {
                 let cert = validate_resolve(&config.file, &tls.cert);
                 let key = validate_resolve(&config.file, &tls.key);
+                for (field, path) in [("tls.cert", &cert), ("tls.key", &key)] {
+                    std::fs::read(path).map_err(|e| {
+                        err(field, format!("cannot read `{}`: {e}", path.display()))
+                    })?;
+                }
                 let mut settings =
                     TlsSettings::intermediate(&cert.to_string_lossy(), &key.to_string_lossy())
                         .map_err(|e| err("tls", format!("cannot load certificate or key: {e}")))?;
+                // Pingora loads both files but never checks that they belong together: with a
+                // key of another certificate every handshake fails ("no shared cipher").
+                settings.check_private_key().map_err(|e| {
+                    err(
+                        "tls",
+                        format!(
+                            "the private key {} does not match the certificate {}: {e}",
+                            key.display(),
+                            cert.display()
+                        ),
+                    )
+                })?;
+                if let Some(w) = certificate_validity(&cert) {
+                    warnings.push(format!("listeners[{i}].tls.cert: {w}"));
+                }
                 if tls.h2 {
                     settings.enable_h2();
                 }
@@ -230,7 +345,33 @@ fn build_listeners(config: &Config) -> Result<Vec<Listener>, ConfigError> {
             }
         }
     }
-    Ok(out)
+    Ok((out, warnings))
+}
+
+/// A warning when the leaf certificate in `path` has expired or is not valid yet: OpenSSL
+/// serves it anyway and clients reject it. Not fatal: refusing to start would also take down
+/// every other listener.
+fn certificate_validity(path: &std::path::Path) -> Option<String> {
+    use openssl::asn1::Asn1Time;
+    let pem = std::fs::read(path).ok()?;
+    let chain = openssl::x509::X509::stack_from_pem(&pem).ok()?;
+    let leaf = chain.first()?;
+    let now = Asn1Time::days_from_now(0).ok()?;
+    if leaf.not_after() < now {
+        Some(format!(
+            "certificate {} expired on {}; clients will refuse it",
+            path.display(),
+            leaf.not_after()
+        ))
+    } else if leaf.not_before() > now {
+        Some(format!(
+            "certificate {} is not valid before {}; clients will refuse it until then",
+            path.display(),
+            leaf.not_before()
+        ))
+    } else {
+        None
+    }
 }
 
 /// `-t`: every credential source must resolve now; a failure names the routes using it.

@@ -322,3 +322,118 @@ fn secrets_stay_out_of_debug_output() {
     }
     assert!(dumps.contains("AKID"));
 }
+
+/// A self-signed certificate for `localhost` and its key (P-256), as PEM files in `dir`.
+fn self_signed(dir: &std::path::Path, name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    use openssl::asn1::Asn1Time;
+    use openssl::bn::BigNum;
+    use openssl::ec::{EcGroup, EcKey};
+    use openssl::hash::MessageDigest;
+    use openssl::nid::Nid;
+    use openssl::pkey::PKey;
+    use openssl::x509::{X509NameBuilder, X509};
+    let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+    let key = PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap();
+    let mut subject = X509NameBuilder::new().unwrap();
+    subject.append_entry_by_text("CN", "localhost").unwrap();
+    let subject = subject.build();
+    let mut b = X509::builder().unwrap();
+    b.set_version(2).unwrap();
+    b.set_serial_number(&BigNum::from_u32(1).unwrap().to_asn1_integer().unwrap())
+        .unwrap();
+    b.set_subject_name(&subject).unwrap();
+    b.set_issuer_name(&subject).unwrap();
+    b.set_pubkey(&key).unwrap();
+    b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+        .unwrap();
+    b.set_not_after(&Asn1Time::days_from_now(2).unwrap())
+        .unwrap();
+    b.sign(&key, MessageDigest::sha256()).unwrap();
+    let cert = dir.join(format!("{name}.crt"));
+    let key_path = dir.join(format!("{name}.key"));
+    std::fs::write(&cert, b.build().to_pem().unwrap()).unwrap();
+    std::fs::write(&key_path, key.private_key_to_pem_pkcs8().unwrap()).unwrap();
+    (cert, key_path)
+}
+
+/// `-t` on a file with one listener (`listener` is its YAML body after `address`).
+fn dash_t(dir: &std::path::Path, address: &str, listener: &str) -> (bool, String) {
+    let path = dir.join("t.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "listeners:\n  - address: {address}\n{listener}routes:\n  - name: r\n    uri: /x\n    function_uri: http://127.0.0.1:1/\n"
+        ),
+    )
+    .unwrap();
+    let out = Command::new(gateway_bin())
+        .arg("-t")
+        .arg("-c")
+        .arg(&path)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[test]
+fn dash_t_refuses_a_certificate_and_key_that_do_not_match() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert_a, key_a) = self_signed(dir.path(), "a");
+    let (_, key_b) = self_signed(dir.path(), "b");
+    let address = format!("127.0.0.1:{}", free_port());
+    let tls = |cert: &std::path::Path, key: &std::path::Path| {
+        format!(
+            "    tls:\n      cert: {}\n      key: {}\n",
+            cert.display(),
+            key.display()
+        )
+    };
+
+    let (ok, out) = dash_t(dir.path(), &address, &tls(&cert_a, &key_a));
+    assert!(ok, "a matching pair passes: {out}");
+
+    let (ok, out) = dash_t(dir.path(), &address, &tls(&cert_a, &key_b));
+    assert!(!ok, "a key of another certificate passed -t: {out}");
+    let want = format!(
+        "listeners[0].tls: the private key {} does not match the certificate {}",
+        key_b.display(),
+        cert_a.display()
+    );
+    assert!(out.contains(&want), "wanted {want:?} in {out}");
+
+    let missing = dir.path().join("missing.key");
+    let (ok, out) = dash_t(dir.path(), &address, &tls(&cert_a, &missing));
+    assert!(!ok);
+    assert!(
+        out.contains(&format!(
+            "listeners[0].tls.key: cannot read `{}`",
+            missing.display()
+        )),
+        "{out}"
+    );
+}
+
+#[test]
+fn dash_t_refuses_an_address_another_program_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = busy.local_addr().unwrap().to_string();
+    let (ok, out) = dash_t(dir.path(), &address, "");
+    assert!(!ok, "-t passed on a busy address: {out}");
+    assert!(
+        out.contains(&format!(
+            "listeners[0].address: {address} is in use by another program"
+        )),
+        "{out}"
+    );
+    drop(busy);
+    let (ok, out) = dash_t(dir.path(), &address, "");
+    assert!(ok, "free again: {out}");
+}

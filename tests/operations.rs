@@ -236,3 +236,386 @@ async fn an_invalid_config_aborts_the_upgrade_and_the_old_process_serves() {
     assert_eq!(r.status(), 200, "the old process still serves");
     assert!(gw.log_text().contains("routes[0].function_uri"));
 }
+
+/// Rewrites the gateway's file with one more plain listener, first in the list.
+fn with_extra_listener(gw: &Gateway, addr: &str) {
+    let text = std::fs::read_to_string(&gw.conf).unwrap();
+    assert!(text.contains("listeners:\n"));
+    gw.write_config(&text.replacen(
+        "listeners:\n",
+        &format!("listeners:\n  - address: {addr}\n"),
+        1,
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upgrade_onto_a_busy_port_is_refused_and_the_old_process_serves_on() {
+    let emu = Emulator::start();
+    let mut gw = Gateway::start(&format!("routes:\n{}", open_route(&emu, "a", "/a")));
+    // Another program holds the port the new configuration adds.
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy_addr = busy.local_addr().unwrap();
+    let (load, handles) = start_load(gw.url("/a/x"), 4, 20_000);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    with_extra_listener(&gw, &busy_addr.to_string());
+
+    let t = Instant::now();
+    let status = gw
+        .upgrade()
+        .expect_err("the new process must refuse the busy address before the handoff");
+    println!(
+        "busy port: the new process exited ({status}) after {:?}",
+        t.elapsed()
+    );
+    assert_eq!(status.code(), Some(1));
+    assert!(t.elapsed() < Duration::from_secs(5), "refused at once");
+    // The old process was never told to go: it keeps serving, past its 5 s handoff window.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert_eq!(
+        client().get(gw.url("/a/x")).send().await.unwrap().status(),
+        200
+    );
+    let (ok, failed) = stop_load(&load, handles).await;
+    println!("busy port upgrade: {ok} requests ok, {failed} failed");
+    assert!(ok > 100, "the load ran ({ok})");
+    assert_eq!(failed, 0);
+    assert!(gw.try_wait().is_none(), "the old process is still running");
+    let log = gw.log_text();
+    let want = format!("listeners[0].address: {busy_addr} is in use by another program");
+    assert!(log.contains(&want), "{want} in:\n{log}");
+    assert!(log.contains("upgrade aborted before taking over any socket"));
+    assert!(
+        !log.contains("SIGQUIT received"),
+        "the old process got no QUIT"
+    );
+
+    // `-t` finds the same, and accepts the address the running gateway holds (it comes over).
+    let out = std::process::Command::new(gateway_bin())
+        .arg("-t")
+        .arg("-c")
+        .arg(&gw.conf)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "-t passed: {stderr}");
+    assert!(stderr.contains(&want), "{stderr}");
+    assert!(!stderr.contains("listeners[1]"), "{stderr}");
+    drop(busy);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listener_that_fails_after_the_handoff_ends_the_new_process() {
+    let emu = Emulator::start();
+    let mut gw = Gateway::start(&format!("routes:\n{}", open_route(&emu, "a", "/a")));
+    let extra = format!("127.0.0.1:{}", free_port());
+    with_extra_listener(&gw, &extra);
+    // The address is free when the new process checks it, and taken before it binds it (after
+    // the handoff): Pingora retries the bind for 30 s, then its service task panics.
+    let new = gw
+        .start_upgrade()
+        .expect("the new process passes its checks");
+    let taken = std::net::TcpListener::bind(&extra).unwrap();
+    let mut old = gw.hand_over(new);
+    let t = Instant::now();
+    let status = loop {
+        if let Some(s) = gw.try_wait() {
+            break s;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "the new process is still up without its listener (half-alive)"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    println!(
+        "the new process exited ({status}) {:?} after the handoff",
+        t.elapsed()
+    );
+    assert_eq!(status.code(), Some(lambda_proxy::fatal::PANIC_EXIT));
+    let log = gw.log_text();
+    assert!(
+        log.contains("fatal: panic in `lambda-proxy`") && log.contains("Failed to build listeners"),
+        "{log}"
+    );
+    drop(taken);
+    let _ = old.kill();
+    let _ = old.wait();
+}
+
+/// Kills a daemonised gateway (not our child) by PID when dropped.
+struct KillOnDrop(Vec<u32>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        for pid in &self.0 {
+            let _ = std::process::Command::new("kill")
+                .arg("-KILL")
+                .arg(pid.to_string())
+                .stderr(std::process::Stdio::null())
+                .status();
+        }
+    }
+}
+
+fn kill(sig: &str, pid: u32) {
+    let ok = std::process::Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -{sig} {pid}");
+}
+
+/// Reads the pid file once it names a process other than `not`.
+async fn pid_from(file: &std::path::Path, not: Option<u32>) -> u32 {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(pid) = std::fs::read_to_string(file)
+            .ok()
+            .and_then(|s| s.trim().parse::<u32>().ok())
+            .filter(|p| Some(*p) != not)
+        {
+            return pid;
+        }
+        assert!(Instant::now() < deadline, "no pid in {}", file.display());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// `lambda-proxy <args>` run from `dir` (so `-c` can be relative), as an operator would.
+fn run_in(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let mut cmd = std::process::Command::new(gateway_bin());
+    cmd.args(args).current_dir(dir);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("AWS_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_daemon_started_with_a_relative_config_path_reloads_on_sighup() {
+    let emu = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display();
+    let addr = format!("127.0.0.1:{}", free_port());
+    let head = format!(
+        "version: 1\nthreads: 2\npid_file: {d}/pid\nupgrade_sock: {d}/upgrade.sock\n\
+         error_log: {d}/gateway.log\ngrace_period_seconds: 5\ngraceful_shutdown_timeout_seconds: 1\n\
+         listeners:\n  - address: {addr}\n"
+    );
+    let conf = dir.path().join("gw.yaml");
+    std::fs::write(
+        &conf,
+        format!("{head}routes:\n{}", open_route(&emu, "a", "/a")),
+    )
+    .unwrap();
+    // The daemon forks and changes its working directory to `/`; `-c` stays relative.
+    let status = run_in(dir.path(), &["-d", "-c", "gw.yaml"]).status;
+    assert!(status.success(), "-d: {status}");
+    let pid = pid_from(&dir.path().join("pid"), None).await;
+    let _guard = KillOnDrop(vec![pid]);
+    let url = |p: &str| format!("http://{addr}{p}");
+    wait_status(&url("/a/x"), 200, Duration::from_secs(10)).await;
+    assert_eq!(
+        client().get(url("/b/x")).send().await.unwrap().status(),
+        404
+    );
+
+    std::fs::write(
+        &conf,
+        format!(
+            "{head}routes:\n{}{}",
+            open_route(&emu, "a", "/a"),
+            open_route(&emu, "b", "/b")
+        ),
+    )
+    .unwrap();
+    kill("HUP", pid);
+    wait_status(&url("/b/x"), 200, Duration::from_secs(10)).await;
+    let log = std::fs::read_to_string(dir.path().join("gateway.log")).unwrap();
+    assert!(
+        log.contains(&format!(
+            "reload: {}/gw.yaml loaded, 2 routes in service",
+            d
+        )),
+        "{log}"
+    );
+}
+
+/// Whether `pid` is a running process (not gone, not a zombie waiting for a reaper).
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit_once(')')
+                .map(|(_, rest)| rest.trim_start().to_string())
+        })
+        .is_some_and(|rest| !rest.starts_with('Z') && !rest.starts_with('X'))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_systemd_reload_order_hands_over_only_to_a_ready_process() {
+    let emu = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display();
+    let addr = format!("127.0.0.1:{}", free_port());
+    // As systemd/production.yaml: the parent of the daemon fork returns once the new process
+    // is ready for the sockets.
+    let head = format!(
+        "version: 1\nthreads: 2\npid_file: {d}/pid\nupgrade_sock: {d}/upgrade.sock\n\
+         error_log: {d}/gateway.log\ngrace_period_seconds: 5\ngraceful_shutdown_timeout_seconds: 1\n\
+         daemon_wait_for_ready: true\ndaemon_ready_timeout_seconds: 30\n\
+         listeners:\n  - address: {addr}\n"
+    );
+    let conf = dir.path().join("gw.yaml");
+    let write = |extra_listener: &str, routes: &str| {
+        let text = format!("{head}routes:\n{routes}").replacen(
+            "listeners:\n",
+            &format!("listeners:\n{extra_listener}"),
+            1,
+        );
+        std::fs::write(&conf, text).unwrap();
+    };
+    write("", &open_route(&emu, "a", "/a"));
+    let t = Instant::now();
+    let status = run_in(dir.path(), &["-d", "-c", "gw.yaml"]).status;
+    let old = pid_from(&dir.path().join("pid"), None).await;
+    let mut guard = KillOnDrop(vec![old]);
+    assert!(status.success(), "-d with daemon_wait_for_ready: {status}");
+    println!("-d returned after {:?}", t.elapsed());
+    let url = |p: &str| format!("http://{addr}{p}");
+    wait_status(&url("/a/x"), 200, Duration::from_secs(10)).await;
+    let (load, handles) = start_load(url("/a/x"), 4, 20_000);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // ExecReload with a config the new process cannot run: `-u -d` fails, QUIT is never sent.
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    write(
+        &format!("  - address: {}\n", busy.local_addr().unwrap()),
+        &open_route(&emu, "a", "/a"),
+    );
+    let out = run_in(dir.path(), &["-u", "-d", "-c", "gw.yaml"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "-u -d on a busy address: {stderr}"
+    );
+    assert!(stderr.contains("is in use by another program"), "{stderr}");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(alive(old), "the running process stays");
+
+    // A good one: `-u -d` returns once the new process waits for the sockets, then QUIT.
+    write(
+        "",
+        &format!(
+            "{}{}",
+            open_route(&emu, "a", "/a"),
+            open_route(&emu, "c", "/c")
+        ),
+    );
+    let t = Instant::now();
+    let status = run_in(dir.path(), &["-u", "-d", "-c", "gw.yaml"]).status;
+    assert!(status.success(), "-u -d: {status}");
+    println!("-u -d returned after {:?}", t.elapsed());
+    let new = pid_from(&dir.path().join("pid"), Some(old)).await;
+    guard.0.push(new);
+    kill("QUIT", old);
+    let t = Instant::now();
+    while alive(old) {
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "old process still running"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    println!("old process gone {:?} after QUIT", t.elapsed());
+    wait_status(&url("/c/x"), 200, Duration::from_secs(5)).await;
+    assert!(alive(new));
+    let (ok, failed) = stop_load(&load, handles).await;
+    println!("systemd order: {ok} requests ok, {failed} failed");
+    assert!(ok > 100, "the load ran ({ok})");
+    assert_eq!(failed, 0);
+    let log = std::fs::read_to_string(dir.path().join("gateway.log")).unwrap();
+    assert!(log.contains("Sending SIGUSR1 to parent process"), "{log}");
+    drop(busy);
+}
+
+/// Old and new process both accept for Pingora's 5 s after the handoff; the old one re-reads the
+/// file at SIGQUIT, so both answer with the new routes (before: old and new answers alternated
+/// for about 4 s after each upgrade).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upgrade_switches_routes_at_once_in_both_processes() {
+    let emu = Emulator::start();
+    let route = |target: &str| {
+        format!(
+            "routes:\n  - name: a\n    uri: '/a/*'\n    function_uri: '{}'\n",
+            emu.http_url(&format!("/open/{target}"))
+        )
+    };
+    let mut gw = Gateway::start(&route("old"));
+    // New connections only, so each answer shows which process accepted it.
+    let samples = Arc::new(std::sync::Mutex::new(Vec::<(Instant, bool)>::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    for _ in 0..2 {
+        let (samples, stop, url) = (samples.clone(), stop.clone(), gw.url("/a/x"));
+        tasks.push(tokio::spawn(async move {
+            let client = reqwest::Client::builder()
+                .http1_only()
+                .pool_max_idle_per_host(0)
+                .build()
+                .unwrap();
+            let deadline = Instant::now() + Duration::from_secs(60);
+            for _ in 0..100_000 {
+                if stop.load(Ordering::Relaxed) || Instant::now() > deadline {
+                    break;
+                }
+                if let Ok(r) = client.get(&url).send().await {
+                    if let Ok(body) = r.text().await {
+                        let new = body.contains("/open/new");
+                        samples.lock().unwrap().push((Instant::now(), new));
+                    }
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    gw.rewrite_routes(&route("new"));
+    let quit = Instant::now();
+    let mut old = gw.upgrade().expect("the new process starts");
+    let quit = quit.max(Instant::now());
+    while old.try_wait().unwrap().is_none() {
+        assert!(quit.elapsed() < Duration::from_secs(20));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let samples = samples.lock().unwrap().clone();
+    let first_new = samples.iter().find(|(_, n)| *n).map(|(t, _)| *t).unwrap();
+    let last_old = samples
+        .iter()
+        .rev()
+        .find(|(_, n)| !*n)
+        .map(|(t, _)| *t)
+        .unwrap();
+    let window = last_old.saturating_duration_since(first_new);
+    let mixed = samples
+        .iter()
+        .filter(|(t, _)| *t >= first_new && *t <= last_old)
+        .count();
+    println!(
+        "route flip: first new answer {:?} after QUIT, last old answer {:?} after QUIT: old and new alternate for {window:?} ({mixed} answers)",
+        first_new.saturating_duration_since(quit),
+        last_old.saturating_duration_since(quit),
+    );
+    assert!(window < Duration::from_millis(500), "{window:?}");
+}

@@ -233,6 +233,13 @@ impl Gateway {
     /// to the old one. Returns the old process (to watch it exit), or the new process's exit
     /// status when it failed to start (the old one then keeps serving, untouched).
     pub fn upgrade(&mut self) -> Result<Child, std::process::ExitStatus> {
+        let new = self.start_upgrade()?;
+        Ok(self.hand_over(new))
+    }
+
+    /// The first half of [`Gateway::upgrade`]: starts the new process (`-u`) and waits until it
+    /// waits for the sockets, or returns its exit status when it exits first.
+    pub fn start_upgrade(&self) -> Result<Child, std::process::ExitStatus> {
         let log = std::fs::OpenOptions::new()
             .append(true)
             .open(&self.log)
@@ -256,13 +263,40 @@ impl Gateway {
             .stderr(log)
             .spawn()
             .expect("start new gateway");
-        // A config the new process rejects makes it exit before it asks for the sockets.
-        std::thread::sleep(Duration::from_millis(300));
-        if let Ok(Some(status)) = new.try_wait() {
-            return Err(status);
+        // Hand over only once the new process waits for the sockets (it has created
+        // upgrade_sock): a config or address it rejects makes it exit before that.
+        let sock = self.dir.path().join("upgrade.sock");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(Some(status)) = new.try_wait() {
+                return Err(status);
+            }
+            if sock.exists() {
+                break;
+            }
+            if Instant::now() > deadline {
+                let _ = new.kill();
+                let _ = new.wait();
+                panic!(
+                    "the new process neither exited nor created {}",
+                    sock.display()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
+        Ok(new)
+    }
+
+    /// The second half of [`Gateway::upgrade`]: SIGQUIT to the current process, which hands its
+    /// sockets to `new`; `new` becomes the current process and the old one is returned.
+    pub fn hand_over(&mut self, new: Child) -> Child {
         self.signal("QUIT");
-        Ok(std::mem::replace(&mut self.child, new))
+        std::mem::replace(&mut self.child, new)
+    }
+
+    /// The current process's exit status, if it has exited.
+    pub fn try_wait(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
     }
 
     pub fn url(&self, path: &str) -> String {
