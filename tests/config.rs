@@ -321,3 +321,160 @@ fn secrets_stay_out_of_debug_output() {
     }
     assert!(dumps.contains("AKID"));
 }
+
+/// A minimal file whose three secret fields are the given values (references or literals).
+fn secret_refs_yaml(apikey: &str, iam_secret: &str, invoke_secret: &str) -> String {
+    format!(
+        "listeners: [{{address: '127.0.0.1:1'}}]\nroutes:\n\
+         \x20 - name: keyed\n    uri: /k\n    function_uri: http://127.0.0.1:1/\n    authorization:\n      apikey: {apikey}\n\
+         \x20 - name: signed\n    uri: /s\n    function_uri: http://127.0.0.1:1/\n    authorization:\n      iam: {{accesskey: $env://LP_TEST_AKID, secretkey: {iam_secret}}}\n\
+         \x20 - name: invoke\n    uri: /i\n    function_name: f\n    aws_region: us-east-1\n    aws_key: AKID\n    aws_secret: {invoke_secret}\n"
+    )
+}
+
+fn dash_t(path: &std::path::Path, env: &[(&str, &str)]) -> (bool, String, String) {
+    let mut cmd = Command::new(gateway_bin());
+    cmd.arg("-t").arg("-c").arg(path);
+    for k in [
+        "LP_TEST_AKID",
+        "LP_TEST_APIKEY",
+        "LP_TEST_SECRET",
+        "CREDENTIALS_DIRECTORY",
+    ] {
+        cmd.env_remove(k);
+    }
+    cmd.env("AWS_EC2_METADATA_DISABLED", "true");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn secret_references_resolve_at_load_or_name_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("iam-secret"), "FileSecretValue-1234\n").unwrap();
+    let creds = dir.path().join("creds");
+    std::fs::create_dir(&creds).unwrap();
+    std::fs::write(creds.join("invoke-secret"), "CredentialSecretValue-5678").unwrap();
+    let path = dir.path().join("refs.yaml");
+    std::fs::write(
+        &path,
+        secret_refs_yaml(
+            "$env://LP_TEST_APIKEY",
+            "$file://iam-secret",
+            "$credential://invoke-secret",
+        ),
+    )
+    .unwrap();
+    let all = [
+        ("LP_TEST_AKID", "AKIDFROMENV"),
+        ("LP_TEST_APIKEY", "EnvApiKeyValue-9012"),
+        ("CREDENTIALS_DIRECTORY", creds.to_str().unwrap()),
+    ];
+
+    // Everything set: -t passes and prints no value.
+    let (ok, stdout, stderr) = dash_t(&path, &all);
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.contains("configuration OK (1 listeners, 3 routes)"));
+    for v in ["EnvApiKeyValue", "FileSecretValue", "CredentialSecretValue"] {
+        assert!(!stdout.contains(v) && !stderr.contains(v), "{v} printed");
+    }
+    // The values are the referenced ones, the file's line break trimmed.
+    std::env::set_var("LP_TEST_APIKEY", "EnvApiKeyValue-9012");
+    std::env::set_var("LP_TEST_AKID", "AKIDFROMENV");
+    std::env::set_var("CREDENTIALS_DIRECTORY", &creds);
+    let c = Config::load(&path).unwrap();
+    let r = &c.gateway.routes;
+    let auth = r[0].authorization.as_ref().unwrap();
+    assert_eq!(
+        auth.apikey.as_ref().unwrap().expose(),
+        "EnvApiKeyValue-9012"
+    );
+    let iam = r[1].authorization.as_ref().unwrap().iam.as_ref().unwrap();
+    assert_eq!(iam.accesskey.as_deref(), Some("AKIDFROMENV"));
+    assert_eq!(
+        iam.secretkey.as_ref().unwrap().expose(),
+        "FileSecretValue-1234"
+    );
+    assert_eq!(
+        r[2].aws_secret.as_ref().unwrap().expose(),
+        "CredentialSecretValue-5678"
+    );
+
+    // Each missing piece: the field path and the reference, never a value.
+    let p = path.display();
+    for (drop, want) in [
+        (
+            "LP_TEST_APIKEY",
+            format!("{p}: routes[0].authorization.apikey: environment variable LP_TEST_APIKEY is not set (reference `$env://LP_TEST_APIKEY`)"),
+        ),
+        (
+            "LP_TEST_AKID",
+            format!("{p}: routes[1].authorization.iam.accesskey: environment variable LP_TEST_AKID is not set"),
+        ),
+        (
+            "CREDENTIALS_DIRECTORY",
+            format!("{p}: routes[2].aws_secret: CREDENTIALS_DIRECTORY is not set"),
+        ),
+    ] {
+        let env: Vec<_> = all.iter().copied().filter(|(k, _)| *k != drop).collect();
+        let (ok, _, stderr) = dash_t(&path, &env);
+        assert!(!ok, "passed without {drop}");
+        assert!(stderr.contains(&want), "wanted {want:?} in:\n{stderr}");
+    }
+    std::fs::remove_file(dir.path().join("iam-secret")).unwrap();
+    let (ok, _, stderr) = dash_t(&path, &all);
+    assert!(!ok);
+    assert!(
+        stderr.contains(&format!(
+            "{p}: routes[1].authorization.iam.secretkey: cannot read "
+        )) && stderr.contains("(reference `$file://iam-secret`)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn interpolation_lookalikes_and_unquoted_vault_references_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for (apikey, want) in [
+        (
+            "'${LP_TEST_APIKEY}'",
+            "routes[0].authorization.apikey: `${LP_TEST_APIKEY}` is not expanded here (it would be used literally); to read the environment variable write `$env://LP_TEST_APIKEY`",
+        ),
+        (
+            "{vault://env/lp-test-apikey}",
+            "routes[0].authorization.apikey: a Kong vault reference must be quoted",
+        ),
+        (
+            "'{vault://hcv/lp-test-apikey}'",
+            "routes[0].authorization.apikey: `{vault://hcv/lp-test-apikey}`: only Kong's `env` vault is supported",
+        ),
+    ] {
+        let path = dir.path().join("x.yaml");
+        std::fs::write(&path, secret_refs_yaml(apikey, "s", "s")).unwrap();
+        let (ok, _, stderr) = dash_t(&path, &[("LP_TEST_AKID", "AKID")]);
+        assert!(!ok, "{apikey} accepted");
+        assert!(stderr.contains(want), "wanted {want:?} in:\n{stderr}");
+    }
+    // Kong's env vault spelling resolves (`-` -> `_`, upper case).
+    let path = dir.path().join("kong.yaml");
+    std::fs::write(
+        &path,
+        secret_refs_yaml("'{vault://env/lp-test-apikey}'", "s", "s"),
+    )
+    .unwrap();
+    let (ok, stdout, stderr) = dash_t(
+        &path,
+        &[
+            ("LP_TEST_AKID", "AKID"),
+            ("LP_TEST_APIKEY", "from-kong-ref"),
+        ],
+    );
+    assert!(ok, "{stdout}{stderr}");
+}

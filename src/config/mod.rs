@@ -6,6 +6,7 @@
 //! `conf/x.yaml: routes[2].function_uri: scheme must be http or https`.
 
 mod model;
+mod secret;
 mod validate;
 
 pub use model::*;
@@ -140,7 +141,9 @@ impl Config {
         let server = server
             .validate()
             .map_err(|e| err("", format!("invalid Pingora settings: {e}")))?;
-        let mut gateway: GatewayConf = parse_with_path(file, Value::Mapping(gateway_part))?;
+        // Secret references (`$env://`, `$file://`, ...) are resolved while deserialising.
+        let mut gateway: GatewayConf =
+            secret::with_config_file(file, || parse_with_path(file, Value::Mapping(gateway_part)))?;
         validate::validate(file, &mut gateway)?;
         Ok(Config {
             file: file.to_path_buf(),

@@ -1,30 +1,10 @@
 //! The gateway's configuration model as written in YAML (field names follow Apache APISIX's
 //! `aws-lambda` plugin where one exists). Defaults live here, next to the fields.
 
-use std::fmt;
-
 use serde::Deserialize;
 
-/// A secret string from the config file. `Debug` and `Display` never show it.
-#[derive(Clone, Deserialize, PartialEq, Eq)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Self {
-        Secret(s.into())
-    }
-    /// The secret itself; call only where it is used (signing, the `x-api-key` header).
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
+use super::secret::opt_reference;
+pub use super::secret::Secret;
 
 /// The gateway's sections of the file.
 #[derive(Debug, Deserialize, Default)]
@@ -174,7 +154,7 @@ fn default_health_path() -> String {
 #[serde(deny_unknown_fields)]
 pub struct CredentialsConf {
     /// Static keys; without them the default chain is used (env, files, web identity, ECS, IMDSv2).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_reference")]
     pub access_key_id: Option<String>,
     #[serde(default)]
     pub secret_access_key: Option<Secret>,
@@ -300,7 +280,7 @@ pub struct RouteConf {
     pub aws_region: Option<String>,
     /// Static credentials (else `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` /
     /// `AWS_SESSION_TOKEN` from the environment at load).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_reference")]
     pub aws_key: Option<String>,
     #[serde(default)]
     pub aws_secret: Option<Secret>,
@@ -585,7 +565,7 @@ pub enum ApiKeyPolicy {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IamConf {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_reference")]
     pub accesskey: Option<String>,
     #[serde(default)]
     pub secretkey: Option<Secret>,
