@@ -87,7 +87,7 @@ const BROKEN: &[(&str, &str, &str)] = &[
     (
         "  body_timeout: 60000 ",
         "  body_timeout: 0 ",
-        "client.body_timeout: must be at least 1 ms",
+        "client.body_timeout: 0 ms is too short (the unit is milliseconds; at least 100)",
     ),
     (
         "  send_timeout: 60000 ",
@@ -263,6 +263,62 @@ const BROKEN: &[(&str, &str, &str)] = &[
         "\nroutes:",
         "\naccess_log:\n  format: xml\nroutes:",
         "access_log.format",
+    ),
+    // Lint: what parses but cannot be meant (src/config/lint.rs).
+    (
+        "    methods: [GET, POST]",
+        "    methods: [GETT, POST]",
+        "routes[1].methods[0]: `GETT` is not an HTTP method: did you mean GET?",
+    ),
+    (
+        "    methods: [GET, POST]",
+        "    methods: [GET, PSOT]",
+        "routes[1].methods[1]: `PSOT` is not an HTTP method: did you mean POST?",
+    ),
+    (
+        "    # timeout: 30000",
+        "    timeout: 3",
+        "routes[0].timeout: 3 ms is too short (the unit is milliseconds; at least 100): did you mean 3000 (3 s)?",
+    ),
+    (
+        "    connect_timeout: 3000",
+        "    connect_timeout: 5",
+        "routes[0].connect_timeout: 5 ms is too short (the unit is milliseconds; at least 100): did you mean 5000 (5 s)?",
+    ),
+    (
+        "    keepalive_timeout: 60000",
+        "    keepalive_timeout: 60",
+        "routes[0].keepalive_timeout: 60 ms is too short",
+    ),
+    (
+        "    # keepalive: 60000 ",
+        "    keepalive: 60 ",
+        "routes[2].keepalive: 60 ms is too short",
+    ),
+    (
+        "  send_timeout: 60000 ",
+        "  send_timeout: 60 ",
+        "client.send_timeout: 60 ms is too short",
+    ),
+    (
+        "    function_uri: https://abc123.execute-api.us-east-1.amazonaws.com/prod",
+        "    plugins:\n      aws-lambda:\n        function_uri: https://abc123.execute-api.us-east-1.amazonaws.com/prod\n        timeout: 3000",
+        "routes[0].plugins: plugin blocks are not nested here: a route carries the aws-lambda plugin's fields itself: move `function_uri`, `timeout` out of the `aws-lambda` block onto the route, next to `name` and `uri`, and delete `plugins`",
+    ),
+    (
+        "    function_name: orders-handler",
+        "    plugins:\n      - name: aws-lambda\n        config: {function_name: orders-handler}\n      - name: key-auth",
+        "routes[2].plugins: plugin blocks are not nested here: a route carries the aws-lambda plugin's fields itself: move `function_name` out of the `aws-lambda` block onto the route, next to `name` and `uri`, and delete `plugins`; other plugins (key-auth) have no equivalent here",
+    ),
+    (
+        "    uri: /thumbs/*",
+        "    uri: /orders/*",
+        "routes[1].uri: route `thumbnails` can never match: route `orders` comes first with the same path `/orders/*`, no hosts and methods that include all of this route's",
+    ),
+    (
+        "    uri: /invoke/*",
+        "    uri: /%6Frders/*",
+        "routes[2].uri: route `invoke-orders` can never match: route `orders` comes first with the same path `/orders/*`",
     ),
 ];
 
@@ -477,4 +533,53 @@ fn interpolation_lookalikes_and_unquoted_vault_references_are_refused() {
         ],
     );
     assert!(ok, "{stdout}{stderr}");
+}
+
+/// Accepted but probably not meant: the file loads, and `-t` (like every load) logs a warning
+/// with the field path.
+#[test]
+fn lint_warnings_name_the_field_and_do_not_fail() {
+    let reference = std::fs::read_to_string(repo_path(REFERENCE)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for (i, (from, to, expected)) in [
+        (
+            "    methods: [GET, POST]",
+            "    methods: [GET, POST, PURGE]",
+            "routes[1].methods[2]: `PURGE` is not a registered HTTP method",
+        ),
+        (
+            "    uri: /thumbs/*",
+            "    uris: [/orders/*, /thumbs/*]",
+            "routes[1].uris[0]: `/orders/*` never reaches route `thumbnails`: route `orders` comes first",
+        ),
+    ]
+    .iter()
+    .enumerate()
+    {
+        assert!(reference.contains(from), "reference lacks {from:?}");
+        let path = dir.path().join(format!("warn-{i}.yaml"));
+        std::fs::write(&path, reference.replacen(from, to, 1)).unwrap();
+        let c = Config::load(&path).expect("loads");
+        let want = format!("{}: {expected}", path.display());
+        assert!(
+            c.warnings.iter().any(|w| w.contains(&want)),
+            "{want:?} not in {:?}",
+            c.warnings
+        );
+        let out = Command::new(gateway_bin())
+            .arg("-t")
+            .arg("-c")
+            .arg(&path)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "case {i}: {stderr}");
+        assert!(
+            stderr.contains("WARN") && stderr.contains(&want),
+            "case {i}: wanted {want:?} in:\n{stderr}"
+        );
+    }
+    // The reference itself is clean.
+    let c = Config::load(repo_path(REFERENCE)).unwrap();
+    assert_eq!(c.warnings, Vec::<String>::new());
 }

@@ -374,6 +374,11 @@ pub struct RouteConf {
     #[serde(default)]
     pub aws_imds_protocol_version: Option<serde_yaml::Value>,
 
+    /// An APISIX / Kong `plugins:` block pasted into a route: always refused, with how to
+    /// flatten it (read only to say so).
+    #[serde(default)]
+    pub plugins: Option<serde_yaml::Value>,
+
     // ---- both kinds ----
     /// Upstream read timeout in milliseconds: the longest wait for the next bytes of the
     /// response (and for each write of the request). Default: 30000 for API Gateway (its own
