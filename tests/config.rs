@@ -320,6 +320,37 @@ const BROKEN: &[(&str, &str, &str)] = &[
         "    uri: /%6Frders/*",
         "routes[2].uri: route `invoke-orders` can never match: route `orders` comes first with the same path `/orders/*`",
     ),
+    // Migration spellings (docs/kong-apisix-mapping.md).
+    (
+        "    # proxy_url: http://proxy.internal:3128",
+        "    proxy_url: http://proxy.internal:3128\n    proxy_scheme: socks5",
+        "routes[2].proxy_scheme: `socks5` is not http or https",
+    ),
+    (
+        "    # proxy_url: http://proxy.internal:3128",
+        "    proxy_url: http://proxy.internal:3128\n    proxy_scheme: http",
+        "routes[2].proxy_scheme: `http` disagrees with the endpoint, which is https (disable_https is false)",
+    ),
+    (
+        "    # proxy_url: http://proxy.internal:3128",
+        "    proxy_scheme: https",
+        "routes[2].proxy_scheme: only applies with `proxy_url`",
+    ),
+    (
+        "        secretkey: \"replace-me\"",
+        "        secretkey: \"replace-me\"\n        secret_key: x",
+        "routes[1].authorization.iam: duplicate field `secretkey`",
+    ),
+    (
+        "    is_proxy_integration: true ",
+        "    is_proxy_integration: true \n    request_payload: raw",
+        "routes[2].request_payload: `raw` conflicts with awsgateway_compatible, which builds its own event",
+    ),
+    (
+        "    # max_body_size: bytes.",
+        "    request_payload: args\n    # max_body_size: bytes.",
+        "routes[0].request_payload: only applies to `function_name` routes",
+    ),
 ];
 
 #[test]
@@ -582,4 +613,27 @@ fn lint_warnings_name_the_field_and_do_not_fail() {
     // The reference itself is clean.
     let c = Config::load(repo_path(REFERENCE)).unwrap();
     assert_eq!(c.warnings, Vec::<String>::new());
+}
+
+/// Kong's and APISIX's spellings load: `proxy_scheme` with `proxy_url`, `secret_key`.
+#[test]
+fn migration_spellings_load() {
+    let reference = std::fs::read_to_string(repo_path(REFERENCE)).unwrap();
+    let text = reference
+        .replacen(
+            "    # proxy_url: http://proxy.internal:3128",
+            "    proxy_url: http://proxy.internal:3128\n    proxy_scheme: https",
+            1,
+        )
+        .replacen(
+            "        secretkey: \"replace-me\"",
+            "        secret_key: \"from-the-alias\"",
+            1,
+        );
+    assert_ne!(text, reference);
+    let c = Config::from_yaml_str(&repo_path(REFERENCE), &text).expect("loads");
+    let r = &c.gateway.routes;
+    assert_eq!(r[2].proxy_scheme.as_deref(), Some("https"));
+    let iam = r[1].authorization.as_ref().unwrap().iam.as_ref().unwrap();
+    assert_eq!(iam.secretkey.as_ref().unwrap().expose(), "from-the-alias");
 }

@@ -48,7 +48,8 @@ fn assert_clean(what: &str, text: &str) {
 
 fn invoke(name: &str, function: &str, port: u16, extra: &str) -> String {
     format!(
-        "  - name: {name}\n    uri: /{name}\n    function_name: '{function}'\n    aws_region: us-east-1\n    host: 127.0.0.1\n    port: {port}\n    disable_https: true\n    aws_key: {CANARY_AKID}\n    aws_secret: '{CANARY_SECRET}'\n    aws_session_token: '{CANARY_TOKEN}'\n{extra}"
+        "  - name: {name}\n    uri: /{name}\n    function_name: '{function}'\n    aws_region: us-east-1\n    host: 127.0.0.1\n    port: {port}\n    disable_https: true\n    aws_key: {CANARY_AKID}\n    aws_secret: '{CANARY_SECRET}'\n    aws_session_token: '{CANARY_TOKEN}'\n{payload}{extra}",
+        payload = raw_payload_unless_chosen(extra),
     )
 }
 

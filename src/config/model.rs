@@ -324,6 +324,11 @@ pub struct RouteConf {
     /// Status for `X-Amz-Function-Error: Handled` (default 502).
     #[serde(default)]
     pub handled_status: Option<u16>,
+    /// The event when neither `forward_request_*` nor `awsgateway_compatible` is set: `args`
+    /// (default; Kong's default payload: query arguments merged with the parsed body's) or
+    /// `raw` (the client body, bytes untouched).
+    #[serde(default)]
+    pub request_payload: Option<RequestPayload>,
     #[serde(default)]
     pub forward_request_method: bool,
     #[serde(default)]
@@ -353,6 +358,11 @@ pub struct RouteConf {
     /// Egress through an HTTP CONNECT proxy (`http://host:port`).
     #[serde(default)]
     pub proxy_url: Option<String>,
+    /// Kong 2.x's companion of `proxy_url`: the scheme spoken to the endpoint through the
+    /// proxy. Accepted for migration: it must agree with the endpoint (`https`, or `http`
+    /// with `disable_https`); the proxy is always asked for a CONNECT tunnel.
+    #[serde(default)]
+    pub proxy_scheme: Option<String>,
     /// On an Invoke API error (403, 404, 5xx), answer with AWS's status instead of 502
     /// (the body stays sanitised).
     #[serde(default)]
@@ -491,6 +501,17 @@ impl InvocationType {
     }
 }
 
+/// `request_payload`: what a `function_name` route without `forward_request_*` or
+/// `awsgateway_compatible` sends as the event.
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestPayload {
+    /// Kong's default: query arguments merged with the body's (form, multipart, JSON).
+    Args,
+    /// The client body, untouched.
+    Raw,
+}
+
 #[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq)]
 pub enum LogType {
     #[default]
@@ -572,7 +593,8 @@ pub enum ApiKeyPolicy {
 pub struct IamConf {
     #[serde(default, deserialize_with = "opt_reference")]
     pub accesskey: Option<String>,
-    #[serde(default)]
+    /// Also spelt `secret_key` (APISIX's schema table).
+    #[serde(default, alias = "secret_key")]
     pub secretkey: Option<Secret>,
     /// Session token for temporary credentials (APISIX has none).
     #[serde(default)]

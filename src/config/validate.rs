@@ -363,6 +363,8 @@ fn invoke_only_fields(r: &RouteConf) -> Vec<&'static str> {
     flag(r.base64_encode_body.is_some(), "base64_encode_body");
     flag(r.text_content_types.is_some(), "text_content_types");
     flag(r.proxy_url.is_some(), "proxy_url");
+    flag(r.proxy_scheme.is_some(), "proxy_scheme");
+    flag(r.request_payload.is_some(), "request_payload");
     flag(
         r.preserve_lambda_api_error_code,
         "preserve_lambda_api_error_code",
