@@ -11,7 +11,8 @@
 #     directory, daemon mode, ExecReload order (-t, -u -d, QUIT), daemon_wait_for_ready on,
 #     TimeoutStopSec above grace_period_seconds + graceful_shutdown_timeout_seconds + 5.
 #  4. systemd/production.yaml loads (`lambda-proxy -t`) from a temporary copy whose TLS paths
-#     point at a fresh self-signed certificate (the committed file keeps /etc/lambda-proxy/tls).
+#     point at a fresh self-signed certificate and whose secret files ($file:// references
+#     under /etc/lambda-proxy/secrets) at dummy ones (the committed file keeps the real paths).
 #  5. `systemd-analyze security --offline=yes`: the exposure score, informational only.
 #
 # Installs systemd (for systemd-analyze) and openssl with apt-get when they are missing.
@@ -135,7 +136,12 @@ echo "== 4. lambda-proxy -t on a copy of $conf_src with a self-signed certificat
 cargo build --locked --quiet --bin lambda-proxy
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost \
   -keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>/dev/null
-sed "s#/etc/lambda-proxy/tls/#$tmp/#g" "$conf_src" > "$tmp/production.yaml"
+# Secret references ($file:///etc/lambda-proxy/secrets/NAME) point at dummy files.
+mkdir -p "$tmp/secrets"
+grep -oE '\$file:///etc/lambda-proxy/secrets/[A-Za-z0-9._-]+' "$conf_src" | sed 's#.*/##' | sort -u |
+  while read -r name; do echo "dummy-$name" > "$tmp/secrets/$name"; done
+sed -e "s#/etc/lambda-proxy/tls/#$tmp/#g" -e "s#/etc/lambda-proxy/secrets/#$tmp/secrets/#g" \
+  "$conf_src" > "$tmp/production.yaml"
 # The example route uses the AWS SDK default chain: give it environment credentials (dummy,
 # -t only resolves them) and no instance metadata lookup.
 if out=$(env -i PATH="$PATH" HOME="$tmp" AWS_ACCESS_KEY_ID=AKIDEXAMPLE \

@@ -34,6 +34,7 @@ lambda-proxy is listening on http://127.0.0.1:8080 (logs: target/demo/gateway.lo
   curl -s -i 127.0.0.1:8080/wrong-secret/x                              # wrong secret: AWS's 403 passed through
   curl -s -i 127.0.0.1:8080/nowhere                                     # no route: 404 JSON
   curl -s 127.0.0.1:8080/lambda/echo -d '{"a":[]}'                      # Lambda Invoke, raw payload
+  curl -s '127.0.0.1:8080/lambda/args?id=7' -d 'name=x&tag=a&tag=b'     # Kong's default payload: {"id":"7","name":"x","tag":["a","b"]}
   curl -s -i '127.0.0.1:8080/lambda/api/items/7?q=1' -H 'cookie: c=1'   # API Gateway v2 event + proxy result
   curl -sN 127.0.0.1:8080/lambda/stream -d '{"chunks":5,"delay_ms":400}' # response streaming
 TXT
@@ -51,9 +52,10 @@ if [ "${1:-}" = "--check" ]; then
   check 403 127.0.0.1:8080/wrong-secret/x
   check 404 127.0.0.1:8080/nowhere
   check 200 127.0.0.1:8080/lambda/echo -d '{"a":[]}'
+  check 200 '127.0.0.1:8080/lambda/args?id=7' -d 'name=x&tag=a&tag=b'
   check 201 '127.0.0.1:8080/lambda/api/items/7?q=1' -H 'cookie: c=1'
   check 200 127.0.0.1:8080/lambda/stream -d '{"chunks":3,"delay_ms":50}'
-  echo "demo check: 8 passed, 0 failed"
+  echo "demo check: 9 passed, 0 failed"
   exit 0
 fi
 echo "Ctrl-C to stop."

@@ -84,7 +84,7 @@ fn normalize_host(h: &str) -> String {
 
 /// A configured path (or wildcard prefix) in the form request paths are compared in. A
 /// pattern the normaliser cannot read is kept as written (config validation reports it).
-fn normalize_pattern(p: &str) -> String {
+pub(crate) fn normalize_pattern(p: &str) -> String {
     match crate::request_uri::normalize_path(p) {
         // `/api/` stays a prefix ending in `/`; `/api` stays without.
         Ok(n) => n,

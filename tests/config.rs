@@ -87,7 +87,7 @@ const BROKEN: &[(&str, &str, &str)] = &[
     (
         "  body_timeout: 60000 ",
         "  body_timeout: 0 ",
-        "client.body_timeout: must be at least 1 ms",
+        "client.body_timeout: 0 ms is too short (the unit is milliseconds; at least 100)",
     ),
     (
         "  send_timeout: 60000 ",
@@ -265,6 +265,93 @@ const BROKEN: &[(&str, &str, &str)] = &[
         "\n  queue_size: 0 ",
         "access_log.queue_size: must be 1 to 1048576 lines",
     ),
+    // Lint: what parses but cannot be meant (src/config/lint.rs).
+    (
+        "    methods: [GET, POST]",
+        "    methods: [GETT, POST]",
+        "routes[1].methods[0]: `GETT` is not an HTTP method: did you mean GET?",
+    ),
+    (
+        "    methods: [GET, POST]",
+        "    methods: [GET, PSOT]",
+        "routes[1].methods[1]: `PSOT` is not an HTTP method: did you mean POST?",
+    ),
+    (
+        "    # timeout: 30000",
+        "    timeout: 3",
+        "routes[0].timeout: 3 ms is too short (the unit is milliseconds; at least 100): did you mean 3000 (3 s)?",
+    ),
+    (
+        "    connect_timeout: 3000",
+        "    connect_timeout: 5",
+        "routes[0].connect_timeout: 5 ms is too short (the unit is milliseconds; at least 100): did you mean 5000 (5 s)?",
+    ),
+    (
+        "    keepalive_timeout: 60000",
+        "    keepalive_timeout: 60",
+        "routes[0].keepalive_timeout: 60 ms is too short",
+    ),
+    (
+        "    # keepalive: 60000 ",
+        "    keepalive: 60 ",
+        "routes[2].keepalive: 60 ms is too short",
+    ),
+    (
+        "  send_timeout: 60000 ",
+        "  send_timeout: 60 ",
+        "client.send_timeout: 60 ms is too short",
+    ),
+    (
+        "    function_uri: https://abc123.execute-api.us-east-1.amazonaws.com/prod",
+        "    plugins:\n      aws-lambda:\n        function_uri: https://abc123.execute-api.us-east-1.amazonaws.com/prod\n        timeout: 3000",
+        "routes[0].plugins: plugin blocks are not nested here: a route carries the aws-lambda plugin's fields itself: move `function_uri`, `timeout` out of the `aws-lambda` block onto the route, next to `name` and `uri`, and delete `plugins`",
+    ),
+    (
+        "    function_name: orders-handler",
+        "    plugins:\n      - name: aws-lambda\n        config: {function_name: orders-handler}\n      - name: key-auth",
+        "routes[2].plugins: plugin blocks are not nested here: a route carries the aws-lambda plugin's fields itself: move `function_name` out of the `aws-lambda` block onto the route, next to `name` and `uri`, and delete `plugins`; other plugins (key-auth) have no equivalent here",
+    ),
+    (
+        "    uri: /thumbs/*",
+        "    uri: /orders/*",
+        "routes[1].uri: route `thumbnails` can never match: route `orders` comes first with the same path `/orders/*`, no hosts and methods that include all of this route's",
+    ),
+    (
+        "    uri: /invoke/*",
+        "    uri: /%6Frders/*",
+        "routes[2].uri: route `invoke-orders` can never match: route `orders` comes first with the same path `/orders/*`",
+    ),
+    // Migration spellings (docs/kong-apisix-mapping.md).
+    (
+        "    # proxy_url: http://proxy.internal:3128",
+        "    proxy_url: http://proxy.internal:3128\n    proxy_scheme: socks5",
+        "routes[2].proxy_scheme: `socks5` is not http or https",
+    ),
+    (
+        "    # proxy_url: http://proxy.internal:3128",
+        "    proxy_url: http://proxy.internal:3128\n    proxy_scheme: http",
+        "routes[2].proxy_scheme: `http` disagrees with the endpoint, which is https (disable_https is false)",
+    ),
+    (
+        "    # proxy_url: http://proxy.internal:3128",
+        "    proxy_scheme: https",
+        "routes[2].proxy_scheme: only applies with `proxy_url`",
+    ),
+    (
+        "        secretkey: \"replace-me\"",
+        "        secretkey: \"replace-me\"\n        secret_key: x",
+        "routes[1].authorization.iam: duplicate field `secretkey`",
+    ),
+    (
+        "    is_proxy_integration: true ",
+        "    is_proxy_integration: true \n    request_payload: raw",
+        "routes[2].request_payload: `raw` conflicts with awsgateway_compatible, which builds its own event",
+    ),
+    (
+        "    # max_body_size: bytes.",
+        "    request_payload: args\n    # max_body_size: bytes.",
+        "routes[0].request_payload: only applies to `function_name` routes",
+    ),
 ];
 
 #[test]
@@ -436,4 +523,233 @@ fn dash_t_refuses_an_address_another_program_holds() {
     drop(busy);
     let (ok, out) = dash_t(dir.path(), &address, "");
     assert!(ok, "free again: {out}");
+}
+
+/// A minimal file whose three secret fields are the given values (references or literals).
+fn secret_refs_yaml(apikey: &str, iam_secret: &str, invoke_secret: &str) -> String {
+    format!(
+        "listeners: [{{address: '127.0.0.1:1'}}]\nroutes:\n\
+         \x20 - name: keyed\n    uri: /k\n    function_uri: http://127.0.0.1:1/\n    authorization:\n      apikey: {apikey}\n\
+         \x20 - name: signed\n    uri: /s\n    function_uri: http://127.0.0.1:1/\n    authorization:\n      iam: {{accesskey: $env://LP_TEST_AKID, secretkey: {iam_secret}}}\n\
+         \x20 - name: invoke\n    uri: /i\n    function_name: f\n    aws_region: us-east-1\n    aws_key: AKID\n    aws_secret: {invoke_secret}\n"
+    )
+}
+
+fn dash_t_env(path: &std::path::Path, env: &[(&str, &str)]) -> (bool, String, String) {
+    let mut cmd = Command::new(gateway_bin());
+    cmd.arg("-t").arg("-c").arg(path);
+    for k in [
+        "LP_TEST_AKID",
+        "LP_TEST_APIKEY",
+        "LP_TEST_SECRET",
+        "CREDENTIALS_DIRECTORY",
+    ] {
+        cmd.env_remove(k);
+    }
+    cmd.env("AWS_EC2_METADATA_DISABLED", "true");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn secret_references_resolve_at_load_or_name_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("iam-secret"), "FileSecretValue-1234\n").unwrap();
+    let creds = dir.path().join("creds");
+    std::fs::create_dir(&creds).unwrap();
+    std::fs::write(creds.join("invoke-secret"), "CredentialSecretValue-5678").unwrap();
+    let path = dir.path().join("refs.yaml");
+    std::fs::write(
+        &path,
+        secret_refs_yaml(
+            "$env://LP_TEST_APIKEY",
+            "$file://iam-secret",
+            "$credential://invoke-secret",
+        ),
+    )
+    .unwrap();
+    let all = [
+        ("LP_TEST_AKID", "AKIDFROMENV"),
+        ("LP_TEST_APIKEY", "EnvApiKeyValue-9012"),
+        ("CREDENTIALS_DIRECTORY", creds.to_str().unwrap()),
+    ];
+
+    // Everything set: -t passes and prints no value.
+    let (ok, stdout, stderr) = dash_t_env(&path, &all);
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.contains("configuration OK (1 listeners, 3 routes)"));
+    for v in ["EnvApiKeyValue", "FileSecretValue", "CredentialSecretValue"] {
+        assert!(!stdout.contains(v) && !stderr.contains(v), "{v} printed");
+    }
+    // The values are the referenced ones, the file's line break trimmed.
+    std::env::set_var("LP_TEST_APIKEY", "EnvApiKeyValue-9012");
+    std::env::set_var("LP_TEST_AKID", "AKIDFROMENV");
+    std::env::set_var("CREDENTIALS_DIRECTORY", &creds);
+    let c = Config::load(&path).unwrap();
+    let r = &c.gateway.routes;
+    let auth = r[0].authorization.as_ref().unwrap();
+    assert_eq!(
+        auth.apikey.as_ref().unwrap().expose(),
+        "EnvApiKeyValue-9012"
+    );
+    let iam = r[1].authorization.as_ref().unwrap().iam.as_ref().unwrap();
+    assert_eq!(iam.accesskey.as_deref(), Some("AKIDFROMENV"));
+    assert_eq!(
+        iam.secretkey.as_ref().unwrap().expose(),
+        "FileSecretValue-1234"
+    );
+    assert_eq!(
+        r[2].aws_secret.as_ref().unwrap().expose(),
+        "CredentialSecretValue-5678"
+    );
+
+    // Each missing piece: the field path and the reference, never a value.
+    let p = path.display();
+    for (drop, want) in [
+        (
+            "LP_TEST_APIKEY",
+            format!("{p}: routes[0].authorization.apikey: environment variable LP_TEST_APIKEY is not set (reference `$env://LP_TEST_APIKEY`)"),
+        ),
+        (
+            "LP_TEST_AKID",
+            format!("{p}: routes[1].authorization.iam.accesskey: environment variable LP_TEST_AKID is not set"),
+        ),
+        (
+            "CREDENTIALS_DIRECTORY",
+            format!("{p}: routes[2].aws_secret: CREDENTIALS_DIRECTORY is not set"),
+        ),
+    ] {
+        let env: Vec<_> = all.iter().copied().filter(|(k, _)| *k != drop).collect();
+        let (ok, _, stderr) = dash_t_env(&path, &env);
+        assert!(!ok, "passed without {drop}");
+        assert!(stderr.contains(&want), "wanted {want:?} in:\n{stderr}");
+    }
+    std::fs::remove_file(dir.path().join("iam-secret")).unwrap();
+    let (ok, _, stderr) = dash_t_env(&path, &all);
+    assert!(!ok);
+    assert!(
+        stderr.contains(&format!(
+            "{p}: routes[1].authorization.iam.secretkey: cannot read "
+        )) && stderr.contains("(reference `$file://iam-secret`)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn interpolation_lookalikes_and_unquoted_vault_references_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for (apikey, want) in [
+        (
+            "'${LP_TEST_APIKEY}'",
+            "routes[0].authorization.apikey: `${LP_TEST_APIKEY}` is not expanded here (it would be used literally); to read the environment variable write `$env://LP_TEST_APIKEY`",
+        ),
+        (
+            "{vault://env/lp-test-apikey}",
+            "routes[0].authorization.apikey: a Kong vault reference must be quoted",
+        ),
+        (
+            "'{vault://hcv/lp-test-apikey}'",
+            "routes[0].authorization.apikey: `{vault://hcv/lp-test-apikey}`: only Kong's `env` vault is supported",
+        ),
+    ] {
+        let path = dir.path().join("x.yaml");
+        std::fs::write(&path, secret_refs_yaml(apikey, "s", "s")).unwrap();
+        let (ok, _, stderr) = dash_t_env(&path, &[("LP_TEST_AKID", "AKID")]);
+        assert!(!ok, "{apikey} accepted");
+        assert!(stderr.contains(want), "wanted {want:?} in:\n{stderr}");
+    }
+    // Kong's env vault spelling resolves (`-` -> `_`, upper case).
+    let path = dir.path().join("kong.yaml");
+    std::fs::write(
+        &path,
+        secret_refs_yaml("'{vault://env/lp-test-apikey}'", "s", "s"),
+    )
+    .unwrap();
+    let (ok, stdout, stderr) = dash_t_env(
+        &path,
+        &[
+            ("LP_TEST_AKID", "AKID"),
+            ("LP_TEST_APIKEY", "from-kong-ref"),
+        ],
+    );
+    assert!(ok, "{stdout}{stderr}");
+}
+
+/// Accepted but probably not meant: the file loads, and `-t` (like every load) logs a warning
+/// with the field path.
+#[test]
+fn lint_warnings_name_the_field_and_do_not_fail() {
+    let reference = std::fs::read_to_string(repo_path(REFERENCE)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for (i, (from, to, expected)) in [
+        (
+            "    methods: [GET, POST]",
+            "    methods: [GET, POST, PURGE]",
+            "routes[1].methods[2]: `PURGE` is not a registered HTTP method",
+        ),
+        (
+            "    uri: /thumbs/*",
+            "    uris: [/orders/*, /thumbs/*]",
+            "routes[1].uris[0]: `/orders/*` never reaches route `thumbnails`: route `orders` comes first",
+        ),
+    ]
+    .iter()
+    .enumerate()
+    {
+        assert!(reference.contains(from), "reference lacks {from:?}");
+        let path = dir.path().join(format!("warn-{i}.yaml"));
+        std::fs::write(&path, reference.replacen(from, to, 1)).unwrap();
+        let c = Config::load(&path).expect("loads");
+        let want = format!("{}: {expected}", path.display());
+        assert!(
+            c.warnings.iter().any(|w| w.contains(&want)),
+            "{want:?} not in {:?}",
+            c.warnings
+        );
+        let out = Command::new(gateway_bin())
+            .arg("-t")
+            .arg("-c")
+            .arg(&path)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "case {i}: {stderr}");
+        assert!(
+            stderr.contains("WARN") && stderr.contains(&want),
+            "case {i}: wanted {want:?} in:\n{stderr}"
+        );
+    }
+    // The reference itself is clean.
+    let c = Config::load(repo_path(REFERENCE)).unwrap();
+    assert_eq!(c.warnings, Vec::<String>::new());
+}
+
+/// Kong's and APISIX's spellings load: `proxy_scheme` with `proxy_url`, `secret_key`.
+#[test]
+fn migration_spellings_load() {
+    let reference = std::fs::read_to_string(repo_path(REFERENCE)).unwrap();
+    let text = reference
+        .replacen(
+            "    # proxy_url: http://proxy.internal:3128",
+            "    proxy_url: http://proxy.internal:3128\n    proxy_scheme: https",
+            1,
+        )
+        .replacen(
+            "        secretkey: \"replace-me\"",
+            "        secret_key: \"from-the-alias\"",
+            1,
+        );
+    assert_ne!(text, reference);
+    let c = Config::from_yaml_str(&repo_path(REFERENCE), &text).expect("loads");
+    let r = &c.gateway.routes;
+    assert_eq!(r[2].proxy_scheme.as_deref(), Some("https"));
+    let iam = r[1].authorization.as_ref().unwrap().iam.as_ref().unwrap();
+    assert_eq!(iam.secretkey.as_ref().unwrap().expose(), "from-the-alias");
 }

@@ -14,8 +14,9 @@ const ARN_PREFIX: &str = "arn:aws:lambda:us-east-1:123456789012:function:";
 /// A function_name route against the emulator's plain HTTP listener.
 fn invoke_route(emu: &Emulator, name: &str, uri: &str, function: &str, extra: &str) -> String {
     format!(
-        "  - name: {name}\n    uri: '{uri}'\n    function_name: '{function}'\n    aws_region: us-east-1\n    host: 127.0.0.1\n    port: {port}\n    disable_https: true\n    aws_key: {AKID}\n    aws_secret: '{SECRET}'\n{extra}",
-        port = emu.http.port()
+        "  - name: {name}\n    uri: '{uri}'\n    function_name: '{function}'\n    aws_region: us-east-1\n    host: 127.0.0.1\n    port: {port}\n    disable_https: true\n    aws_key: {AKID}\n    aws_secret: '{SECRET}'\n{payload}{extra}",
+        port = emu.http.port(),
+        payload = raw_payload_unless_chosen(extra),
     )
 }
 
@@ -29,7 +30,7 @@ fn custom_route(
 ) -> String {
     let region = region.map_or(String::new(), |r| format!("    aws_region: {r}\n"));
     format!(
-        "  - name: {name}\n    uri: /{name}\n    function_name: '{function}'\n{region}    host: 127.0.0.1\n    port: {port}\n    disable_https: true\n    aws_key: {AKID}\n    aws_secret: '{secret}'\n"
+        "  - name: {name}\n    uri: /{name}\n    function_name: '{function}'\n{region}    host: 127.0.0.1\n    port: {port}\n    disable_https: true\n    aws_key: {AKID}\n    aws_secret: '{secret}'\n    request_payload: raw\n"
     )
 }
 
@@ -841,4 +842,99 @@ async fn access_log_lines_in_json() {
         !log.contains("secret-in-query"),
         "query strings stay out of the log"
     );
+}
+
+/// Kong's default payload (no `forward_request_*`, no `awsgateway_compatible`): the function
+/// gets one object of the query arguments merged with the parsed body's, as Kong sends it. Before
+/// this, a form POST was sent raw (not JSON: the Invoke API refused it, 502) and the query was
+/// dropped.
+#[tokio::test]
+async fn kong_default_payload_merges_query_and_body_arguments() {
+    let emu = Emulator::start();
+    let kong = |name: &str, extra: &str| {
+        format!(
+            "  - name: {name}\n    uri: /{name}\n    function_name: echo\n    aws_region: us-east-1\n    host: 127.0.0.1\n    port: {}\n    disable_https: true\n    aws_key: {AKID}\n    aws_secret: '{SECRET}'\n{extra}",
+            emu.http.port()
+        )
+    };
+    let routes = format!(
+        "routes:\n{}{}",
+        kong("kong", ""),
+        kong("raw", "    request_payload: raw\n")
+    );
+    let gw = Gateway::start(&routes);
+    let c = client();
+    let echo = |req: reqwest::RequestBuilder| async move {
+        let (status, _, v) = json_of(req.send().await.unwrap()).await;
+        assert_eq!(status, 200, "{v}");
+        v
+    };
+
+    // A form POST with query arguments: repeated names are arrays, `?flag` is true, the body
+    // wins on a shared name.
+    let v = echo(
+        c.post(gw.url("/kong?a=1&a=2&flag&shared=query&sp=x+y"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("name=J%C3%BCrgen&tag=x&tag=y&shared=body"),
+    )
+    .await;
+    assert_eq!(
+        v,
+        json!({"a": ["1", "2"], "flag": true, "sp": "x y", "name": "Jürgen",
+               "tag": ["x", "y"], "shared": "body"})
+    );
+    // GET: the query arguments alone.
+    let v = echo(c.get(gw.url("/kong?id=42&verbose"))).await;
+    assert_eq!(v, json!({"id": "42", "verbose": true}));
+    // JSON object body: merged with the query (members as sent).
+    let v = echo(
+        c.post(gw.url("/kong?page=2"))
+            .header("content-type", "application/json")
+            .body(r#"{"order": {"items": []}, "page": 3}"#),
+    )
+    .await;
+    assert_eq!(v, json!({"order": {"items": []}, "page": 3}));
+    // Multipart: each named part's content.
+    let boundary = "b0undary";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nhello\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"note\"; filename=\"n.txt\"\r\n\
+         Content-Type: text/plain\r\n\r\nline 1\nline 2\r\n--{boundary}--\r\n"
+    );
+    let v = echo(
+        c.post(gw.url("/kong?src=upload"))
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body),
+    )
+    .await;
+    assert_eq!(
+        v,
+        json!({"src": "upload", "title": "hello", "note": "line 1\nline 2"})
+    );
+    // A body Kong cannot parse (no content type) contributes nothing; the request still works.
+    let v = echo(c.post(gw.url("/kong?q=1")).body("opaque")).await;
+    assert_eq!(v, json!({"q": "1"}));
+
+    // `request_payload: raw` keeps the client body as the event, the query unused.
+    let v = echo(
+        c.post(gw.url("/raw?ignored=1"))
+            .header("content-type", "application/json")
+            .body(r#"{"as": "sent"}"#),
+    )
+    .await;
+    assert_eq!(v, json!({"as": "sent"}));
+    // ... and a form body there is not JSON: the Invoke API refuses it, as before.
+    let r = c
+        .post(gw.url("/raw"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("a=1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let (_, _, v) = json_of(r).await;
+    assert_eq!(v["error"], "invalid_request_content");
 }

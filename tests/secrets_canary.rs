@@ -48,7 +48,8 @@ fn assert_clean(what: &str, text: &str) {
 
 fn invoke(name: &str, function: &str, port: u16, extra: &str) -> String {
     format!(
-        "  - name: {name}\n    uri: /{name}\n    function_name: '{function}'\n    aws_region: us-east-1\n    host: 127.0.0.1\n    port: {port}\n    disable_https: true\n    aws_key: {CANARY_AKID}\n    aws_secret: '{CANARY_SECRET}'\n    aws_session_token: '{CANARY_TOKEN}'\n{extra}"
+        "  - name: {name}\n    uri: /{name}\n    function_name: '{function}'\n    aws_region: us-east-1\n    host: 127.0.0.1\n    port: {port}\n    disable_https: true\n    aws_key: {CANARY_AKID}\n    aws_secret: '{CANARY_SECRET}'\n    aws_session_token: '{CANARY_TOKEN}'\n{payload}{extra}",
+        payload = raw_payload_unless_chosen(extra),
     )
 }
 
@@ -188,4 +189,96 @@ fn canary_credentials_appear_in_no_log_metric_or_body_at_trace_level() {
     assert_clean("`-t` output", &check_out);
     // The Debug form of the config and targets redacts the same values.
     assert!(!log.contains("secretkey: \""), "no config dumps");
+}
+
+/// Secrets referenced from the environment, a file and a systemd credential directory sign and
+/// authorise real requests; a reload re-reads them (a changed file takes effect); no log line
+/// carries a value, at trace level.
+#[test]
+fn referenced_secrets_work_are_reread_on_reload_and_never_logged() {
+    const CANARY_APIKEY: &str = "CanaryApiKeyFromCredentialDir-0123456789";
+    let emu = Emulator::start_with(&[
+        "--credential",
+        &format!("{CANARY_AKID}:{CANARY_SECRET}:{CANARY_TOKEN}"),
+        "--api-key",
+        CANARY_APIKEY,
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let secret_file = dir.path().join("iam-secret");
+    std::fs::write(&secret_file, format!("{CANARY_SECRET}\n")).unwrap();
+    let creds = dir.path().join("credentials");
+    std::fs::create_dir(&creds).unwrap();
+    std::fs::write(creds.join("apikey"), CANARY_APIKEY).unwrap();
+    let p = emu.http.port();
+    let routes = format!(
+        "routes:\n\
+         \x20 - name: iam\n    uri: /iam/*\n    function_uri: '{iam}'\n    authorization:\n      iam:\n        accesskey: $env://LP_AKID\n        secretkey: $file://{file}\n        session_token: $env://LP_TOKEN\n\
+         \x20 - name: keyed\n    uri: /apikey/*\n    function_uri: '{apikey}'\n    authorization:\n      apikey: $credential://apikey\n\
+         \x20 - name: echo\n    uri: /echo\n    function_name: echo\n    aws_region: us-east-1\n    host: 127.0.0.1\n    port: {p}\n    disable_https: true\n    aws_key: {CANARY_AKID}\n    aws_secret: $env://LP_SECRET\n    aws_session_token: '{{vault://env/lp-token}}'\n",
+        iam = emu.http_url("/iam"),
+        apikey = emu.http_url("/apikey"),
+        file = secret_file.display(),
+    );
+    let creds_dir = creds.to_str().unwrap().to_string();
+    let gw = Gateway::start_env(
+        &routes,
+        "",
+        &[
+            ("RUST_LOG", "trace"),
+            ("LP_AKID", CANARY_AKID),
+            ("LP_SECRET", CANARY_SECRET),
+            ("LP_TOKEN", CANARY_TOKEN),
+            ("CREDENTIALS_DIRECTORY", &creds_dir),
+        ],
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let c = client();
+    let status = |path: &'static str| {
+        rt.block_on(async {
+            let r = c
+                .post(gw.url(path))
+                .header("content-type", "application/json")
+                .body(r#"{"a":1}"#)
+                .send()
+                .await
+                .unwrap();
+            r.status().as_u16()
+        })
+    };
+    assert_eq!(status("/iam/x"), 200, "signed with the file's secret");
+    assert_eq!(status("/apikey/x"), 200, "the credential's API key");
+    assert_eq!(status("/echo"), 200, "Invoke signed with the env secret");
+
+    // The file changes and SIGHUP reloads: the new (wrong) secret is read and AWS refuses it.
+    std::fs::write(&secret_file, format!("{CANARY_WRONG}\n")).unwrap();
+    gw.signal("HUP");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !gw.log_text().contains("reload: ") {
+        assert!(std::time::Instant::now() < deadline, "no reload logged");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(status("/iam/x"), 403, "the reload re-read the secret file");
+    // A reference that no longer resolves is a rejected reload: the running routes stay.
+    std::fs::remove_file(&secret_file).unwrap();
+    gw.signal("HUP");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !gw.log_text().contains("reload: rejected") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no rejected reload logged"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let log = gw.log_text();
+    assert!(
+        log.contains("routes[0].authorization.iam.secretkey: cannot read"),
+        "{log}"
+    );
+    assert_eq!(status("/echo"), 200);
+
+    let log = gw.log_text();
+    assert!(log.contains("TRACE") || log.contains("DEBUG"));
+    assert_clean("the gateway log", &log);
+    assert!(!log.contains(CANARY_APIKEY), "the API key is in the log");
+    assert!(!log.contains(&CANARY_APIKEY[..20]));
 }

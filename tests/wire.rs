@@ -33,8 +33,8 @@ fn routes(emu: &Emulator) -> String {
          {}{}{}\
          \x20 - name: catchall\n    uri: /*\n    function_uri: '{other_url}'\n",
         inv("inv", "/inv/*", "    awsgateway_compatible: true\n    awsgateway_compatible_payload_version: '2.0'\n"),
-        inv("raw", "/raw", ""),
-        inv("stream", "/stream", "    response_streaming: true\n"),
+        inv("raw", "/raw", "    request_payload: raw\n"),
+        inv("stream", "/stream", "    request_payload: raw\n    response_streaming: true\n"),
         iam_url = emu.http_url("/iam/prod"),
         key_url = emu.http_url("/apikey/prod"),
         open_url = emu.http_url("/open/p"),

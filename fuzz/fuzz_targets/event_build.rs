@@ -1,7 +1,8 @@
 //! Lambda events (`invoke::event`) built from arbitrary request heads and bodies.
 //!
 //! The input is a small structured request (method, path, query, header pairs, body, host,
-//! proxy path, time) and per-route settings. For `forward_event` (every flag combination the
+//! proxy path, time) and per-route settings. `kong_args_event` must be valid JSON (an object,
+//! or the body's own array). For `forward_event` (every flag combination the
 //! input picks), `apigw_v1_event` and `apigw_v2_event` it checks:
 //! * the output is valid JSON (an object);
 //! * the body round-trips: empty is `null` (v1) / absent (v2) / `""` (Kong); `isBase64Encoded`
@@ -24,8 +25,8 @@ use base64::Engine as _;
 use http::header::{CONTENT_TYPE, COOKIE, HOST};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use lambda_proxy::invoke::event::{
-    apigw_v1_event, apigw_v2_event, forward_event, BodyEncoding, EventSettings, RequestView,
-    DEFAULT_STAGE,
+    apigw_v1_event, apigw_v2_event, forward_event, kong_args_event, BodyEncoding, EventSettings,
+    RequestView, DEFAULT_STAGE,
 };
 use libfuzzer_sys::fuzz_target;
 use serde::Deserialize;
@@ -400,6 +401,10 @@ fuzz_target!(|input: Input| {
         }
         other => panic!("v1/v2 query disagree: {other:?}"),
     }
+
+    // ---- Kong's default payload: always JSON, an object unless the body is a bare array ----
+    let parsed = parse(&kong_args_event(&req), "kong args");
+    assert!(parsed.is_object() || (parsed.is_array() && input.raw_query.is_none_or(str::is_empty)));
 
     // ---- Kong forward_request_* ----
     let [m, u, h, b] = input.kong;

@@ -5,7 +5,9 @@
 //! validates the result, so every error names the file, the field path and the reason, e.g.
 //! `conf/x.yaml: routes[2].function_uri: scheme must be http or https`.
 
+mod lint;
 mod model;
+mod secret;
 mod validate;
 
 pub use model::*;
@@ -69,6 +71,9 @@ pub struct Config {
     pub file: PathBuf,
     pub server: ServerConf,
     pub gateway: GatewayConf,
+    /// What the file accepts but probably does not mean (`file: field: reason`); logged at
+    /// warn level by every load, so they show at start, in `-t` and on reload.
+    pub warnings: Vec<String>,
 }
 
 impl Config {
@@ -140,12 +145,28 @@ impl Config {
         let server = server
             .validate()
             .map_err(|e| err("", format!("invalid Pingora settings: {e}")))?;
-        let mut gateway: GatewayConf = parse_with_path(file, Value::Mapping(gateway_part))?;
-        validate::validate(file, &mut gateway)?;
+        // Secret references (`$env://`, `$file://`, ...) are resolved while deserialising.
+        let mut gateway: GatewayConf =
+            secret::with_config_file(file, || parse_with_path(file, Value::Mapping(gateway_part)))?;
+        let warnings: Vec<String> = validate::validate(file, &mut gateway)?
+            .into_iter()
+            .map(|(field, reason)| {
+                ConfigError {
+                    file: file.to_path_buf(),
+                    field,
+                    reason,
+                }
+                .to_string()
+            })
+            .collect();
+        for w in &warnings {
+            log::warn!("configuration warning: {w}");
+        }
         Ok(Config {
             file: file.to_path_buf(),
             server,
             gateway,
+            warnings,
         })
     }
 }

@@ -1,30 +1,10 @@
 //! The gateway's configuration model as written in YAML (field names follow Apache APISIX's
 //! `aws-lambda` plugin where one exists). Defaults live here, next to the fields.
 
-use std::fmt;
-
 use serde::Deserialize;
 
-/// A secret string from the config file. `Debug` and `Display` never show it.
-#[derive(Clone, Deserialize, PartialEq, Eq)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Self {
-        Secret(s.into())
-    }
-    /// The secret itself; call only where it is used (signing, the `x-api-key` header).
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
+use super::secret::opt_reference;
+pub use super::secret::Secret;
 
 /// The gateway's sections of the file.
 #[derive(Debug, Deserialize, Default)]
@@ -184,7 +164,7 @@ fn default_health_path() -> String {
 #[serde(deny_unknown_fields)]
 pub struct CredentialsConf {
     /// Static keys; without them the default chain is used (env, files, web identity, ECS, IMDSv2).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_reference")]
     pub access_key_id: Option<String>,
     #[serde(default)]
     pub secret_access_key: Option<Secret>,
@@ -310,7 +290,7 @@ pub struct RouteConf {
     pub aws_region: Option<String>,
     /// Static credentials (else `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` /
     /// `AWS_SESSION_TOKEN` from the environment at load).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_reference")]
     pub aws_key: Option<String>,
     #[serde(default)]
     pub aws_secret: Option<Secret>,
@@ -354,6 +334,11 @@ pub struct RouteConf {
     /// Status for `X-Amz-Function-Error: Handled` (default 502).
     #[serde(default)]
     pub handled_status: Option<u16>,
+    /// The event when neither `forward_request_*` nor `awsgateway_compatible` is set: `args`
+    /// (default; Kong's default payload: query arguments merged with the parsed body's) or
+    /// `raw` (the client body, bytes untouched).
+    #[serde(default)]
+    pub request_payload: Option<RequestPayload>,
     #[serde(default)]
     pub forward_request_method: bool,
     #[serde(default)]
@@ -383,6 +368,11 @@ pub struct RouteConf {
     /// Egress through an HTTP CONNECT proxy (`http://host:port`).
     #[serde(default)]
     pub proxy_url: Option<String>,
+    /// Kong 2.x's companion of `proxy_url`: the scheme spoken to the endpoint through the
+    /// proxy. Accepted for migration: it must agree with the endpoint (`https`, or `http`
+    /// with `disable_https`); the proxy is always asked for a CONNECT tunnel.
+    #[serde(default)]
+    pub proxy_scheme: Option<String>,
     /// On an Invoke API error (403, 404, 5xx), answer with AWS's status instead of 502
     /// (the body stays sanitised).
     #[serde(default)]
@@ -403,6 +393,11 @@ pub struct RouteConf {
     pub empty_arrays_mode: Option<serde_yaml::Value>,
     #[serde(default)]
     pub aws_imds_protocol_version: Option<serde_yaml::Value>,
+
+    /// An APISIX / Kong `plugins:` block pasted into a route: always refused, with how to
+    /// flatten it (read only to say so).
+    #[serde(default)]
+    pub plugins: Option<serde_yaml::Value>,
 
     // ---- both kinds ----
     /// Upstream read timeout in milliseconds: the longest wait for the next bytes of the
@@ -516,6 +511,17 @@ impl InvocationType {
     }
 }
 
+/// `request_payload`: what a `function_name` route without `forward_request_*` or
+/// `awsgateway_compatible` sends as the event.
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestPayload {
+    /// Kong's default: query arguments merged with the body's (form, multipart, JSON).
+    Args,
+    /// The client body, untouched.
+    Raw,
+}
+
 #[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq)]
 pub enum LogType {
     #[default]
@@ -595,9 +601,10 @@ pub enum ApiKeyPolicy {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IamConf {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_reference")]
     pub accesskey: Option<String>,
-    #[serde(default)]
+    /// Also spelt `secret_key` (APISIX's schema table).
+    #[serde(default, alias = "secret_key")]
     pub secretkey: Option<Secret>,
     /// Session token for temporary credentials (APISIX has none).
     #[serde(default)]

@@ -5,12 +5,15 @@ use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::Path;
 
+use super::lint::{self, Lint};
 use super::{ConfigError, GatewayConf, RouteConf};
 
 /// The smallest body budget: one 64 KiB body (the size forwarded from the retry buffer).
 const MIN_BUFFERED_BODY_BYTES: u64 = 64 * 1024;
 
-pub(super) fn validate(file: &Path, conf: &mut GatewayConf) -> Result<(), ConfigError> {
+/// Checks `conf`; returns the warnings (field path, reason) of a file that is accepted.
+pub(super) fn validate(file: &Path, conf: &mut GatewayConf) -> Result<Vec<Lint>, ConfigError> {
+    let mut warnings = Vec::new();
     let err = |field: String, reason: String| ConfigError {
         file: file.to_path_buf(),
         field,
@@ -79,9 +82,7 @@ pub(super) fn validate(file: &Path, conf: &mut GatewayConf) -> Result<(), Config
         ("client.body_timeout", conf.client.body_timeout),
         ("client.send_timeout", conf.client.send_timeout),
     ] {
-        if v == 0 {
-            return Err(err(name.into(), "must be at least 1 ms".into()));
-        }
+        lint::check_millis(v).map_err(|reason| err(name.into(), reason))?;
     }
     if conf.limits.buffered_body_bytes < MIN_BUFFERED_BODY_BYTES {
         return Err(err(
@@ -122,7 +123,7 @@ pub(super) fn validate(file: &Path, conf: &mut GatewayConf) -> Result<(), Config
     let mut names = HashSet::new();
     for (i, r) in conf.routes.iter_mut().enumerate() {
         let at = format!("routes[{i}]");
-        validate_route(r, &at).map_err(|(f, reason)| err(f, reason))?;
+        validate_route(r, &at, &mut warnings).map_err(|(f, reason)| err(f, reason))?;
         if !names.insert(r.name.clone()) {
             return Err(err(
                 format!("{at}.name"),
@@ -130,7 +131,34 @@ pub(super) fn validate(file: &Path, conf: &mut GatewayConf) -> Result<(), Config
             ));
         }
     }
-    Ok(())
+    let matchers: Vec<lint::Matcher> = conf
+        .routes
+        .iter()
+        .enumerate()
+        .map(|(i, r)| lint::Matcher {
+            name: &r.name,
+            patterns: r
+                .uri
+                .iter()
+                .map(|u| (format!("routes[{i}].uri"), u))
+                .chain(
+                    r.uris
+                        .iter()
+                        .enumerate()
+                        .map(|(j, u)| (format!("routes[{i}].uris[{j}]"), u)),
+                )
+                .map(|(f, u)| (f, crate::routing::normalize_pattern(u)))
+                .collect(),
+            hosts: &r.hosts,
+            methods: &r.methods,
+        })
+        .collect();
+    let (dead, partly) = lint::shadowed(&matchers);
+    if let Some((field, reason)) = dead {
+        return Err(err(field, reason));
+    }
+    warnings.extend(partly);
+    Ok(warnings)
 }
 
 /// Resolves a path from the config file relative to the file's directory.
@@ -143,8 +171,17 @@ pub fn resolve(file: &Path, p: &str) -> std::path::PathBuf {
     }
 }
 
-fn validate_route(r: &mut RouteConf, at: &str) -> Result<(), (String, String)> {
+fn validate_route(
+    r: &mut RouteConf,
+    at: &str,
+    warnings: &mut Vec<Lint>,
+) -> Result<(), (String, String)> {
     let e = |field: &str, reason: String| Err((format!("{at}.{field}"), reason));
+    // First: a pasted plugin block also lacks the route's target, and the target error
+    // would not say why.
+    if let Some(p) = &r.plugins {
+        return e("plugins", lint::plugins_block(p));
+    }
     if r.name.trim().is_empty() || r.name.len() > 64 {
         return e("name", "must be 1 to 64 characters".into());
     }
@@ -175,6 +212,11 @@ fn validate_route(r: &mut RouteConf, at: &str) -> Result<(), (String, String)> {
                 format!("`{m}` is not an HTTP method"),
             );
         }
+        match lint::check_method(&up) {
+            Ok(None) => {}
+            Ok(Some(w)) => warnings.push((format!("{at}.methods[{j}]"), w)),
+            Err(reason) => return e(&format!("methods[{j}]"), reason),
+        }
         *m = up;
     }
     for (j, h) in r.hosts.iter_mut().enumerate() {
@@ -193,19 +235,11 @@ fn validate_route(r: &mut RouteConf, at: &str) -> Result<(), (String, String)> {
         }
         *h = low;
     }
-    if let Some(t) = r.timeout {
-        if t == 0 {
-            return e("timeout", "must be at least 1 ms".into());
-        }
-    }
-    if r.connect_timeout == 0 {
-        return e("connect_timeout", "must be at least 1 ms".into());
+    for (field, ms) in lint::route_millis(r) {
+        lint::check_millis(ms).or_else(|reason| e(field, reason))?;
     }
     if r.keepalive_pool == 0 {
         return e("keepalive_pool", "must be at least 1".into());
-    }
-    if r.keepalive_timeout == Some(0) {
-        return e("keepalive_timeout", "must be at least 1 ms".into());
     }
     if !(1..=10).contains(&r.retries.attempts) {
         return e("retries.attempts", "must be 1 to 10 (1: no retries)".into());
@@ -335,6 +369,8 @@ fn invoke_only_fields(r: &RouteConf) -> Vec<&'static str> {
     flag(r.base64_encode_body.is_some(), "base64_encode_body");
     flag(r.text_content_types.is_some(), "text_content_types");
     flag(r.proxy_url.is_some(), "proxy_url");
+    flag(r.proxy_scheme.is_some(), "proxy_scheme");
+    flag(r.request_payload.is_some(), "request_payload");
     flag(
         r.preserve_lambda_api_error_code,
         "preserve_lambda_api_error_code",

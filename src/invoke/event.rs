@@ -1,8 +1,9 @@
 //! Lambda events built from one client request: the JSON payload the gateway sends to the
 //! Invoke API for `function_name` routes.
 //!
-//! Three shapes, each a pure function of a [`RequestView`] returning the event as JSON bytes:
+//! Four shapes, each a pure function of a [`RequestView`] returning the event as JSON bytes:
 //!
+//! * [`kong_args_event`]: Kong's default payload, query and body arguments in one object.
 //! * [`forward_event`]: Kong's `forward_request_*` object (for migrations from Kong).
 //! * [`apigw_v1_event`]: API Gateway REST API / payload format 1.0, as AWS sends it.
 //! * [`apigw_v2_event`]: HTTP API payload format 2.0, which is also the Lambda Function URL event.
@@ -306,6 +307,172 @@ pub fn forward_event(
     w.finish()
 }
 
+/// Kong's default payload, sent when a route sets neither `forward_request_*` nor
+/// `awsgateway_compatible` (Kong's `kong.table.merge(kong.request.get_query(),
+/// kong.request.get_body())`): one JSON object of the query arguments merged with the body's
+/// arguments, the body winning on a shared name. Headers, method and path are not sent.
+///
+/// The body is parsed by its content type, as Kong's `kong.request.get_body()` does (the type's
+/// essence, lower-cased, must *start with* one of these):
+///
+/// * `application/x-www-form-urlencoded`: arguments like the query's;
+/// * `application/json`: a JSON object's members; a non-empty JSON array's elements under the
+///   keys `"1"`, `"2"`... (a Lua array merged into a table; with no query argument the array
+///   is sent as it is, as Kong's encoder does); anything else (a string, a number, `null`,
+///   invalid JSON) contributes nothing;
+/// * `multipart/form-data`: each named part's content, as text;
+/// * any other type, or none: the body contributes nothing (Kong drops it too).
+///
+/// Arguments are a string when single, an array when repeated, `true` when valueless (`?flag`);
+/// keys and values are form-decoded. A JSON body without query arguments is sent byte for byte;
+/// otherwise its members are embedded byte for byte (never decoded and re-encoded), except a
+/// JSON array's elements. Text that is not UTF-8 (form values, multipart parts) is decoded
+/// lossily (U+FFFD): the JSON event cannot carry raw bytes (Kong sends invalid JSON, which the
+/// Invoke API refuses).
+pub fn kong_args_event(req: &RequestView) -> Vec<u8> {
+    let query = Query::parse(req.raw_query.unwrap_or(""), true);
+    let ct = req.headers.get(CONTENT_TYPE).map(|v| v.as_bytes());
+    let essence = ct.map(|c| mime_essence(c).to_ascii_lowercase());
+    let starts = |prefix: &str| {
+        essence
+            .as_ref()
+            .is_some_and(|e| e.starts_with(prefix.as_bytes()))
+    };
+    let mut w =
+        ObjectWriter::with_capacity(64 + 2 * req.raw_query.map_or(0, str::len) + req.body.len());
+    let write_query = |w: &mut ObjectWriter, skip: &dyn Fn(&str) -> bool| {
+        for group in query.groups() {
+            let key: &str = &group[0].0;
+            if skip(key) {
+                continue;
+            }
+            if group.len() == 1 {
+                w.entry(key, &KongValue(group[0].1.as_deref()));
+            } else {
+                w.entry(key, &ValueSeq(group, true));
+            }
+        }
+    };
+    if starts("application/x-www-form-urlencoded") {
+        let text = String::from_utf8_lossy(req.body);
+        let form = Query::parse(&text, true);
+        let in_form = |k: &str| form.pairs.binary_search_by(|p| (*p.0).cmp(k)).is_ok();
+        write_query(&mut w, &in_form);
+        for group in form.groups() {
+            let key: &str = &group[0].0;
+            if group.len() == 1 {
+                w.entry(key, &KongValue(group[0].1.as_deref()));
+            } else {
+                w.entry(key, &ValueSeq(group, true));
+            }
+        }
+    } else if starts("application/json") {
+        let trimmed = req.body.trim_ascii();
+        match trimmed.first() {
+            Some(b'{') if is_json_object(trimmed) => {
+                if query.is_empty() {
+                    return req.body.to_vec();
+                }
+                let keys: BTreeMap<String, serde::de::IgnoredAny> =
+                    serde_json::from_slice(trimmed).unwrap_or_default();
+                write_query(&mut w, &|k| keys.contains_key(k));
+                w.members(&trimmed[1..trimmed.len() - 1]);
+            }
+            Some(b'[') => {
+                if let Ok(items) = serde_json::from_slice::<Vec<serde_json::Value>>(trimmed) {
+                    if query.is_empty() && !items.is_empty() {
+                        return req.body.to_vec();
+                    }
+                    let index = |k: &str| {
+                        k.parse::<usize>()
+                            .is_ok_and(|n| n >= 1 && n <= items.len() && k == n.to_string())
+                    };
+                    write_query(&mut w, &index);
+                    for (i, item) in items.iter().enumerate() {
+                        w.entry(&(i + 1).to_string(), item);
+                    }
+                } else {
+                    write_query(&mut w, &|_| false);
+                }
+            }
+            _ => write_query(&mut w, &|_| false),
+        }
+    } else if let Some(parts) = starts("multipart/form-data")
+        .then(|| ct.and_then(|c| multipart_fields(c, req.body)))
+        .flatten()
+    {
+        let in_parts = |k: &str| parts.binary_search_by(|p| p.0.as_str().cmp(k)).is_ok();
+        write_query(&mut w, &in_parts);
+        for group in parts.chunk_by(|a, b| a.0 == b.0) {
+            if group.len() == 1 {
+                w.entry(&group[0].0, &group[0].1);
+            } else {
+                let values: Vec<&str> = group.iter().map(|p| p.1.as_str()).collect();
+                w.entry(&group[0].0, &values);
+            }
+        }
+    } else {
+        write_query(&mut w, &|_| false);
+    }
+    w.finish()
+}
+
+/// The named fields of a `multipart/form-data` body as `(name, content)`, sorted by name
+/// (stable); `None` when the content type has no boundary or the body is not multipart.
+fn multipart_fields(content_type: &[u8], body: &[u8]) -> Option<Vec<(String, String)>> {
+    let ct = std::str::from_utf8(content_type).ok()?;
+    let boundary = ct.split(';').skip(1).find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case("boundary")
+            .then(|| v.trim().trim_matches('"'))
+    })?;
+    if boundary.is_empty() {
+        return None;
+    }
+    let delimiter = format!("--{boundary}");
+    let delim = delimiter.as_bytes();
+    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
+    let mut rest = &body[find(body, delim)? + delim.len()..];
+    let mut fields = Vec::new();
+    loop {
+        if rest.starts_with(b"--") {
+            break;
+        }
+        // The rest of the delimiter line (transport padding), then the part.
+        let line_end = find(rest, b"\r\n")?;
+        rest = &rest[line_end + 2..];
+        let mut closing = Vec::with_capacity(delim.len() + 2);
+        closing.extend_from_slice(b"\r\n");
+        closing.extend_from_slice(delim);
+        let end = find(rest, &closing)?;
+        let part = &rest[..end];
+        rest = &rest[end + closing.len()..];
+        let (head, content) = match find(part, b"\r\n\r\n") {
+            Some(i) => (&part[..i], &part[i + 4..]),
+            None if part.starts_with(b"\r\n") => (&part[..0], &part[2..]),
+            None => continue,
+        };
+        let head = String::from_utf8_lossy(head);
+        let name = head.split("\r\n").find_map(|line| {
+            let (h, v) = line.split_once(':')?;
+            if !h.trim().eq_ignore_ascii_case("content-disposition") {
+                return None;
+            }
+            v.split(';').skip(1).find_map(|p| {
+                let (k, v) = p.split_once('=')?;
+                (k.trim().eq_ignore_ascii_case("name"))
+                    .then(|| v.trim().trim_matches('"').to_string())
+            })
+        });
+        if let Some(name) = name {
+            fields.push((name, String::from_utf8_lossy(content).into_owned()));
+        }
+    }
+    fields.sort_by(|a, b| a.0.cmp(&b.0));
+    Some(fields)
+}
+
 /// Any `Display` as a JSON string, escaped while it is written.
 struct AsJsonStr<T: fmt::Display>(T);
 
@@ -355,6 +522,19 @@ impl ObjectWriter {
 
     fn raw(&mut self, json: &[u8]) {
         self.out.extend_from_slice(json);
+    }
+
+    /// The members of another JSON object (its text between `{` and `}`), byte for byte.
+    fn members(&mut self, inner: &[u8]) {
+        let inner = inner.trim_ascii();
+        if inner.is_empty() {
+            return;
+        }
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        self.out.extend_from_slice(inner);
     }
 
     fn finish(mut self) -> Vec<u8> {
@@ -1572,6 +1752,107 @@ mod tests {
         let ev = parse(apigw_v2_event(&view(&h, None, b"abc"), &settings()));
         assert_eq!(ev["isBase64Encoded"], true);
         assert_eq!(ev["body"], "YWJj");
+    }
+
+    #[test]
+    fn kong_args_merge_query_and_form() {
+        let h = headers(&[(
+            "content-type",
+            b"Application/X-WWW-Form-Urlencoded; charset=utf-8",
+        )]);
+        let ev = parse(kong_args_event(&view(
+            &h,
+            Some("a=1&a=2&flag&shared=q&sp=x+y&=nokey"),
+            b"f=1&f=2&g=h+i&solo&shared=body",
+        )));
+        assert_eq!(
+            ev,
+            json!({"a": ["1", "2"], "flag": true, "sp": "x y",
+                   "f": ["1", "2"], "g": "h i", "solo": true, "shared": "body"})
+        );
+        // No body, no query: an empty object (never an empty payload).
+        let none = headers(&[]);
+        assert_eq!(kong_args_event(&view(&none, None, b"")), b"{}");
+        // Query only; a body without a content type contributes nothing (as Kong).
+        assert_eq!(
+            parse(kong_args_event(&view(&none, Some("q=1"), b"{\"x\":1}"))),
+            json!({"q": "1"})
+        );
+        let text = headers(&[("content-type", b"text/plain")]);
+        assert_eq!(
+            parse(kong_args_event(&view(&text, Some("q=1"), b"x=1"))),
+            json!({"q": "1"})
+        );
+    }
+
+    #[test]
+    fn kong_args_json_bodies() {
+        let h = headers(&[("content-type", b"application/json; charset=utf-8")]);
+        // No query: the body byte for byte (`[]` and `2.50` stay as written).
+        let body = b" {\"b\":1, \"n\":{\"x\":[1, 2.50, []]}} ";
+        assert_eq!(kong_args_event(&view(&h, None, body)), body.to_vec());
+        // With a query: merged, the body's members embedded as written, the body wins.
+        let out = kong_args_event(&view(&h, Some("b=q&q=1"), body));
+        let text = String::from_utf8(out.clone()).unwrap();
+        assert!(text.contains("\"n\":{\"x\":[1, 2.50, []]}"), "{text}");
+        assert_eq!(
+            parse(out),
+            json!({"q": "1", "b": 1, "n": {"x": [1, 2.5, []]}})
+        );
+        // `{}` with a query: the query.
+        assert_eq!(
+            parse(kong_args_event(&view(&h, Some("q=1"), b"{ }"))),
+            json!({"q": "1"})
+        );
+        // Arrays: as they are without a query, under "1", "2"... with one (a Lua array merged
+        // into the query's table); `[]` is `{}` (an empty Lua table).
+        assert_eq!(kong_args_event(&view(&h, None, b"[1,\"x\"]")), b"[1,\"x\"]");
+        assert_eq!(
+            parse(kong_args_event(&view(&h, Some("q=1&1=z"), b"[1,\"x\"]"))),
+            json!({"q": "1", "1": 1, "2": "x"})
+        );
+        assert_eq!(kong_args_event(&view(&h, None, b"[]")), b"{}");
+        // Scalars and invalid JSON contribute nothing.
+        for bad in [&b"\"str\""[..], b"42", b"null", b"{\"a\":", b"not json"] {
+            assert_eq!(
+                parse(kong_args_event(&view(&h, Some("q=1"), bad))),
+                json!({"q": "1"}),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        // `application/vnd.api+json` does not start with `application/json`: Kong ignores it.
+        let vnd = headers(&[("content-type", b"application/vnd.api+json")]);
+        assert_eq!(kong_args_event(&view(&vnd, None, b"{\"a\":1}")), b"{}");
+    }
+
+    #[test]
+    fn kong_args_multipart() {
+        let h = headers(&[("content-type", b"multipart/form-data; boundary=\"XyZ\"")]);
+        let body = b"preamble\r\n--XyZ\r\n\
+            Content-Disposition: form-data; name=\"title\"\r\n\r\nhello world\r\n\
+            --XyZ\r\nContent-Disposition: form-data; name=\"tag\"\r\n\r\na\r\n\
+            --XyZ\r\ncontent-disposition: form-data; name=tag\r\n\r\nb\r\n\
+            --XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.bin\"\r\n\
+            Content-Type: application/octet-stream\r\n\r\n\x89PNG\r\nline2\r\n\
+            --XyZ\r\nContent-Type: text/plain\r\n\r\nno name, skipped\r\n\
+            --XyZ--\r\nepilogue";
+        let ev = parse(kong_args_event(&view(&h, Some("q=1&title=q"), body)));
+        assert_eq!(
+            ev,
+            json!({"q": "1", "title": "hello world", "tag": ["a", "b"],
+                   "file": "\u{FFFD}PNG\r\nline2"})
+        );
+        // No boundary, or not multipart at all: the query only.
+        let nob = headers(&[("content-type", b"multipart/form-data")]);
+        assert_eq!(
+            parse(kong_args_event(&view(&nob, Some("q=1"), body))),
+            json!({"q": "1"})
+        );
+        assert_eq!(
+            parse(kong_args_event(&view(&h, Some("q=1"), b"just text"))),
+            json!({"q": "1"})
+        );
     }
 
     #[test]

@@ -29,7 +29,9 @@ use super::{respond, Gateway, RequestCtx};
 use crate::budget::BodyReservation;
 use crate::config::{InvocationType, PayloadVersionConf};
 use crate::invoke::call::{self, InvokeCall};
-use crate::invoke::event::{apigw_v1_event, apigw_v2_event, forward_event, RequestView};
+use crate::invoke::event::{
+    apigw_v1_event, apigw_v2_event, forward_event, kong_args_event, RequestView,
+};
 use crate::invoke::result::{parse_proxy_result, split_stream_prelude, PayloadVersion};
 use crate::invoke::stream::{EventStreamDecoder, StreamEvent};
 use crate::metrics;
@@ -248,6 +250,7 @@ fn build_event(
     };
     let event = match t.event_mode {
         EventMode::Raw => return body,
+        EventMode::KongArgs => kong_args_event(&view),
         EventMode::Forward {
             method,
             uri,

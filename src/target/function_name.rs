@@ -15,7 +15,7 @@ use pingora::upstreams::peer::HttpPeer;
 use super::connect_proxy::ConnectTunnel;
 use super::function_uri::{peer_for, peer_template};
 use crate::config::{
-    ConfigError, InvocationType, LogType, PayloadVersionConf, RouteConf,
+    ConfigError, InvocationType, LogType, PayloadVersionConf, RequestPayload, RouteConf,
     DEFAULT_EVENT_PAYLOAD_LIMIT, DEFAULT_FUNCTION_URL_TIMEOUT_MS, DEFAULT_SYNC_PAYLOAD_LIMIT,
 };
 use crate::dns::UpstreamHost;
@@ -36,8 +36,10 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 /// What the event sent to the function is built from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventMode {
-    /// The client body, untouched.
+    /// The client body, untouched (`request_payload: raw`).
     Raw,
+    /// Kong's default payload: query and body arguments merged into one object.
+    KongArgs,
     /// Kong's `forward_request_*` object.
     Forward {
         method: bool,
@@ -208,6 +210,49 @@ pub fn validate_function_name_route(r: &RouteConf) -> Result<(), (String, String
     }
     if let Some(p) = &r.proxy_url {
         parse_proxy_url(p).or_else(|reason| e("proxy_url", reason))?;
+    }
+    if let Some(scheme) = &r.proxy_scheme {
+        let endpoint = if r.disable_https { "http" } else { "https" };
+        if scheme != "http" && scheme != "https" {
+            return e("proxy_scheme", format!("`{scheme}` is not http or https"));
+        }
+        if r.proxy_url.is_none() {
+            return e("proxy_scheme", "only applies with `proxy_url`".into());
+        }
+        if scheme != endpoint {
+            return e(
+                "proxy_scheme",
+                format!(
+                    "`{scheme}` disagrees with the endpoint, which is {endpoint} ({}); the proxy always gets a CONNECT tunnel to it",
+                    if r.disable_https { "disable_https: true" } else { "disable_https is false" }
+                ),
+            );
+        }
+    }
+    if let Some(payload) = r.request_payload {
+        let other = if r.awsgateway_compatible {
+            Some("awsgateway_compatible")
+        } else if r.forward_request_method
+            || r.forward_request_uri
+            || r.forward_request_headers
+            || r.forward_request_body
+        {
+            Some("forward_request_*")
+        } else {
+            None
+        };
+        if let Some(other) = other {
+            return e(
+                "request_payload",
+                format!(
+                    "`{}` conflicts with {other}, which builds its own event",
+                    match payload {
+                        RequestPayload::Args => "args",
+                        RequestPayload::Raw => "raw",
+                    }
+                ),
+            );
+        }
     }
     if r.response_streaming && r.invocation_type == InvocationType::Event {
         return e(
@@ -382,8 +427,10 @@ impl InvokeTarget {
                 headers: r.forward_request_headers,
                 body: r.forward_request_body,
             }
-        } else {
+        } else if r.request_payload == Some(RequestPayload::Raw) {
             EventMode::Raw
+        } else {
+            EventMode::KongArgs
         };
         let body_encoding = match r.base64_encode_body {
             Some(true) => BodyEncoding::Always,

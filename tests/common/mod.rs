@@ -404,11 +404,31 @@ pub fn raw_get(addr: SocketAddr, target: &str) -> (u16, String) {
 }
 
 /// One `function_name` route calling `function` at `host:port`, matched on `/<name>`, signed
-/// with the test credentials; `extra` adds lines (`    disable_https: true\n`, ...).
+/// with the test credentials; `extra` adds lines (`    disable_https: true\n`, ...). The
+/// event is the raw body (`request_payload: raw`) unless `extra` chooses an event.
 pub fn invoke_route_yaml(name: &str, function: &str, host: &str, port: u16, extra: &str) -> String {
+    let payload = raw_payload_unless_chosen(extra);
     format!(
-        "  - name: {name}\n    uri: /{name}\n    function_name: '{function}'\n    aws_region: us-east-1\n    host: {host}\n    port: {port}\n    aws_key: {AKID}\n    aws_secret: '{SECRET}'\n{extra}"
+        "  - name: {name}\n    uri: /{name}\n    function_name: '{function}'\n    aws_region: us-east-1\n    host: {host}\n    port: {port}\n    aws_key: {AKID}\n    aws_secret: '{SECRET}'\n{payload}{extra}"
     )
+}
+
+/// `    request_payload: raw\n`, unless the route lines in `extra` choose the event themselves
+/// (most tests send bodies without a content type and want them passed through untouched;
+/// the default, Kong's argument object, has its own tests).
+pub fn raw_payload_unless_chosen(extra: &str) -> &'static str {
+    if [
+        "request_payload",
+        "awsgateway_compatible:",
+        "forward_request_",
+    ]
+    .iter()
+    .any(|k| extra.contains(k))
+    {
+        ""
+    } else {
+        "    request_payload: raw\n"
+    }
 }
 
 /// The sum of the samples of metric `name` whose line contains every one of `labels`, from one
