@@ -2,7 +2,7 @@
 # Checks the systemd integration in systemd/ without a running systemd (containers, CI):
 #
 #  1. `systemd-analyze verify` of the unit, installed into a temporary root (--root) with a
-#     stand-in for /usr/local/bin/lambda-proxy; the other commands (/bin/kill) must exist on
+#     stand-in for /usr/bin/lambda-proxy; the other commands (/bin/kill) must exist on
 #     this machine. Strict: verify exits 0 after "Unknown key" or "Failed to parse ... ignoring"
 #     warnings, so any message at all fails the check.
 #  2. systemd/lambda-proxy.sysusers creates a shell-less lambda-proxy user (systemd-sysusers

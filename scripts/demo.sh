@@ -7,9 +7,38 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The demo's ports: refuse at once, naming the port and its holder, rather than start next to
+# another program and then talk to it.
+port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+holder() { # "program (pid N)" listening on port $1, when ss can tell
+  command -v ss >/dev/null 2>&1 || return 0
+  ss -Hltnp "sport = :$1" 2>/dev/null | grep -oE 'users:\(\("[^"]+",pid=[0-9]+' | head -1 |
+    sed -E 's/users:\(\("([^"]+)",pid=([0-9]+)/ by \1 (pid \2)/'
+}
+check_ports() {
+  local taken=0 port what
+  for port in 8080:gateway 9001:emulator-http 9443:emulator-https; do
+    what=${port#*:}; port=${port%%:*}
+    if port_taken "$port"; then
+      echo "demo: port $port on 127.0.0.1 (the $what) is already in use$(holder "$port")." >&2
+      taken=1
+    fi
+  done
+  if [ "$taken" = 1 ]; then
+    echo "demo: stop that program (or an earlier demo) and run ./scripts/demo.sh again." >&2
+    exit 1
+  fi
+}
+check_ports
+
 ./scripts/setup.sh
+if [ ! -x target/debug/lambda-proxy ] || [ ! -x target/debug/lambda-proxy-emulator ]; then
+  echo "demo: first run: building lambda-proxy and its emulator (cargo build); this takes a few minutes."
+fi
 cargo build --locked --bins
 mkdir -p target/demo
+# Checked again: the build takes a while, and something may have started meanwhile.
+check_ports
 
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
@@ -22,8 +51,21 @@ for _ in $(seq 1 100); do grep -q READY target/demo/emulator.out 2>/dev/null && 
 grep -q READY target/demo/emulator.out || { echo "emulator did not start:"; cat target/demo/emulator.log; exit 1; }
 
 ./target/debug/lambda-proxy -c conf/demo.yaml 2> target/demo/gateway.log &
-pids+=($!)
-for _ in $(seq 1 100); do curl -s -o /dev/null 127.0.0.1:8080/ && break; sleep 0.1; done
+gateway=$!
+pids+=("$gateway")
+# Ready when this gateway answers its health endpoint; it must still be running (a gateway that
+# could not bind exits, and whatever answers then is not the demo).
+ready=0
+for _ in $(seq 1 100); do
+  kill -0 "$gateway" 2>/dev/null || break
+  if [ "$(curl -s 127.0.0.1:8080/healthz 2>/dev/null)" = '{"status":"ok"}' ]; then ready=1; break; fi
+  sleep 0.1
+done
+if [ "$ready" != 1 ] || ! kill -0 "$gateway" 2>/dev/null; then
+  echo "demo: lambda-proxy did not start on 127.0.0.1:8080:" >&2
+  grep -vE ' (INFO|DEBUG) ' target/demo/gateway.log | tail -5 >&2
+  exit 1
+fi
 
 cat <<'TXT'
 lambda-proxy is listening on http://127.0.0.1:8080 (logs: target/demo/gateway.log). Try:

@@ -3,7 +3,17 @@
 # cmake (Pingora builds zlib-ng with it), libssl-dev + pkg-config (Pingora's OpenSSL backend
 # links the system libssl; see .cargo/config.toml), curl (demo), python3-venv (moto for tests). Rust itself must be installed
 # (rustup); the project's Cargo.lock pins every crate.
+#
+# --package: also what building and checking the Debian package needs (scripts/check-package.sh):
+# cargo-deb (pinned, from crates.io: Debian has no package of it), lintian, dpkg-dev
+# (dpkg-shlibdeps for the package's dependencies), binutils (objcopy, for the -dbgsym package),
+# systemd (systemd-analyze, systemd-sysusers, systemd-tmpfiles), man-db (lintian's man page check)
+# and openssl (a test certificate for `lambda-proxy -t` of the installed configuration).
 set -euo pipefail
+
+CARGO_DEB_VERSION=3.8.0
+package=0
+[ "${1:-}" = "--package" ] && package=1
 
 need=()
 command -v cmake >/dev/null 2>&1 || need+=(cmake)
@@ -13,6 +23,15 @@ pkg-config --exists openssl 2>/dev/null || need+=(libssl-dev)
 # python3 with venv: the test suite installs moto (an AWS mock) into .venv-moto.
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 python3 -m venv --help >/dev/null 2>&1 || need+=(python3-venv)
+
+if [ "$package" = 1 ]; then
+  command -v lintian >/dev/null 2>&1 || need+=(lintian)
+  command -v dpkg-shlibdeps >/dev/null 2>&1 || need+=(dpkg-dev)
+  command -v objcopy >/dev/null 2>&1 || need+=(binutils)
+  command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+  command -v man >/dev/null 2>&1 || need+=(man-db)
+  command -v openssl >/dev/null 2>&1 || need+=(openssl)
+fi
 
 if ((${#need[@]})); then
   echo "setup: installing ${need[*]}"
@@ -27,4 +46,8 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
+if [ "$package" = 1 ] && [ "$(cargo deb --version 2>/dev/null | cut -d" " -f2)" != "$CARGO_DEB_VERSION" ]; then
+  echo "setup: installing cargo-deb $CARGO_DEB_VERSION (about a minute)"
+  cargo install --quiet --locked --version "$CARGO_DEB_VERSION" cargo-deb
+fi
 echo "setup: ok ($(cargo --version))"

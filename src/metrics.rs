@@ -10,7 +10,9 @@
 //! * `kind`: `function_uri` or `function_name` (`-` with route `-`);
 //! * `status_class`: `1xx` … `5xx`, or `none` when no response could be written (client gone);
 //! * `aws_error_type`: a fixed allow-list of Lambda Invoke API error types, else `other`;
-//! * `source`: a credential source's name (one per distinct configured source).
+//! * `source`: a credential source's name: the configured name of a named source
+//!   (`credentials: NAME`), else `route:ROUTE` for credentials set on a route; never a key id.
+//!   Routes with identical credentials share one source, named by the first.
 //!
 //! | metric | type | labels | recorded |
 //! |---|---|---|---|

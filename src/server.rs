@@ -58,9 +58,64 @@ pub fn init_logging() {
     let _ = b.try_init();
 }
 
+/// The command line: Pingora's own options ([`Opt`]: `-c`, `-d`, `-u`, `-t`) with this binary's
+/// name, version and help text. docs/lambda-proxy.8 and the README describe the same options
+/// (tests/cli.rs checks that they agree).
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    Opt::command()
+        .name("lambda-proxy")
+        .bin_name("lambda-proxy")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about(
+            "HTTP gateway in front of AWS Lambda (Invoke API, Function URLs) and API Gateway, \
+             on Pingora",
+        )
+        .mut_arg("conf", |a| {
+            a.display_order(1).value_name("FILE").help(format!(
+                "Configuration file: Pingora's settings and the gateway's listeners, routes, \
+                 credentials, metrics, health and access_log (default {DEFAULT_CONF})"
+            ))
+        })
+        .mut_arg("test", |a| {
+            a.display_order(2).help(
+                "Test the configuration and exit: loads the file, certificates, upstream trust \
+                 stores and every credential source; exit status 0 if it would start",
+            )
+        })
+        .mut_arg("daemon", |a| {
+            a.display_order(3).help("Run in the background (like `daemon: true`) and write `pid_file`")
+        })
+        .mut_arg("upgrade", |a| {
+            a.display_order(4).help(
+                "Graceful upgrade: take over the listening sockets of the running process \
+                 through `upgrade_sock` (send the old process SIGQUIT)",
+            )
+        })
+        .after_help(
+            "Signals:\n  \
+             SIGHUP   re-read routes, targets and credentials in place (listeners need -u)\n  \
+             SIGQUIT  hand the listening sockets to a new process started with -u, then drain\n  \
+             SIGTERM  stop accepting, finish the requests in flight, exit\n\n\
+             Environment:\n  \
+             RUST_LOG    log levels, env_logger syntax (default info); access log: target `access`\n  \
+             AWS_REGION  region of function_name routes without one; AWS_* variables feed the\n              \
+             AWS SDK's default credential chain\n\n\
+             Every configuration option, with its default: conf/lambda-proxy.yaml in the source,\n\
+             /usr/share/doc/lambda-proxy/examples/lambda-proxy.yaml when installed. See lambda-proxy(8).",
+        )
+}
+
+/// Parses the process's command line ([`command`]); `--help`, `--version` and errors exit here.
+pub fn parse_args() -> Opt {
+    use clap::FromArgMatches;
+    let matches = command().get_matches();
+    Opt::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
 pub fn run() -> ! {
     init_logging();
-    let opt = Opt::parse_args();
+    let opt = parse_args();
     let path = config_path(opt.conf.as_deref());
     let config = Config::load(&path).unwrap_or_else(|e| fail(&e));
     crate::access_log::set_queue_size(config.gateway.access_log.queue_size);

@@ -15,6 +15,14 @@ fn reference_config_loads_and_passes_dash_t() {
     let c = Config::load(repo_path(REFERENCE)).expect("reference config loads");
     assert_eq!(c.gateway.routes.len(), 3);
     assert_eq!(c.server.threads, 2);
+    // metrics, health and access_log as documented there: their defaults.
+    assert!(c.gateway.metrics.is_none(), "metrics are off by default");
+    assert_eq!(c.gateway.health.path, "/healthz");
+    assert!(c.gateway.access_log.enabled);
+    assert_eq!(
+        c.gateway.access_log.format,
+        lambda_proxy::config::AccessLogFormat::Text
+    );
     let out = Command::new(gateway_bin())
         .arg("-t")
         .arg("-c")
@@ -255,11 +263,16 @@ const BROKEN: &[(&str, &str, &str)] = &[
         "metrics.address",
     ),
     (
-        "\nroutes:",
-        "\nhealth:\n  path: healthz\nroutes:",
+        "\nhealth:\n  path: /healthz",
+        "\nhealth:\n  path: healthz",
         "health.path",
     ),
     ("\n  format: text ", "\n  format: xml ", "access_log.format"),
+    (
+        "\n  enabled: true ",
+        "\n  enabled: maybe ",
+        "access_log.enabled",
+    ),
     (
         "\n  queue_size: 8192 ",
         "\n  queue_size: 0 ",
@@ -352,6 +365,7 @@ const BROKEN: &[(&str, &str, &str)] = &[
         "    request_payload: args\n    # max_body_size: bytes.",
         "routes[0].request_payload: only applies to `function_name` routes",
     ),
+    ("  format: text", "  format: xml", "access_log.format"),
 ];
 
 #[test]
@@ -377,6 +391,50 @@ fn broken_copies_fail_naming_the_field() {
             "case {i}: wanted {want:?} in:\n{stderr}"
         );
     }
+}
+
+/// Every section of the gateway's configuration is documented in the reference file, set or
+/// commented out (`metrics`, off by default), and the commented example loads.
+#[test]
+fn reference_config_documents_every_section() {
+    let text = std::fs::read_to_string(repo_path(REFERENCE)).unwrap();
+    for section in [
+        "listeners",
+        "client",
+        "limits",
+        "dns",
+        "metrics",
+        "health",
+        "access_log",
+        "credentials",
+        "routes",
+    ] {
+        let header = format!("\n# {section}: ");
+        let set = format!("\n{section}:");
+        let example = format!("\n# {section}:\n");
+        assert!(
+            text.contains(&header) && (text.contains(&set) || text.contains(&example)),
+            "{REFERENCE} does not document `{section}`"
+        );
+    }
+    // The commented metrics example, uncommented, is valid.
+    let metrics = text
+        .lines()
+        .skip_while(|l| *l != "# metrics:")
+        .take(2)
+        .map(|l| l.trim_start_matches("# "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let yaml = format!(
+        "listeners: [{{address: '127.0.0.1:8080'}}]\n{}\n",
+        metrics.split(" #").next().unwrap_or_default()
+    );
+    let c = Config::from_yaml_str(std::path::Path::new("x.yaml"), &yaml)
+        .unwrap_or_else(|e| panic!("{yaml}: {e}"));
+    assert_eq!(
+        c.gateway.metrics.map(|m| m.address).as_deref(),
+        Some("127.0.0.1:9100")
+    );
 }
 
 #[test]

@@ -148,6 +148,8 @@ fn uri_route(name: &str, uri: &str, function_uri: &str, extra: &str) -> String {
 }
 
 const STATIC_KEYS: &str = "    aws_key: AKIDEXAMPLE\n";
+/// The access key id of the named source `invoke-keys`.
+const NAMED_AKID: &str = "AKIDNAMEDSOURCE00001";
 
 fn static_keys() -> String {
     format!("{STATIC_KEYS}    aws_secret: '{SECRET}'\n")
@@ -206,7 +208,7 @@ async fn scrape_matches_a_known_request_mix() {
         "    authorization:\n      iam:\n        accesskey: {AKID}\n        secretkey: '{SECRET}'\n        service: execute-api\n"
     );
     let routes = format!(
-        "routes:\n{}{}{}{}{}{}{}{}{}",
+        "routes:\n{}{}{}{}{}{}{}{}{}{}",
         uri_route("open", "/o/*", &emu.http_url("/open/p"), ""),
         uri_route(
             "refused",
@@ -227,10 +229,15 @@ async fn scrape_matches_a_known_request_mix() {
         fn_route(&emu, "fn-missing", "no-such-function", &static_keys()),
         // Never called: its credential source only feeds the credential metrics.
         fn_route(&emu, "fn-proc", "echo", "    aws_profile: metrics\n"),
+        // Never called either: a named source, labelled with its configured name.
+        fn_route(&emu, "fn-named", "echo", "    credentials: invoke-keys\n"),
     );
     let gw = Gateway::start_env(
         &routes,
-        &format!("metrics:\n  address: 127.0.0.1:{metrics_port}\n"),
+        &format!(
+            "metrics:\n  address: 127.0.0.1:{metrics_port}\ncredentials:\n  invoke-keys:\n    \
+             access_key_id: {NAMED_AKID}\n    secret_access_key: '{SECRET}'\n"
+        ),
         &[
             ("AWS_CONFIG_FILE", config_file.to_str().unwrap()),
             (
@@ -516,9 +523,30 @@ async fn scrape_matches_a_known_request_mix() {
     );
     assert!(m.must("lambda_proxy_signing_duration_seconds_sum", &[]) > 0.0);
 
-    // Credentials, read at scrape time: the static source never refreshes nor expires; the
-    // process source was fetched and expires in about 1200 s.
-    let stat = "static AKIDEXAMPLE";
+    // Credentials, read at scrape time, labelled with the source's name: a named source's
+    // configured name, else `route:` and the route that set the credentials (the first, when
+    // routes share identical ones). Never a key id.
+    let sources: BTreeSet<&str> =
+        m.0.iter()
+            .filter_map(|s| s.labels.get("source").map(String::as_str))
+            .collect();
+    assert_eq!(
+        sources,
+        // `signed` and the fn-* routes sign with the same static keys: one source.
+        BTreeSet::from(["invoke-keys", "route:fn-proc", "route:signed"]),
+        "{}",
+        ctx()
+    );
+    for key_id in [AKID, NAMED_AKID, "ASIAPROCESS000000001"] {
+        assert!(
+            !m.0.iter()
+                .any(|s| s.labels.values().any(|v| v.contains(key_id))),
+            "an access key id in a label: {key_id}"
+        );
+    }
+    // The static sources never refresh nor expire; the process source was fetched and expires
+    // in about 1200 s.
+    let stat = "route:signed";
     assert_eq!(
         m.get(
             "lambda_proxy_credential_refreshes_total",
@@ -542,7 +570,7 @@ async fn scrape_matches_a_known_request_mix() {
         ),
         None
     );
-    let proc_src = "default-chain(profile=metrics)";
+    let proc_src = "route:fn-proc";
     assert!(
         m.must(
             "lambda_proxy_credential_refreshes_total",

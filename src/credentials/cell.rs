@@ -245,7 +245,7 @@ mod tests {
                 secret_access_key: "S".repeat(40),
                 session_token: None,
             },
-            "static AKIDEXAMPLE".into(),
+            "route:orders".into(),
         );
         let id = cell.current().expect("filled");
         assert_eq!(id.expiration(), None);

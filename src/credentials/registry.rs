@@ -34,15 +34,25 @@ impl CredentialsRegistry {
         })
     }
 
-    /// The cell for `spec`, created on first use. Static cells are filled immediately (no
-    /// expiry); others stay empty until the refresher (or `resolve_all_blocking`) fills them.
-    /// Cells are never removed. Not for the request path (takes a lock).
+    /// The cell for `spec`, named after its kind ([`SourceSpec::describe`]); see
+    /// [`CredentialsRegistry::get_named`].
     pub fn get(&self, spec: &SourceSpec) -> Arc<CredentialsCell> {
+        self.get_named(spec, &spec.describe())
+    }
+
+    /// The cell for `spec`, created on first use and then called `name` (the name in logs,
+    /// `-t` output and the `source` label of the credential metrics; ` #2`, ` #3`… is appended
+    /// if another spec already has it). A spec asked for again under another name gets the
+    /// existing cell, which keeps its first name: identical sources share one cell and one
+    /// refresh loop. Static cells are filled immediately (no expiry); others stay empty until
+    /// the refresher (or `resolve_all_blocking`) fills them. Cells are never removed. Not for
+    /// the request path (takes a lock).
+    pub fn get_named(&self, spec: &SourceSpec, name: &str) -> Arc<CredentialsCell> {
         let mut inner = self.lock();
         if let Some(cell) = inner.by_spec.get(spec) {
             return cell.clone();
         }
-        let base = spec.describe();
+        let base = name.to_string();
         let mut name = base.clone();
         let mut n = 1;
         while inner.names.contains(&name) {
@@ -178,6 +188,23 @@ mod tests {
             "assume-role(arn:aws:iam::1:role/x) on default-chain #2"
         );
         assert_eq!(registry.cells().len(), 2);
+    }
+
+    #[test]
+    fn named_cells_keep_their_first_name() {
+        let registry = CredentialsRegistry::new();
+        let keys = SourceSpec::Static {
+            access_key_id: "AKIDEXAMPLE".into(),
+            secret_access_key: "x".repeat(40),
+            session_token: None,
+        };
+        let a = registry.get_named(&keys, "prod");
+        let again = registry.get_named(&keys, "route:orders");
+        assert!(Arc::ptr_eq(&a, &again));
+        assert_eq!(a.name(), "prod");
+        let other = registry.get_named(&role("a"), "prod");
+        assert_eq!(other.name(), "prod #2");
+        assert_eq!(registry.get(&role("b")).name(), role("b").describe());
     }
 
     #[test]

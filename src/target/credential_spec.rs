@@ -121,6 +121,17 @@ impl<'a> CredentialFields<'a> {
         }
     }
 
+    /// The name of the source these fields describe, for logs, `-t` and the `source` label of
+    /// the credential metrics: the configured name of a named source (`credentials: NAME`),
+    /// else `route:ROUTE` for credentials set on the route itself (keys, profile, AssumeRole or
+    /// the default chain). Never anything of the keys, not even the access key id.
+    pub fn source_name(&self, route: &str) -> String {
+        match self.named {
+            Some(name) => name.to_string(),
+            None => format!("route:{route}"),
+        }
+    }
+
     fn field(&self, i: usize) -> String {
         format!("{}{}", self.at, self.names[i])
     }

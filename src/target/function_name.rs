@@ -390,12 +390,15 @@ impl InvokeTarget {
         let host_header =
             HeaderValue::from_str(&host_header).map_err(|e| err("host", e.to_string()))?;
 
-        let spec = CredentialFields::of_invoke_route(r)
+        let fields = CredentialFields::of_invoke_route(r);
+        let spec = fields
             .spec(cx.named_credentials, &region)
             .map_err(|fe| config_error(file, index, fe))?;
         let signing = Signing {
             signer: RequestSigner::for_scope(&region, "lambda"),
-            credentials: cx.credentials.get(&spec),
+            credentials: cx
+                .credentials
+                .get_named(&spec, &fields.source_name(&r.name)),
         };
 
         for (field, set) in [

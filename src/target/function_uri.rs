@@ -94,12 +94,15 @@ impl FunctionUriTarget {
         let signing = match iam {
             None => None,
             Some(iam) => {
-                let spec = CredentialFields::of_iam(iam)
+                let fields = CredentialFields::of_iam(iam);
+                let spec = fields
                     .spec(cx.named_credentials, &iam.aws_region)
                     .map_err(|fe| config_error(file, index, fe))?;
                 Some(Signing {
                     signer: RequestSigner::for_scope(&iam.aws_region, &iam.service),
-                    credentials: cx.credentials.get(&spec),
+                    credentials: cx
+                        .credentials
+                        .get_named(&spec, &fields.source_name(&r.name)),
                 })
             }
         };
