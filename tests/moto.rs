@@ -109,7 +109,8 @@ fn run_fixture(python: &PathBuf, moto: &Moto) -> Fixture {
     serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {stdout}"))
 }
 
-/// One `function_name` route to moto. `extra` adds indented route fields.
+/// One `function_name` route to moto, sending the client body as the payload (`request_payload:
+/// raw`: what is signed is exactly what the test sent). `extra` adds indented route fields.
 fn route(
     moto: &Moto,
     name: &str,
@@ -125,7 +126,7 @@ fn route(
         "    aws_region: us-east-1\n"
     };
     format!(
-        "  - name: {name}\n    uri: /{name}\n    function_name: '{function}'\n{region}    host: 127.0.0.1\n    port: {port}\n    disable_https: true\n    aws_key: {key}\n    aws_secret: '{secret}'\n{token}{extra}",
+        "  - name: {name}\n    uri: /{name}\n    function_name: '{function}'\n    request_payload: raw\n{region}    host: 127.0.0.1\n    port: {port}\n    disable_https: true\n    aws_key: {key}\n    aws_secret: '{secret}'\n{token}{extra}",
         port = moto.addr.port()
     )
 }
