@@ -4,7 +4,9 @@
 //!   `Connection: close` ([`DrainWatch`], [`is_draining`]): during Pingora's 5 s handoff window
 //!   clients move their keep-alive connections to the new process one response at a time,
 //!   instead of having idle connections dropped under a request in flight when the old
-//!   process stops reading.
+//!   process stops reading. If no new process takes the sockets (none was started, or it died
+//!   first), Pingora (patched, vendor/README.md 0002) keeps this process serving and draining
+//!   ends.
 //! * Pingora then stops accepting and sleeps `grace_period_seconds` whether or not requests
 //!   are still running. [`DrainExit`] exits the process as soon as nothing has been in flight
 //!   for a short moment, so the grace period is only the upper bound for long Lambda
@@ -62,6 +64,13 @@ impl BackgroundService for DrainWatch {
                     | Ok(ExecutionPhase::ShutdownStarted) => {
                         if !DRAINING.swap(true, Ordering::Relaxed) {
                             info!("draining: responses now close their connections");
+                        }
+                    }
+                    // No new process took the sockets (vendored pingora-core, patch 0002):
+                    // this process serves on, with keep-alive again.
+                    Ok(ExecutionPhase::Running) => {
+                        if DRAINING.swap(false, Ordering::Relaxed) {
+                            info!("upgrade abandoned: serving on, keep-alive restored");
                         }
                     }
                     Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}

@@ -619,3 +619,51 @@ async fn an_upgrade_switches_routes_at_once_in_both_processes() {
     );
     assert!(window < Duration::from_millis(500), "{window:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quit_that_no_new_process_answers_leaves_the_old_process_serving() {
+    // SIGQUIT with no new process waiting for the sockets (never started, or it died between
+    // the readiness check and the handoff): Pingora 0.9.1 stopped accepting after its retries
+    // and exited, leaving nobody on the port. With patch 0002 the process serves on.
+    let emu = Emulator::start();
+    let gw = Gateway::start(&format!("routes:\n{}", open_route(&emu, "a", "/a")));
+    let (load, handles) = start_load(gw.url("/a/x"), 4, 100_000);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let quit_at = Instant::now();
+    gw.signal("QUIT");
+    // Pingora tries the upgrade socket 5 times a second apart, then (before the patch) waits
+    // its 5 s close timeout and shuts down: well past 12 s the port would be closed.
+    tokio::time::sleep(Duration::from_secs(13)).await;
+    let (ok, failed) = stop_load(&load, handles).await;
+    assert_eq!(failed, 0, "{ok} ok, {failed} failed");
+    assert!(ok > 100, "{ok}");
+    let r = client().get(gw.url("/a/x")).send().await.unwrap();
+    assert_eq!(
+        r.status(),
+        200,
+        "still serving {:?} after QUIT",
+        quit_at.elapsed()
+    );
+    // Keep-alive is back: the answer does not close the connection.
+    assert_ne!(
+        r.headers()
+            .get("connection")
+            .map(|v| v.to_str().unwrap_or("")),
+        Some("close")
+    );
+    let log = gw.log_text();
+    assert!(
+        log.contains("upgrade abandoned: no new process took the listening sockets"),
+        "{log}"
+    );
+    // A later upgrade still works from this state.
+    let mut gw = gw;
+    let mut old = gw.upgrade().expect("the second upgrade starts");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while old.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "the old process did not exit");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let r = client().get(gw.url("/a/x")).send().await.unwrap();
+    assert_eq!(r.status(), 200, "the new process serves");
+}

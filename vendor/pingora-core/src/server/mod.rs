@@ -244,10 +244,13 @@ impl Server {
             .send(ExecutionPhase::Running)
             .ok();
 
+        // lambda-proxy patch 0002: a loop, so that an upgrade no new process took part in ends
+        // with this process serving on instead of shutting down (see below).
+        loop {
         match run_args.shutdown_signal.recv().await {
             ShutdownSignal::FastShutdown => {
                 info!("SIGINT received, exiting");
-                ShutdownType::Quick
+                return ShutdownType::Quick;
             }
             ShutdownSignal::GracefulTerminate => {
                 // we receive a graceful terminate, all instances are instructed to stop
@@ -268,7 +271,7 @@ impl Server {
                     .send(ExecutionPhase::GracefulTerminate)
                     .ok();
 
-                ShutdownType::Graceful
+                return ShutdownType::Graceful;
             }
             ShutdownSignal::GracefulUpgrade => {
                 // TODO: still need to select! on signals in case a fast shutdown is needed
@@ -290,14 +293,25 @@ impl Server {
                         match fds.send_to_sock(self.configuration.as_ref().upgrade_sock.as_str()) {
                             Ok(_) => {
                                 info!("listener sockets sent");
+                                true
                             }
                             Err(e) => {
                                 error!("Unable to send listener sockets to new process: {e}");
                                 #[cfg(all(not(debug_assertions), feature = "sentry"))]
                                 sentry::capture_error(&e);
+                                // lambda-proxy patch 0002: no new process took the sockets
+                                // (none was started, or it died before asking for them).
+                                // Shutting down now would leave nobody serving: keep going.
+                                error!(
+                                    "upgrade abandoned: no new process took the listening \
+                                     sockets; this process keeps serving"
+                                );
+                                self.execution_phase_watch
+                                    .send(ExecutionPhase::Running)
+                                    .ok();
+                                continue;
                             }
                         }
-                        true
                     }
                 };
                 if sent_fds {
@@ -319,8 +333,9 @@ impl Server {
                     }
                 }
                 info!("Broadcast graceful shutdown complete");
-                ShutdownType::Graceful
+                return ShutdownType::Graceful;
             }
+        }
         }
     }
 
