@@ -205,7 +205,13 @@ readelf -S "$bin" | grep -qE '\.(symtab|debug_info)' && fail binary "the package
 # The installed configuration loads, with a self-signed certificate where it expects one.
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost \
   -keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>/dev/null
-sed "s#/etc/lambda-proxy/tls/#$tmp/#g" "$root/etc/lambda-proxy/lambda-proxy.yaml" > "$tmp/installed.yaml"
+# Secret references ($file:///etc/lambda-proxy/secrets/NAME) point at dummy files, as an
+# operator's would point at real ones.
+mkdir -p "$tmp/secrets"
+grep -oE '\$file:///etc/lambda-proxy/secrets/[A-Za-z0-9._-]+' "$root/etc/lambda-proxy/lambda-proxy.yaml" |
+  sed 's#.*/##' | sort -u | while read -r secret; do echo "dummy-$secret" > "$tmp/secrets/$secret"; done
+sed -e "s#/etc/lambda-proxy/tls/#$tmp/#g" -e "s#/etc/lambda-proxy/secrets/#$tmp/secrets/#g" \
+  "$root/etc/lambda-proxy/lambda-proxy.yaml" > "$tmp/installed.yaml"
 if out=$(env -i PATH="$PATH" HOME="$tmp" AWS_ACCESS_KEY_ID=AKIDEXAMPLE \
   AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY AWS_EC2_METADATA_DISABLED=true \
   "$bin" -t -c "$tmp/installed.yaml" 2>&1); then
