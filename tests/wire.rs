@@ -411,3 +411,39 @@ fn requests_shorter_than_the_h2c_preface_are_answered() {
         "first frame from the server is SETTINGS: {frame:?}"
     );
 }
+
+#[test]
+fn connections_that_send_no_request_are_closed_after_60_s() {
+    // Before a connection's first bytes arrive Pingora decides between HTTP/1 and h2c, and no
+    // HTTP/1 timeout applies yet: a client that connects and sends nothing (or only the start
+    // of the h2 preface) held a task and a descriptor forever. Patch 0003 closes it after the
+    // 60 s HTTP/1 gives a first request head.
+    let emu = Emulator::start();
+    let gw = Gateway::start(&routes(&emu));
+    let silent: Vec<std::thread::JoinHandle<(Duration, usize)>> = [&b""[..], b"PRI * HT"]
+        .into_iter()
+        .map(|first| {
+            let addr = gw.addr;
+            std::thread::spawn(move || {
+                let mut s = TcpStream::connect(addr).unwrap();
+                s.write_all(first).unwrap();
+                s.set_read_timeout(Some(Duration::from_secs(90))).unwrap();
+                let started = Instant::now();
+                let mut buf = [0u8; 64];
+                let n = s.read(&mut buf).unwrap_or(usize::MAX);
+                (started.elapsed(), n)
+            })
+        })
+        .collect();
+    for h in silent {
+        let (after, n) = h.join().unwrap();
+        assert_eq!(n, 0, "closed without an answer (read {n} bytes)");
+        assert!(
+            after >= Duration::from_secs(55) && after < Duration::from_secs(75),
+            "closed after {after:?}"
+        );
+    }
+    // Ordinary requests are untouched.
+    let (status, body) = raw_get(gw.addr, "/api/x");
+    assert_eq!(status, 200, "{body}");
+}

@@ -32,6 +32,8 @@ use crate::protocols::ALPN;
 
 // https://datatracker.ietf.org/doc/html/rfc9113#section-3.4
 const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+/// lambda-proxy patch 0003: how long h2c detection waits for a connection's first bytes.
+const H2C_DETECTION_TIMEOUT: Duration = Duration::from_secs(60);
 
 #[async_trait]
 /// This trait defines the interface of a transport layer (TCP or TLS) application.
@@ -282,15 +284,22 @@ where
         else if h2c && !custom {
             // lambda-proxy patch 0001: decide as soon as a byte differs from the preface
             // instead of waiting for 24 bytes (`GET / HTTP/1.0\r\n\r\n` is 18).
-            let starts = stream
-                .peek_starts_with(H2_PREFACE)
-                .await
-                .map_err(|e| {
-                    // this error is normal when h1 reuse and close the connection
-                    debug!("Read error while peeking h2c preface {e}");
-                    e
-                })
-                .ok()?;
+            // lambda-proxy patch 0003: and not forever: a connection that sends nothing (or
+            // only the start of the preface) is closed after the time HTTP/1 gives a first
+            // request head (the 60 s read timeout of `HttpSession`).
+            let starts = pingora_timeout::timeout(
+                H2C_DETECTION_TIMEOUT,
+                stream.peek_starts_with(H2_PREFACE),
+            )
+            .await
+            .map_err(|_| debug!("no request within {H2C_DETECTION_TIMEOUT:?}: closing"))
+            .ok()?
+            .map_err(|e| {
+                // this error is normal when h1 reuse and close the connection
+                debug!("Read error while peeking h2c preface {e}");
+                e
+            })
+            .ok()?;
             if let Some(starts) = starts {
                 h2c = starts;
             } else {
