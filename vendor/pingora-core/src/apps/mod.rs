@@ -287,7 +287,9 @@ where
             // lambda-proxy patch 0003: and not forever: a connection that sends nothing (or
             // only the start of the preface) is closed after the time HTTP/1 gives a first
             // request head (the 60 s read timeout of `HttpSession`).
-            let starts = pingora_timeout::timeout(
+            // (tokio's timer, not Pingora's fast timer: a 60 s wait once per connection needs
+            // no coarse wheel, and tokio's is the one whose behaviour is documented.)
+            let starts = tokio::time::timeout(
                 H2C_DETECTION_TIMEOUT,
                 stream.peek_starts_with(H2_PREFACE),
             )
