@@ -377,12 +377,7 @@ fn broken_copies_fail_naming_the_field() {
         let broken = reference.replacen(from, to, 1);
         let path = dir.path().join(format!("broken-{i}.yaml"));
         std::fs::write(&path, broken).unwrap();
-        let out = Command::new(gateway_bin())
-            .arg("-t")
-            .arg("-c")
-            .arg(&path)
-            .output()
-            .unwrap();
+        let out = run_dash_t(&path);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "case {i} ({to:?}) passed -t");
         let want = format!("{}: {expected}", path.display());
@@ -511,12 +506,7 @@ fn dash_t(dir: &std::path::Path, address: &str, listener: &str) -> (bool, String
         ),
     )
     .unwrap();
-    let out = Command::new(gateway_bin())
-        .arg("-t")
-        .arg("-c")
-        .arg(&path)
-        .output()
-        .unwrap();
+    let out = run_dash_t(&path);
     (
         out.status.success(),
         format!(
@@ -771,12 +761,7 @@ fn lint_warnings_name_the_field_and_do_not_fail() {
             "{want:?} not in {:?}",
             c.warnings
         );
-        let out = Command::new(gateway_bin())
-            .arg("-t")
-            .arg("-c")
-            .arg(&path)
-            .output()
-            .unwrap();
+        let out = run_dash_t(&path);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "case {i}: {stderr}");
         assert!(

@@ -290,12 +290,7 @@ async fn an_upgrade_onto_a_busy_port_is_refused_and_the_old_process_serves_on() 
     );
 
     // `-t` finds the same, and accepts the address the running gateway holds (it comes over).
-    let out = std::process::Command::new(gateway_bin())
-        .arg("-t")
-        .arg("-c")
-        .arg(&gw.conf)
-        .output()
-        .unwrap();
+    let out = run_dash_t(&gw.conf);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "-t passed: {stderr}");
     assert!(stderr.contains(&want), "{stderr}");

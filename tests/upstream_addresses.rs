@@ -260,12 +260,7 @@ fn dns_hosts_errors_name_the_field() {
             format!("listeners: [{{address: '127.0.0.1:1'}}]\ndns:\n  hosts: {hosts}\n"),
         )
         .unwrap();
-        let out = std::process::Command::new(gateway_bin())
-            .arg("-t")
-            .arg("-c")
-            .arg(&path)
-            .output()
-            .unwrap();
+        let out = run_dash_t(&path);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{hosts} passed -t");
         assert!(stderr.contains(expected), "wanted {expected:?} in {stderr}");

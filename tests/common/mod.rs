@@ -328,6 +328,16 @@ pub fn gateway_bin() -> &'static str {
     env!("CARGO_BIN_EXE_lambda-proxy")
 }
 
+/// `lambda-proxy -t -c <config>` in this process's environment, run to completion.
+pub fn run_dash_t(config: impl AsRef<std::ffi::OsStr>) -> std::process::Output {
+    Command::new(gateway_bin())
+        .arg("-t")
+        .arg("-c")
+        .arg(config)
+        .output()
+        .unwrap()
+}
+
 pub fn repo_path(p: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
 }
