@@ -132,7 +132,7 @@ impl BackgroundService for DrainExit {
                         "shutdown: no request in flight; exiting after {:.1} s of draining",
                         started.elapsed().as_secs_f64()
                     );
-                    crate::access_log::flush(Duration::from_secs(2));
+                    crate::gateway::access_log::flush(Duration::from_secs(2));
                     std::process::exit(0);
                 }
             } else {

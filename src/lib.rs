@@ -1,23 +1,23 @@
 //! lambda-proxy: a Pingora gateway in front of AWS Lambda and API Gateway.
 //!
-//! The binary (`src/main.rs`) only parses the command line and hands over to [`server`];
-//! each module below owns one concern.
+//! The binary (`src/main.rs`) only parses the command line and hands over to [`server`].
+//! A request goes: [`gateway`] (Pingora's phases: checks, route match via [`routing`],
+//! policies) → [`function_uri`] (proxied through Pingora) or [`function_name`] (Invoke,
+//! answered from `request_filter`) → signed with [`aws`] → sent over [`upstream`] peers.
+//! Process-wide pieces: [`config`], [`server`], [`preflight`], [`reload`], [`drain`],
+//! [`retry`], [`metrics`], [`fatal`].
 
-pub mod access_log;
-pub mod budget;
+pub mod aws;
 pub mod config;
-pub mod credentials;
-pub mod dns;
 pub mod drain;
 pub mod fatal;
-pub mod invoke;
+pub mod function_name;
+pub mod function_uri;
+pub mod gateway;
 pub mod metrics;
 pub mod preflight;
-pub mod proxy;
 pub mod reload;
-pub mod request_uri;
 pub mod retry;
 pub mod routing;
 pub mod server;
-pub mod sigv4;
-pub mod target;
+pub mod upstream;

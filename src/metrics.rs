@@ -32,10 +32,10 @@
 //! | `credential_expiry_seconds` | gauge | source | read at scrape time; absent when the credentials never expire or none were obtained |
 //! | `runtime_alive_tasks` | gauge | – | `logging`: the proxy runtime's alive tasks (soak checks) |
 //! | `config_reloads_total` | counter | result (`ok`/`failed`) | [`record_reload`] |
-//! | `buffered_body_bytes` | gauge | – | request body bytes held against `limits.buffered_body_bytes` (`crate::budget`) |
+//! | `buffered_body_bytes` | gauge | – | request body bytes held against `limits.buffered_body_bytes` (`crate::gateway::body_budget`) |
 //! | `body_budget_refusals_total` | counter | route | a request answered 503 because that budget was exhausted |
 //! | `requests_refused_total` | counter | reason (`bad_request`/`incomplete_request`/`method_not_allowed`) | requests refused before any phase ran (Pingora's parser, `CONNECT`); each is also in `requests_total` with route `-` |
-//! | `access_log_dropped_total` | counter | – | access log lines dropped because the writer's queue was full (`crate::access_log`) |
+//! | `access_log_dropped_total` | counter | – | access log lines dropped because the writer's queue was full (`crate::gateway::access_log`) |
 //!
 //! **AWS duration** (`aws_duration_seconds`): from the moment the gateway asks for an upstream
 //! connection (a pooled one, or a new TCP/TLS connection: connection setup to AWS is part of the
@@ -71,9 +71,9 @@ use prometheus::{
     IntCounterVec, IntGauge, Opts,
 };
 
-use crate::credentials::CredentialsRegistry;
+use crate::aws::credentials::CredentialsRegistry;
 use crate::routing::Route;
-use crate::target::Target;
+use crate::routing::RouteKind;
 
 /// The `route` (and `kind`) label value when no route matched.
 pub const NO_ROUTE: &str = "-";
@@ -337,8 +337,8 @@ pub enum Kind {
 impl Kind {
     pub fn of(route: Option<&Route>) -> Kind {
         match route.map(|r| &r.target) {
-            Some(Target::FunctionUri(_)) => Kind::FunctionUri,
-            Some(Target::FunctionName(_)) => Kind::FunctionName,
+            Some(RouteKind::FunctionUri(_)) => Kind::FunctionUri,
+            Some(RouteKind::FunctionName(_)) => Kind::FunctionName,
             None => Kind::None,
         }
     }
@@ -608,7 +608,7 @@ pub fn signing(took: Duration) {
     SIGNING.observe(took.as_secs_f64());
 }
 
-/// Bytes held against the body budget changed by `delta` (`crate::budget`).
+/// Bytes held against the body budget changed by `delta` (`crate::gateway::body_budget`).
 pub fn buffered_body_bytes(delta: i64) {
     BUFFERED_BODY.add(delta);
 }

@@ -18,10 +18,10 @@ use pingora::server::ShutdownWatch;
 use pingora::services::background::BackgroundService;
 use tokio::signal::unix::{signal, SignalKind};
 
+use crate::aws::credentials::CredentialsRegistry;
 use crate::config::Config;
-use crate::credentials::CredentialsRegistry;
-use crate::dns::Resolver;
 use crate::routing::RouteTable;
+use crate::upstream::dns::Resolver;
 
 pub struct ReloadOnHup {
     pub path: PathBuf,

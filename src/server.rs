@@ -23,15 +23,15 @@ use pingora::services::background::background_service;
 use pingora::services::listening::Service;
 use pingora::services::ServiceWithDependents;
 
+use crate::aws::credentials::{CredentialsRefresher, CredentialsRegistry};
 use crate::config::{validate_resolve, Config, ConfigError};
-use crate::credentials::{CredentialsRefresher, CredentialsRegistry};
-use crate::dns::{DnsRefresh, Resolver};
 use crate::drain::{DrainExit, DrainWatch, LingeringCleanup};
 use crate::fatal::{self, Essential};
+use crate::gateway::Gateway;
 use crate::preflight::{self, Mode};
-use crate::proxy::Gateway;
 use crate::reload::{self, ReloadOnHup};
 use crate::routing::RouteTable;
+use crate::upstream::dns::{DnsRefresh, Resolver};
 
 /// Default configuration path when `-c` is not given.
 pub const DEFAULT_CONF: &str = "/etc/lambda-proxy/lambda-proxy.yaml";
@@ -118,7 +118,7 @@ pub fn run() -> ! {
     let opt = parse_args();
     let path = config_path(opt.conf.as_deref());
     let config = Config::load(&path).unwrap_or_else(|e| fail(&e));
-    crate::access_log::set_queue_size(config.gateway.access_log.queue_size);
+    crate::gateway::access_log::set_queue_size(config.gateway.access_log.queue_size);
     let resolver = Resolver::new();
     let credentials = CredentialsRegistry::new();
     let table = RouteTable::build(&config, &resolver, &credentials).unwrap_or_else(|e| fail(&e));
@@ -265,7 +265,7 @@ pub fn run() -> ! {
     fatal::install_panic_hook(&listening);
     server.run(RunArgs::default());
     // Pingora's `run_forever` exits right here: write the queued access log lines first.
-    crate::access_log::flush(Duration::from_secs(2));
+    crate::gateway::access_log::flush(Duration::from_secs(2));
     std::process::exit(0)
 }
 

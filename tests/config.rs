@@ -452,8 +452,8 @@ fn secrets_stay_out_of_debug_output() {
     let c = Config::from_yaml_str(std::path::Path::new("x.yaml"), yaml).unwrap();
     let table = lambda_proxy::routing::RouteTable::build(
         &c,
-        &lambda_proxy::dns::Resolver::default(),
-        &lambda_proxy::credentials::CredentialsRegistry::new(),
+        &lambda_proxy::upstream::dns::Resolver::default(),
+        &lambda_proxy::aws::credentials::CredentialsRegistry::new(),
     )
     .unwrap();
     let dumps = format!("{c:?} {:?}", table.routes());

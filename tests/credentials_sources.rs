@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Once};
 use std::time::{Duration, Instant, SystemTime};
 
 use aws_credential_types::Credentials;
-use lambda_proxy::credentials::{
+use lambda_proxy::aws::credentials::{
     CredentialsCell, CredentialsRefresher, CredentialsRegistry, Identity, SourceSpec,
 };
 use pingora::services::background::BackgroundService;

@@ -1,6 +1,6 @@
-//! The events `lambda_proxy::invoke::event` builds, read by the official Rust runtime's HTTP
+//! The events `lambda_proxy::function_name::event` builds, read by the official Rust runtime's HTTP
 //! adapter (`lambda_http`), and the responses that adapter writes, read back by
-//! `lambda_proxy::invoke::result`: what a Rust function behind the gateway actually sees.
+//! `lambda_proxy::function_name::result`: what a Rust function behind the gateway actually sees.
 //!
 //! Two `lambda_http` 1.x behaviours show up in the assertions (they are its, not ours):
 //! * v1 events: it builds the request headers from `multiValueHeaders` and then lets `headers`
@@ -19,10 +19,10 @@ use lambda_http::aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayV2
 use lambda_http::aws_lambda_events::query_map::QueryMap;
 use lambda_http::request::{LambdaRequest, RequestContext};
 use lambda_http::{Body, Context, LambdaEvent, RequestExt, Service};
-use lambda_proxy::invoke::event::{
+use lambda_proxy::function_name::event::{
     apigw_v1_event, apigw_v2_event, BodyEncoding, EventSettings, RequestView,
 };
-use lambda_proxy::invoke::result::{parse_proxy_result, HttpResult, PayloadVersion};
+use lambda_proxy::function_name::result::{parse_proxy_result, HttpResult, PayloadVersion};
 
 // ---------------------------------------------------------------------------------------------
 // Requests

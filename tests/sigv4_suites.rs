@@ -1,5 +1,5 @@
 //! The official AWS SigV4 test suites, fed through the same functions the proxy calls
-//! (`lambda_proxy::sigv4::RequestSigner::{sign, sign_request_header}`).
+//! (`lambda_proxy::aws::sigv4::RequestSigner::{sign, sign_request_header}`).
 //!
 //! * Suite 1: the 40 `v4` cases of `aws-signing-test-suite` that ship inside the `aws-sigv4`
 //!   crate source (the version is read from `Cargo.lock`, the crate from the cargo registry:
@@ -20,7 +20,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use lambda_proxy::sigv4::{
+use lambda_proxy::aws::sigv4::{
     sha256_hex, RequestSigner, SignError, StaticCredentials, UriEncoding, EMPTY_PAYLOAD_SHA256,
 };
 use pingora::http::RequestHeader;

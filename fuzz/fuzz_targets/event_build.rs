@@ -24,7 +24,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use http::header::{CONTENT_TYPE, COOKIE, HOST};
 use http::{HeaderMap, HeaderName, HeaderValue};
-use lambda_proxy::invoke::event::{
+use lambda_proxy::function_name::event::{
     apigw_v1_event, apigw_v2_event, forward_event, kong_args_event, BodyEncoding, EventSettings,
     RequestView, DEFAULT_STAGE,
 };

@@ -13,7 +13,7 @@
 
 use arbitrary::Arbitrary;
 use bytes::Bytes;
-use lambda_proxy::invoke::stream::{encode_event, EventStreamDecoder, StreamEvent};
+use lambda_proxy::function_name::stream::{encode_event, EventStreamDecoder, StreamEvent};
 use libfuzzer_sys::fuzz_target;
 
 #[derive(Arbitrary, Debug)]

@@ -16,7 +16,7 @@
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 use base64::Engine as _;
 use http::HeaderName;
-use lambda_proxy::invoke::result::{
+use lambda_proxy::function_name::result::{
     parse_proxy_result, split_stream_prelude, PayloadVersion, MAX_PRELUDE_LEN,
 };
 use libfuzzer_sys::fuzz_target;

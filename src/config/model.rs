@@ -90,7 +90,7 @@ fn default_client_timeout() -> u64 {
     60_000
 }
 
-/// One line per request on stderr (`crate::access_log`); `RUST_LOG=access=off` also turns it
+/// One line per request on stderr (`crate::gateway::access_log`); `RUST_LOG=access=off` also turns it
 /// off.
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
@@ -118,7 +118,7 @@ impl Default for AccessLogConf {
 }
 
 fn default_access_log_queue() -> usize {
-    crate::access_log::DEFAULT_QUEUE
+    crate::gateway::access_log::DEFAULT_QUEUE
 }
 
 #[derive(Debug, Deserialize, Clone, Copy, Default, PartialEq, Eq)]

@@ -278,7 +278,7 @@ fn validate_route(
             if let Some(field) = invoke_only_fields(r).first() {
                 return e(field, "only applies to `function_name` routes".into());
             }
-            if let Err(reason) = crate::target::UpstreamUrl::parse(uri) {
+            if let Err(reason) = crate::upstream::UpstreamUrl::parse(uri) {
                 return e("function_uri", reason);
             }
         }
@@ -295,7 +295,7 @@ fn validate_route(
                     "only applies to `function_uri` routes (use aws_key / aws_secret)".into(),
                 );
             }
-            return crate::target::validate_function_name_route(r)
+            return crate::function_name::validate_function_name_route(r)
                 .map_err(|(field, reason)| (format!("{at}.{field}"), reason));
         }
     }

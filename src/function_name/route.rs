@@ -12,19 +12,20 @@ use http::{HeaderName, HeaderValue};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use pingora::upstreams::peer::HttpPeer;
 
-use super::connect_proxy::ConnectTunnel;
-use super::function_uri::{peer_for, peer_template};
+use crate::aws::sigv4::RequestSigner;
 use crate::config::{
     ConfigError, InvocationType, LogType, PayloadVersionConf, RequestPayload, RouteConf,
     DEFAULT_EVENT_PAYLOAD_LIMIT, DEFAULT_FUNCTION_URL_TIMEOUT_MS, DEFAULT_SYNC_PAYLOAD_LIMIT,
 };
-use crate::dns::UpstreamHost;
-use crate::invoke::event::{BodyEncoding, EventSettings};
-use crate::invoke::result::PayloadVersion;
-use crate::sigv4::RequestSigner;
+use crate::function_name::event::{BodyEncoding, EventSettings};
+use crate::function_name::result::PayloadVersion;
+use crate::upstream::connect_proxy::ConnectTunnel;
+use crate::upstream::dns::UpstreamHost;
+use crate::upstream::peer::{peer_for, peer_template};
 
-use super::credential_spec::config_error;
-use super::{BuildContext, CredentialFields, Signing};
+use crate::aws::route_credentials::{config_error, CredentialFields};
+use crate::aws::Signing;
+use crate::routing::BuildContext;
 
 /// Characters percent-encoded in a path segment: everything but RFC 3986 unreserved.
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC

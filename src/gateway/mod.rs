@@ -6,15 +6,17 @@
 //! key and signs → response filters strip hop-by-hop headers → `fail_to_proxy` turns upstream
 //! faults into JSON errors → `logging` writes the access log line.
 
-mod ctx;
-mod failure;
-mod invoke;
+pub mod access_log;
+pub mod body_budget;
+mod context;
+pub mod fail_to_proxy;
 mod logging;
+pub mod request_body;
 mod request_checks;
 mod request_filter;
-mod respond;
+pub mod request_uri;
+pub mod respond;
 mod response_filter;
-mod signed_body;
 mod upstream_peer;
 mod upstream_request;
 
@@ -28,7 +30,7 @@ use pingora::http::ResponseHeader;
 use pingora::prelude::*;
 use pingora::proxy::{FailToProxy, ProxyHttp, Session};
 
-pub use ctx::RequestCtx;
+pub use context::{BufferedBody, RequestCtx, SharedOutcome, SubrequestInfo};
 
 use crate::routing::RouteTable;
 
@@ -64,7 +66,7 @@ impl ProxyHttp for Gateway {
         _end_of_stream: bool,
         ctx: &mut RequestCtx,
     ) -> Result<()> {
-        request_filter::count_streamed_body(body, ctx)
+        request_body::count_streamed_body(body, ctx)
     }
 
     async fn upstream_peer(
@@ -175,7 +177,7 @@ impl ProxyHttp for Gateway {
         e: &Error,
         ctx: &mut RequestCtx,
     ) -> FailToProxy {
-        failure::fail_to_proxy(session, e, ctx).await
+        fail_to_proxy::fail_to_proxy(session, e, ctx).await
     }
 
     /// `fail_to_proxy` writes its own log line naming the route.

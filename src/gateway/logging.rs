@@ -1,5 +1,5 @@
 //! `logging`: metrics and one access log line per client request (format `text` or `json`,
-//! written by `crate::access_log` without blocking the worker), never with secrets: no query
+//! written by `crate::gateway::access_log` without blocking the worker), never with secrets: no query
 //! strings, no headers but the trace id. Also the requests Pingora refuses before any phase
 //! ([`refused`], called through the vendored `request_refused` hook).
 
@@ -8,8 +8,8 @@ use pingora::protocols::http::ServerSession;
 use pingora::proxy::Session;
 
 use super::RequestCtx;
-use crate::access_log::{self, Entry};
 use crate::config::AccessLogConf;
+use crate::gateway::access_log::{self, Entry};
 use crate::metrics::{self, RefusedReason};
 
 /// Metrics for the request (see `crate::metrics`): a client request is recorded once, by its

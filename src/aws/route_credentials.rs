@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::aws::credentials::SourceSpec;
 use crate::config::{CredentialsConf, IamConf, RouteConf, Secret};
-use crate::credentials::SourceSpec;
 
 /// The credential-related fields of one place in the config, whatever their names there.
 pub struct CredentialFields<'a> {

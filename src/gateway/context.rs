@@ -4,8 +4,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::drain::InFlightGuard;
+use crate::function_uri::FunctionUriTarget;
 use crate::routing::Route;
-use crate::target::FunctionUriTarget;
 
 /// The SHA-256 and length of a request body that was read in full before signing.
 #[derive(Debug, Clone)]
@@ -83,7 +83,7 @@ pub struct RequestCtx {
     pub metrics_in_flight: Option<crate::metrics::InFlight>,
     /// Request body bytes this request holds against `limits.buffered_body_bytes`; released
     /// when the context is dropped (the request ended, however it ended).
-    pub body_reservation: Option<crate::budget::BodyReservation>,
+    pub body_reservation: Option<crate::gateway::body_budget::BodyReservation>,
     /// Counts this request as in flight until the context is dropped (drain on shutdown).
     pub _in_flight: InFlightGuard,
 }

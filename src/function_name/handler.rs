@@ -21,22 +21,22 @@ use pingora::http::ResponseHeader;
 use pingora::prelude::*;
 use pingora::proxy::Session;
 
-use super::failure::classify;
-use super::request_filter::{
-    budget_exhausted, continue_if_expected, credentials_unavailable, declared_length, refuse,
-};
-use super::{respond, Gateway, RequestCtx};
-use crate::budget::BodyReservation;
+use crate::aws::sigv4::sha256_hex;
 use crate::config::{InvocationType, PayloadVersionConf};
-use crate::invoke::call::{self, InvokeCall};
-use crate::invoke::event::{
+use crate::function_name::call::{self, InvokeCall};
+use crate::function_name::event::{
     apigw_v1_event, apigw_v2_event, forward_event, kong_args_event, RequestView,
 };
-use crate::invoke::result::{parse_proxy_result, split_stream_prelude, PayloadVersion};
-use crate::invoke::stream::{EventStreamDecoder, StreamEvent};
+use crate::function_name::result::{parse_proxy_result, split_stream_prelude, PayloadVersion};
+use crate::function_name::stream::{EventStreamDecoder, StreamEvent};
+use crate::function_name::{EventMode, InvokeTarget};
+use crate::gateway::body_budget::BodyReservation;
+use crate::gateway::fail_to_proxy::classify;
+use crate::gateway::request_body::{continue_if_expected, declared_length};
+use crate::gateway::respond::{self, budget_exhausted, credentials_unavailable, refuse};
+use crate::gateway::{Gateway, RequestCtx};
 use crate::metrics;
-use crate::sigv4::sha256_hex;
-use crate::target::{EventMode, InvokeTarget, Target};
+use crate::routing::RouteKind;
 
 /// Content type of a streamed result that starts with an HTTP-integration prelude.
 const HTTP_INTEGRATION: &str = "application/vnd.awslambda.http-integration-response";
@@ -56,7 +56,7 @@ pub async fn handle(
     let Some(route) = ctx.route.clone() else {
         return Error::e_explain(InternalError, "no route");
     };
-    let Target::FunctionName(t) = &route.target else {
+    let RouteKind::FunctionName(t) = &route.target else {
         return Error::e_explain(InternalError, "not a function_name route");
     };
 
@@ -72,7 +72,7 @@ pub async fn handle(
         return refuse(session, ctx, 413, "body_too_large", &msg).await;
     }
     // Body and event are held in memory until the call ends: reserved against the
-    // process-wide budget first (`crate::budget`), all of Content-Length up front.
+    // process-wide budget first (`crate::gateway::body_budget`), all of Content-Length up front.
     let mut reservation = BodyReservation::new(budget);
     if let Err(why) = reservation.cover(declared.unwrap_or(0)) {
         return budget_exhausted(session, ctx, why, budget).await;
@@ -166,7 +166,7 @@ enum ReadBody {
     /// More than the route's limit.
     OverLimit,
     /// The bytes could not be reserved against the body budget.
-    NoBudget(crate::budget::Refused),
+    NoBudget(crate::gateway::body_budget::Refused),
 }
 
 /// Reads the whole request body, reserving its bytes in `reservation` as they arrive.
@@ -231,7 +231,7 @@ fn build_event(
     let headers = end_to_end_headers(&req.headers);
     let view = RequestView {
         method: req.method.as_str(),
-        // The normalised path the route was chosen on (`crate::request_uri`), so the function
+        // The normalised path the route was chosen on (`crate::gateway::request_uri`), so the function
         // sees the request the gateway decided on.
         raw_path: path,
         raw_query: req.uri.query(),

@@ -32,7 +32,7 @@ impl SourceSpec {
     /// What kind of source this is, without secrets or key ids: `static`, `default-chain`,
     /// `default-chain(profile=prod)`, `assume-role(arn:aws:iam::1:role/x) on default-chain`.
     /// The fallback name of a source that has none (routes name theirs: see
-    /// [`crate::credentials::CredentialsRegistry::get_named`]).
+    /// [`crate::aws::credentials::CredentialsRegistry::get_named`]).
     ///
     /// Nothing of the keys is shown, not even the access key id: names end up in metric labels,
     /// dashboards and alerts, where a key id identifies the account and user it belongs to.

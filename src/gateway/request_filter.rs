@@ -3,19 +3,21 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
 use pingora::prelude::*;
 use pingora::proxy::Session;
 
-use super::ctx::SubrequestInfo;
-use super::{invoke, respond, signed_body, Gateway, RequestCtx};
+use super::request_body::{continue_if_expected, declared_length};
+use super::respond::{credentials_unavailable, refuse, refuse_with};
+use super::{respond, Gateway, RequestCtx, SubrequestInfo};
 use crate::config::ApiKeyPolicy;
-use crate::request_uri::{canonical_query, normalize_path, TargetError};
+use crate::function_name::handler as invoke;
+use crate::function_uri::forward_path;
+use crate::function_uri::signed_body;
+use crate::gateway::request_uri::{canonical_query, normalize_path, TargetError};
+use crate::routing::RouteKind;
 use crate::routing::RouteMatch;
-use crate::target::{forward_path, Target};
 
 /// How long a refused request body is drained so an HTTP/1.1 client reads the error.
-const REFUSED_BODY_DRAIN: Duration = Duration::from_secs(5);
 
 pub async fn request_filter(
     gw: &Gateway,
@@ -57,7 +59,7 @@ pub async fn request_filter(
     session.set_read_timeout(Some(Duration::from_millis(table.client.body_timeout)));
     session.set_write_timeout(Some(Duration::from_millis(table.client.send_timeout)));
     let req = session.req_header();
-    // Routes are matched on the normalised path (`crate::request_uri`), and what is forwarded
+    // Routes are matched on the normalised path (`crate::gateway::request_uri`), and what is forwarded
     // is built from that same path, so the route that decided is the one the upstream sees.
     let Ok(path) = normalize_path(req.uri.path()) else {
         return refuse(
@@ -79,13 +81,13 @@ pub async fn request_filter(
     let host = request_host(req);
     let found = match table.find(&path, host.as_deref(), req.method.as_str()) {
         RouteMatch::Found { route, rest } => match &route.target {
-            Target::FunctionName(_) => {
+            RouteKind::FunctionName(_) => {
                 let rest = rest.map(str::to_string);
                 ctx.route = Some(route.clone());
                 let budget = table.limits.buffered_body_bytes;
                 return invoke::handle(gw, session, ctx, &path, rest.as_deref(), budget).await;
             }
-            Target::FunctionUri(t) => (route.clone(), forward_path(&t.url.base_path, rest)),
+            RouteKind::FunctionUri(t) => (route.clone(), forward_path(&t.url.base_path, rest)),
         },
         RouteMatch::MethodNotAllowed(allowed) => {
             let msg = format!("method {} is not allowed here", req.method);
@@ -131,7 +133,7 @@ pub async fn request_filter(
     };
     if let Some(q) = req.uri.query() {
         if t.signing.is_some() {
-            // Signed: forward exactly the canonical form that is signed (`crate::request_uri`).
+            // Signed: forward exactly the canonical form that is signed (`crate::gateway::request_uri`).
             match canonical_query(q) {
                 Ok(q) if q.is_empty() => {}
                 Ok(q) => {
@@ -209,154 +211,11 @@ pub async fn request_filter(
 fn unsignable_header(req: &RequestHeader, forwards_client_amz: bool) -> Option<&str> {
     req.headers.iter().find_map(|(name, value)| {
         let n = name.as_str();
-        let signed = crate::sigv4::is_allow_listed(name)
+        let signed = crate::aws::sigv4::is_allow_listed(name)
             && name != http::header::HOST
             && (forwards_client_amz || !n.starts_with("x-amz-"));
         (signed && std::str::from_utf8(value.as_bytes()).is_err()).then_some(n)
     })
-}
-
-/// Answers an error before the body was read, then drains the body for a bounded time so an
-/// HTTP/1.1 client that is still sending can read the answer; the connection is then closed.
-/// A client that waits for `100 Continue` (not sent yet) sends no body: nothing is drained.
-pub async fn refuse(
-    session: &mut Session,
-    ctx: &mut RequestCtx,
-    status: u16,
-    code: &'static str,
-    message: &str,
-) -> Result<bool> {
-    refuse_with(session, ctx, status, code, message, &[], false).await
-}
-
-/// [`refuse`] with extra response headers; with `keepalive`, a request without a body keeps
-/// its connection (404, 405: nothing about the connection is wrong).
-pub async fn refuse_with(
-    session: &mut Session,
-    ctx: &mut RequestCtx,
-    status: u16,
-    code: &'static str,
-    message: &str,
-    extra: &[(&str, String)],
-    keepalive: bool,
-) -> Result<bool> {
-    ctx.error_code = Some(code);
-    respond::json_error(session, status, code, message, extra, keepalive).await?;
-    let waits_for_continue = expects_continue(session.req_header()) && !ctx.continue_sent;
-    if !session.is_body_done() && !waits_for_continue {
-        session
-            .as_downstream_mut()
-            .set_total_drain_timeout(Some(REFUSED_BODY_DRAIN));
-        let _ = session.drain_request_body().await;
-    }
-    Ok(true)
-}
-
-/// Whether the client sent `Expect: 100-continue` and waits for `100 Continue` before its body
-/// (RFC 9110 §10.1.1: only HTTP/1.1 clients; an HTTP/1.0 client must not be sent a 1xx).
-pub fn expects_continue(req: &RequestHeader) -> bool {
-    req.version == http::Version::HTTP_11
-        && req
-            .headers
-            .get(http::header::EXPECT)
-            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"))
-}
-
-/// Sends `100 Continue` once the gateway has decided to read the body, if the client asked for
-/// it (as Envoy does by default: the gateway answers the expectation itself and never forwards
-/// `Expect`). HTTP/2 clients are not sent one: Pingora's h2 server cannot write a 1xx head.
-pub async fn continue_if_expected(session: &mut Session, ctx: &mut RequestCtx) -> Result<()> {
-    if ctx.continue_sent
-        || !expects_continue(session.req_header())
-        || session.is_body_empty()
-        || session.is_body_done()
-    {
-        return Ok(());
-    }
-    ctx.continue_sent = true;
-    session
-        .as_downstream_mut()
-        .write_continue_response()
-        .await
-        .map_err(|e| e.into_down())
-}
-
-/// The body could not be reserved against `limits.buffered_body_bytes` (`crate::budget`):
-/// 503 with `Retry-After` while other requests hold the budget, 413 for a body larger than the
-/// whole budget. The rest of the body is drained like any refused body.
-pub async fn budget_exhausted(
-    session: &mut Session,
-    ctx: &mut RequestCtx,
-    why: crate::budget::Refused,
-    budget: u64,
-) -> Result<bool> {
-    if why == crate::budget::Refused::LargerThanBudget {
-        let msg = format!(
-            "request body is over the gateway's limit of {budget} bytes for bodies held in memory"
-        );
-        return refuse(session, ctx, 413, "body_too_large", &msg).await;
-    }
-    crate::metrics::body_budget_refusal(ctx.route_name());
-    log::warn!(
-        "route {}: request bodies held in memory reached limits.buffered_body_bytes ({budget}); answering 503",
-        ctx.route_name()
-    );
-    refuse_with(
-        session,
-        ctx,
-        503,
-        "body_buffer_full",
-        "the gateway holds as many request bodies as it may right now; retry shortly",
-        &[("retry-after", "1".to_string())],
-        false,
-    )
-    .await
-}
-
-/// 503 for a route whose credentials were never obtained (or expired without a refresh).
-pub async fn credentials_unavailable(
-    session: &mut Session,
-    ctx: &mut RequestCtx,
-    source: &str,
-) -> Result<bool> {
-    ctx.error_code = Some("credentials_unavailable");
-    log::warn!(
-        "route {}: no valid AWS credentials from `{source}` yet; answering 503",
-        ctx.route_name()
-    );
-    respond::json_error(
-        session,
-        503,
-        "credentials_unavailable",
-        "the gateway has no valid AWS credentials for this route yet",
-        &[("retry-after", "1".to_string())],
-        false,
-    )
-    .await?;
-    Ok(true)
-}
-
-/// Counts streamed body bytes on unsigned routes that have a `max_body_size`.
-pub fn count_streamed_body(body: &Option<Bytes>, ctx: &mut RequestCtx) -> Result<()> {
-    if ctx.payload.is_some() {
-        return Ok(());
-    }
-    let Some(limit) = ctx
-        .route
-        .as_ref()
-        .and_then(|r| r.function_uri())
-        .and_then(|t| t.body_limit)
-    else {
-        return Ok(());
-    };
-    if let Some(b) = body {
-        ctx.streamed_body_bytes += b.len() as u64;
-        if ctx.streamed_body_bytes > limit {
-            ctx.error_code = Some("body_too_large");
-            return Error::e_explain(HTTPStatus(413), "request body over the route's limit");
-        }
-    }
-    Ok(())
 }
 
 /// The request's host name as routes match it: `Host` header (h1) or the `:authority` (h2),
@@ -387,16 +246,6 @@ fn strip_port(h: &str) -> &str {
         Some(i) if h[i + 1..].bytes().all(|b| b.is_ascii_digit()) => &h[..i],
         _ => h,
     }
-}
-
-pub(crate) fn declared_length(req: &RequestHeader) -> Option<u64> {
-    req.headers
-        .get(http::header::CONTENT_LENGTH)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use pingora::{Error, ErrorType, OrErr, Result};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::dns::UpstreamHost;
+use crate::upstream::dns::UpstreamHost;
 
 /// Largest CONNECT response head accepted.
 const MAX_HEAD: usize = 8 * 1024;

@@ -21,8 +21,8 @@ use pingora::upstreams::peer::HttpPeer;
 use pingora::{Error, ErrorType, Result};
 use tokio::io::AsyncWriteExt;
 
+use crate::function_name::InvokeTarget;
 use crate::metrics;
-use crate::target::InvokeTarget;
 
 /// A call whose response head has arrived.
 pub struct InvokeCall {

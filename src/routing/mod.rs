@@ -11,17 +11,21 @@
 //! and is only served by a route that lists it). When some route matches path and host but
 //! none matches the method, the answer is 405 with `Allow`; otherwise 404.
 //!
-//! Paths are compared in their normalised form (`crate::request_uri::normalize_path`, applied
+//! Paths are compared in their normalised form (`crate::gateway::request_uri::normalize_path`, applied
 //! to the request and to the configured patterns alike) and hosts in lower case without a
 //! trailing dot.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::aws::credentials::CredentialsRegistry;
+use crate::aws::route_credentials::validate_named;
 use crate::config::{Config, ConfigError, RouteConf};
-use crate::credentials::CredentialsRegistry;
-use crate::dns::Resolver;
-use crate::target::{validate_named, BuildContext, FunctionUriTarget, Target};
+use crate::function_uri::FunctionUriTarget;
+use crate::upstream::dns::Resolver;
+
+mod kind;
+pub use kind::{BuildContext, RouteKind};
 
 /// One compiled route.
 #[derive(Debug)]
@@ -29,15 +33,15 @@ pub struct Route {
     pub name: Arc<str>,
     pub hosts: Vec<String>,
     pub methods: Vec<String>,
-    pub target: Target,
+    pub target: RouteKind,
 }
 
 impl Route {
     /// The `function_uri` target, if this is such a route.
     pub fn function_uri(&self) -> Option<&FunctionUriTarget> {
         match &self.target {
-            Target::FunctionUri(t) => Some(t),
-            Target::FunctionName(_) => None,
+            RouteKind::FunctionUri(t) => Some(t),
+            RouteKind::FunctionName(_) => None,
         }
     }
 
@@ -85,7 +89,7 @@ fn normalize_host(h: &str) -> String {
 /// A configured path (or wildcard prefix) in the form request paths are compared in. A
 /// pattern the normaliser cannot read is kept as written (config validation reports it).
 pub(crate) fn normalize_pattern(p: &str) -> String {
-    match crate::request_uri::normalize_path(p) {
+    match crate::gateway::request_uri::normalize_path(p) {
         // `/api/` stays a prefix ending in `/`; `/api` stays without.
         Ok(n) => n,
         Err(_) => p.to_string(),
@@ -153,7 +157,7 @@ impl RouteTable {
     pub fn from_routes(cx: &BuildContext, confs: &[RouteConf]) -> Result<RouteTable, ConfigError> {
         let mut t = RouteTable::default();
         for (i, rc) in confs.iter().enumerate() {
-            let target = Target::build(cx, i, rc)?;
+            let target = RouteKind::build(cx, i, rc)?;
             t.routes.push(Arc::new(Route {
                 name: rc.name.as_str().into(),
                 hosts: rc.hosts.iter().map(|h| normalize_host(h)).collect(),
@@ -195,7 +199,7 @@ impl RouteTable {
     }
 
     /// Finds the route for a normalised request path (no query; see
-    /// `crate::request_uri::normalize_path`), host (lower case, no port, no trailing dot) and
+    /// `crate::gateway::request_uri::normalize_path`), host (lower case, no port, no trailing dot) and
     /// method.
     pub fn find<'a>(&'a self, path: &'a str, host: Option<&str>, method: &str) -> RouteMatch<'a> {
         let mut allowed: Vec<String> = Vec::new();

@@ -15,15 +15,15 @@ use pingora::proxy::subrequest::{BodyMode, Ctx as SubrequestCtx};
 use pingora::proxy::Session;
 use sha2::{Digest, Sha256};
 
-use super::ctx::{BufferedBody, SharedOutcome, SubrequestInfo};
-use super::request_filter::{budget_exhausted, declared_length, refuse};
-use super::RequestCtx;
-use crate::budget::BodyReservation;
-use crate::sigv4::EMPTY_PAYLOAD_SHA256;
+use crate::aws::sigv4::EMPTY_PAYLOAD_SHA256;
+use crate::gateway::body_budget::BodyReservation;
+use crate::gateway::request_body::{continue_if_expected, declared_length};
+use crate::gateway::respond::{budget_exhausted, refuse};
+use crate::gateway::{BufferedBody, RequestCtx, SharedOutcome, SubrequestInfo};
 
 /// Reads the whole body, hashing it, then lets Pingora forward it (small) or pipes it through a
 /// subrequest (large). Returns `Ok(true)` when the response was already written. The body's
-/// bytes are reserved against the process-wide `budget` (`crate::budget`) before they are read
+/// bytes are reserved against the process-wide `budget` (`crate::gateway::body_budget`) before they are read
 /// and stay reserved until the request ends.
 pub async fn read_and_forward(
     session: &mut Session,
@@ -49,7 +49,7 @@ pub async fn read_and_forward(
             return budget_exhausted(session, ctx, why, budget).await;
         }
     }
-    super::request_filter::continue_if_expected(session, ctx).await?;
+    continue_if_expected(session, ctx).await?;
     session.enable_retry_buffering();
     let mut hasher = Sha256::new();
     let mut chunks: Vec<Bytes> = Vec::new();
