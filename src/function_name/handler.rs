@@ -31,10 +31,9 @@ use crate::function_name::result::{parse_proxy_result, split_stream_prelude, Pay
 use crate::function_name::stream::{EventStreamDecoder, StreamEvent};
 use crate::function_name::{EventMode, InvokeTarget};
 use crate::gateway::body_budget::BodyReservation;
-use crate::gateway::fail_to_proxy::classify;
 use crate::gateway::request_body::{continue_if_expected, declared_length};
-use crate::gateway::respond::{self, budget_exhausted, credentials_unavailable, refuse};
-use crate::gateway::{Gateway, RequestCtx};
+use crate::gateway::respond::{answer, budget_exhausted, credentials_unavailable, refuse};
+use crate::gateway::{ErrorCode, Gateway, GatewayError, RequestCtx};
 use crate::metrics;
 use crate::routing::RouteKind;
 
@@ -69,7 +68,7 @@ pub async fn handle(
             "request body is over this route's limit of {} bytes",
             t.body_limit
         );
-        return refuse(session, ctx, 413, "body_too_large", &msg).await;
+        return refuse(session, ctx, GatewayError::body_too_large(msg)).await;
     }
     // Body and event are held in memory until the call ends: reserved against the
     // process-wide budget first (`crate::gateway::body_budget`), all of Content-Length up front.
@@ -85,21 +84,20 @@ pub async fn handle(
                 "request body is over this route's limit of {} bytes",
                 t.body_limit
             );
-            return refuse(session, ctx, 413, "body_too_large", &msg).await;
+            return refuse(session, ctx, GatewayError::body_too_large(msg)).await;
         }
         ReadBody::NoBudget(why) => return budget_exhausted(session, ctx, why, budget).await,
     };
 
     let event = build_event(session, t, path, rest, body);
     if event.len() as u64 > t.payload_limit {
-        ctx.error_code = Some("payload_too_large");
         let msg = format!(
             "the event is {} bytes, over Lambda's payload limit of {} bytes",
             event.len(),
             t.payload_limit
         );
-        respond::json_error(session, 413, "payload_too_large", &msg, &[], true).await?;
-        return Ok(true);
+        let err = GatewayError::new(413, ErrorCode::PayloadTooLarge, msg).keep_connection();
+        return answer(session, ctx, err).await;
     }
     // The event (larger than the body when it wraps it) is what stays held during the call.
     if let Err(why) = reservation.cover(event.len() as u64) {
@@ -351,21 +349,23 @@ fn invoke_head(session: &Session, t: &InvokeTarget, event: &Bytes) -> Result<Req
 }
 
 async fn upstream_failure(session: &mut Session, ctx: &mut RequestCtx, e: &Error) -> Result<bool> {
-    let (status, code) = classify(e);
-    ctx.error_code = Some(code);
+    let mut err = GatewayError::from_pingora(e);
     warn!(
-        "route {}: {status} {code} ({}): {e}",
+        "route {}: {} {} ({}): {e}",
         ctx.route_name(),
+        err.status,
+        err.code,
         e.etype().as_str()
     );
-    let message = match code {
-        "upstream_timeout" => "the Lambda Invoke API did not answer in time",
-        "upstream_tls_error" => "TLS with the Lambda Invoke API failed",
+    err.message = match err.code {
+        ErrorCode::UpstreamTimeout => "the Lambda Invoke API did not answer in time",
+        ErrorCode::UpstreamTlsError => "TLS with the Lambda Invoke API failed",
         _ => "the Lambda Invoke API could not be reached",
-    };
+    }
+    .into();
+    err.status = err.status.max(502);
     // The client's request was read in full and this answer is complete: its connection stays.
-    respond::json_error(session, status.max(502), code, message, &[], true).await?;
-    Ok(true)
+    answer(session, ctx, err.keep_connection()).await
 }
 
 async fn respond_with_result(
@@ -490,7 +490,6 @@ async fn proxy_result(
             Ok(true)
         }
         Err(why) => {
-            ctx.error_code = Some("invalid_function_response");
             warn!(
                 "route {}: invalid proxy-integration result: {}",
                 ctx.route_name(),
@@ -500,8 +499,8 @@ async fn proxy_result(
                 "the function's response is not a valid proxy-integration result: {}",
                 why.0
             );
-            respond::json_error(session, 502, "invalid_function_response", &msg, &[], true).await?;
-            Ok(true)
+            let err = GatewayError::new(502, ErrorCode::InvalidFunctionResponse, msg);
+            answer(session, ctx, err.keep_connection()).await
         }
     }
 }
@@ -521,7 +520,7 @@ async fn function_error(
     };
     metrics::function_error(ctx.route_name(), kind.eq_ignore_ascii_case("Handled"));
     let payload = call.read_to_end(t.payload_limit as usize + 1024).await?;
-    ctx.error_code = Some("function_error");
+    ctx.error_code = Some(ErrorCode::FunctionError);
     warn!(
         "route {}: function error ({kind}) -> {status}: {}",
         ctx.route_name(),
@@ -533,16 +532,11 @@ async fn function_error(
     }
     if t.proxy_integration.is_some() || t.streaming {
         // As API Gateway does: the client sees a generic error, the details go to the log.
-        respond::json_error(
-            session,
-            status,
-            "function_error",
-            "Internal server error",
-            &extra,
-            true,
-        )
-        .await?;
-        return Ok(true);
+        let mut err = GatewayError::new(status, ErrorCode::FunctionError, "Internal server error");
+        for (k, v) in extra {
+            err = err.header(k.to_string(), v);
+        }
+        return answer(session, ctx, err.keep_connection()).await;
     }
     // Kong's behaviour: the function's error object is the body, with the mapped status.
     let mut resp = ResponseHeader::build(status, Some(3))?;
@@ -594,39 +588,41 @@ async fn api_error(
         metrics::throttle(ctx.route_name());
     }
     let (out, code, text) = match status {
-        429 => (429, "throttled", "the function is throttled; retry later"),
+        429 => (
+            429,
+            ErrorCode::Throttled,
+            "the function is throttled; retry later",
+        ),
         413 => (
             413,
-            "payload_too_large",
+            ErrorCode::PayloadTooLarge,
             "Lambda refused the payload as too large",
         ),
         // The client's body is the payload and Lambda read it as not JSON: the client's fault.
         400 if err_type == "InvalidRequestContentException" => (
             400,
-            "invalid_request_content",
+            ErrorCode::InvalidRequestContent,
             "Lambda requires the request body to be JSON",
         ),
-        s if t.preserve_api_error_code => {
-            (s, "lambda_api_error", "Upstream Lambda invocation failed")
-        }
-        _ => (502, "lambda_api_error", "Upstream Lambda invocation failed"),
+        s if t.preserve_api_error_code => (
+            s,
+            ErrorCode::LambdaApiError,
+            "Upstream Lambda invocation failed",
+        ),
+        _ => (
+            502,
+            ErrorCode::LambdaApiError,
+            "Upstream Lambda invocation failed",
+        ),
     };
-    ctx.error_code = Some(code);
-    let mut extra = vec![("x-lambda-error-type", err_type.clone())];
+    let mut err = GatewayError::new(out, code, text)
+        .field("aws_error_type", err_type.clone())
+        .header("x-lambda-error-type", err_type)
+        .keep_connection();
     if status == 429 {
-        extra.push(("retry-after", retry_after.unwrap_or_else(|| "1".into())));
+        err = err.header("retry-after", retry_after.unwrap_or_else(|| "1".into()));
     }
-    let body = serde_json::json!({ "error": code, "message": text, "aws_error_type": err_type });
-    let body = respond::json_line(&body);
-    let mut resp = ResponseHeader::build(out, Some(4))?;
-    resp.insert_header(CONTENT_TYPE, "application/json")?;
-    resp.insert_header(CONTENT_LENGTH, body.len().to_string())?;
-    for (k, v) in extra {
-        resp.insert_header(k, v)?;
-    }
-    session.write_response_header(Box::new(resp), false).await?;
-    session.write_response_body(Some(body), true).await?;
-    Ok(true)
+    answer(session, ctx, err).await
 }
 
 /// InvokeWithResponseStream: chunks go to the client as they arrive.
@@ -724,7 +720,7 @@ async fn stream_result(
             } => {
                 if let Some(code) = error_code {
                     metrics::function_error(ctx.route_name(), false);
-                    ctx.error_code = Some("function_error");
+                    ctx.error_code = Some(ErrorCode::FunctionError);
                     warn!(
                         "route {}: streamed function failed: {code}: {}",
                         ctx.route_name(),
@@ -734,16 +730,12 @@ async fn stream_result(
                         // Visible truncation: the connection is cut without a proper end.
                         return Error::e_explain(ConnectionClosed, "function failed mid-stream");
                     }
-                    respond::json_error(
-                        session,
+                    let err = GatewayError::new(
                         t.unhandled_status,
-                        "function_error",
+                        ErrorCode::FunctionError,
                         "Internal server error",
-                        &[],
-                        true,
-                    )
-                    .await?;
-                    return Ok(true);
+                    );
+                    return answer(session, ctx, err.keep_connection()).await;
                 }
                 if !started {
                     let mut resp = ResponseHeader::build(200, Some(3))?;
@@ -770,21 +762,17 @@ async fn stream_broken(
     started: bool,
     why: &str,
 ) -> Result<bool> {
-    ctx.error_code = Some("stream_error");
+    ctx.error_code = Some(ErrorCode::StreamError);
     warn!("route {}: response stream failed: {why}", ctx.route_name());
     if started {
         return Error::e_explain(ConnectionClosed, "response stream failed");
     }
-    respond::json_error(
-        session,
+    let err = GatewayError::new(
         502,
-        "stream_error",
+        ErrorCode::StreamError,
         "the function's response stream failed",
-        &[],
-        false,
-    )
-    .await?;
-    Ok(true)
+    );
+    answer(session, ctx, err).await
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ use crate::aws::sigv4::EMPTY_PAYLOAD_SHA256;
 use crate::gateway::body_budget::BodyReservation;
 use crate::gateway::request_body::{continue_if_expected, declared_length};
 use crate::gateway::respond::{budget_exhausted, refuse};
-use crate::gateway::{BufferedBody, RequestCtx, SharedOutcome, SubrequestInfo};
+use crate::gateway::{BufferedBody, GatewayError, RequestCtx, SharedOutcome, SubrequestInfo};
 
 /// Reads the whole body, hashing it, then lets Pingora forward it (small) or pipes it through a
 /// subrequest (large). Returns `Ok(true)` when the response was already written. The body's
@@ -63,7 +63,7 @@ pub async fn read_and_forward(
         len += chunk.len() as u64;
         if len > limit {
             let msg = format!("request body is over this route's limit of {limit} bytes");
-            return refuse(session, ctx, 413, "body_too_large", &msg).await;
+            return refuse(session, ctx, GatewayError::body_too_large(msg)).await;
         }
         if let Err(why) = reservation.cover(len) {
             drop(chunks);

@@ -3,6 +3,7 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use super::error::ErrorCode;
 use crate::drain::InFlightGuard;
 use crate::function_uri::FunctionUriTarget;
 use crate::routing::Route;
@@ -57,7 +58,7 @@ pub struct RequestCtx {
     /// The response was produced by a child subrequest, which logs it.
     pub answered_by_subrequest: bool,
     /// Short machine-readable reason when the gateway answered with an error itself.
-    pub error_code: Option<&'static str>,
+    pub error_code: Option<ErrorCode>,
     /// Whether a connection to the upstream was reused from the pool.
     pub upstream_reused: Option<bool>,
     /// Status AWS answered with (the Invoke API or the API Gateway / Function URL).

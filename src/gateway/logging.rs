@@ -7,7 +7,7 @@ use pingora::prelude::*;
 use pingora::protocols::http::ServerSession;
 use pingora::proxy::Session;
 
-use super::RequestCtx;
+use super::{ErrorCode, RequestCtx};
 use crate::config::AccessLogConf;
 use crate::gateway::access_log::{self, Entry};
 use crate::metrics::{self, RefusedReason};
@@ -64,7 +64,7 @@ pub fn access_log(session: &Session, e: Option<&Error>, ctx: &RequestCtx, conf: 
         bytes_out: session.body_bytes_sent() as u64,
         aws_request_id: ctx.aws_request_id.as_deref(),
         trace: req.headers.get("x-amzn-trace-id").map(|v| v.as_bytes()),
-        error: ctx.error_code,
+        error: ctx.error_code.map(ErrorCode::as_str),
         cause: e.map(|e| e.etype().as_str()),
     };
     access_log::write(entry.format(conf.format));

@@ -9,6 +9,7 @@
 pub mod access_log;
 pub mod body_budget;
 mod context;
+pub mod error;
 pub mod fail_to_proxy;
 mod logging;
 pub mod request_body;
@@ -31,6 +32,7 @@ use pingora::prelude::*;
 use pingora::proxy::{FailToProxy, ProxyHttp, Session};
 
 pub use context::{BufferedBody, RequestCtx, SharedOutcome, SubrequestInfo};
+pub use error::{ErrorCode, GatewayError};
 
 use crate::routing::RouteTable;
 

@@ -7,7 +7,7 @@ use pingora::http::RequestHeader;
 use pingora::prelude::*;
 use pingora::proxy::Session;
 
-use super::RequestCtx;
+use super::{GatewayError, RequestCtx};
 
 /// Whether the client sent `Expect: 100-continue` and waits for `100 Continue` before its body
 /// (RFC 9110 §10.1.1: only HTTP/1.1 clients; an HTTP/1.0 client must not be sent a 1xx).
@@ -54,8 +54,8 @@ pub fn count_streamed_body(body: &Option<Bytes>, ctx: &mut RequestCtx) -> Result
     if let Some(b) = body {
         ctx.streamed_body_bytes += b.len() as u64;
         if ctx.streamed_body_bytes > limit {
-            ctx.error_code = Some("body_too_large");
-            return Error::e_explain(HTTPStatus(413), "request body over the route's limit");
+            let why = format!("request body is over this route's limit of {limit} bytes");
+            return Err(GatewayError::body_too_large(why).into_pingora());
         }
     }
     Ok(())

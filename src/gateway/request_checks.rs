@@ -7,17 +7,20 @@
 
 use pingora::http::RequestHeader;
 
+use super::error::{ErrorCode, GatewayError};
+
 /// Largest request head accepted (names + values), and largest single header value.
 pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 pub const MAX_HEADER_VALUE_BYTES: usize = 16 * 1024;
 
-/// A refusal: status, error code, message.
-pub type Refusal = (u16, &'static str, &'static str);
+fn refusal(status: u16, code: ErrorCode, message: &'static str) -> Option<GatewayError> {
+    Some(GatewayError::new(status, code, message))
+}
 
 /// `raw_h1` is the request head as received on an HTTP/1.x connection: Pingora's parser drops
 /// `Content-Length` when `Transfer-Encoding` is present, so the smuggling shape is only visible
 /// there.
-pub fn check(req: &RequestHeader, raw_h1: Option<&[u8]>) -> Option<Refusal> {
+pub fn check(req: &RequestHeader, raw_h1: Option<&[u8]>) -> Option<GatewayError> {
     if let Some(raw) = raw_h1 {
         let (mut cl, mut te) = (0, 0);
         for line in raw.split(|b| *b == b'\n') {
@@ -28,51 +31,51 @@ pub fn check(req: &RequestHeader, raw_h1: Option<&[u8]>) -> Option<Refusal> {
         // Pingora collapses identical `Content-Length` lines (RFC 9110 §8.6 allows either);
         // the gateway refuses them, so no hop can read the framing differently.
         if cl > 1 || te > 1 {
-            return Some((
+            return refusal(
                 400,
-                "bad_framing",
+                ErrorCode::BadFraming,
                 "a request must carry at most one Content-Length or Transfer-Encoding line",
-            ));
+            );
         }
         if cl > 0 && te > 0 {
-            return Some((
+            return refusal(
                 400,
-                "bad_framing",
+                ErrorCode::BadFraming,
                 "a request may not carry both Content-Length and Transfer-Encoding",
-            ));
+            );
         }
     }
     // RFC 9112 §3.2: exactly one Host on HTTP/1.1 (HTTP/2 carries `:authority` instead).
     let hosts = req.headers.get_all(http::header::HOST).iter().count();
     let needs_host = req.version == http::Version::HTTP_11;
     if hosts > 1 || (needs_host && hosts == 0) {
-        return Some((
+        return refusal(
             400,
-            "bad_host",
+            ErrorCode::BadHost,
             "an HTTP/1.1 request must carry exactly one Host header",
-        ));
+        );
     }
     let cls = req.headers.get_all(http::header::CONTENT_LENGTH);
     let mut cl_count = 0;
     for v in cls.iter() {
         cl_count += 1;
         if cl_count > 1 || v.is_empty() || !v.as_bytes().iter().all(u8::is_ascii_digit) {
-            return Some((
+            return refusal(
                 400,
-                "bad_framing",
+                ErrorCode::BadFraming,
                 "a request must carry at most one Content-Length, a single number",
-            ));
+            );
         }
     }
     let te = req.headers.get_all(http::header::TRANSFER_ENCODING);
     let mut has_te = false;
     for v in te.iter() {
         if has_te {
-            return Some((
+            return refusal(
                 400,
-                "bad_framing",
+                ErrorCode::BadFraming,
                 "a request must carry at most one Transfer-Encoding line",
-            ));
+            );
         }
         has_te = true;
         let ok = v
@@ -80,33 +83,37 @@ pub fn check(req: &RequestHeader, raw_h1: Option<&[u8]>) -> Option<Refusal> {
             .map(|s| s.trim().eq_ignore_ascii_case("chunked"))
             .unwrap_or(false);
         if !ok {
-            return Some((
+            return refusal(
                 400,
-                "bad_framing",
+                ErrorCode::BadFraming,
                 "only `Transfer-Encoding: chunked` is accepted",
-            ));
+            );
         }
     }
     if has_te && req.headers.contains_key(http::header::CONTENT_LENGTH) {
-        return Some((
+        return refusal(
             400,
-            "bad_framing",
+            ErrorCode::BadFraming,
             "a request may not carry both Content-Length and Transfer-Encoding",
-        ));
+        );
     }
     let mut total = 0usize;
     for (name, value) in req.headers.iter() {
         if value.len() > MAX_HEADER_VALUE_BYTES {
-            return Some((431, "headers_too_large", "a request header is too large"));
+            return refusal(
+                431,
+                ErrorCode::HeadersTooLarge,
+                "a request header is too large",
+            );
         }
         total += name.as_str().len() + value.len() + 4;
     }
     if total > MAX_HEADER_BYTES {
-        return Some((
+        return refusal(
             431,
-            "headers_too_large",
+            ErrorCode::HeadersTooLarge,
             "the request headers are too large",
-        ));
+        );
     }
     None
 }
@@ -134,20 +141,20 @@ mod tests {
                 None
             )
             .unwrap()
-            .0,
+            .status,
             400
         );
         let raw = b"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n";
         assert_eq!(
             check(&req(&[("transfer-encoding", "chunked")]), Some(raw))
                 .unwrap()
-                .0,
+                .status,
             400
         );
         assert_eq!(
             check(&req(&[("transfer-encoding", "gzip, chunked")]), None)
                 .unwrap()
-                .0,
+                .status,
             400
         );
         assert_eq!(
@@ -159,10 +166,12 @@ mod tests {
                 None
             )
             .unwrap()
-            .0,
+            .status,
             400
         );
-        let code = |r: &RequestHeader, raw: Option<&[u8]>| check(r, raw).map(|x| (x.0, x.1));
+        let code = |r: &RequestHeader, raw: Option<&[u8]>| {
+            check(r, raw).map(|x| (x.status, x.code.as_str()))
+        };
         // Agreeing duplicates and lists are refused too; so are repeated TE lines.
         let two_cl = req(&[("content-length", "5"), ("content-length", "5")]);
         assert_eq!(code(&two_cl, None), Some((400, "bad_framing")));
@@ -184,9 +193,9 @@ mod tests {
         let two_hosts = req(&[("host", "other.test")]);
         assert_eq!(code(&two_hosts, None), Some((400, "bad_host")));
         let big = "a".repeat(MAX_HEADER_VALUE_BYTES + 1);
-        assert_eq!(check(&req(&[("x-big", &big)]), None).unwrap().0, 431);
+        assert_eq!(check(&req(&[("x-big", &big)]), None).unwrap().status, 431);
         let mid = "b".repeat(10_000);
         let many: Vec<(&str, &str)> = (0..4).map(|_| ("x-mid", mid.as_str())).collect();
-        assert_eq!(check(&req(&many), None).unwrap().0, 431);
+        assert_eq!(check(&req(&many), None).unwrap().status, 431);
     }
 }

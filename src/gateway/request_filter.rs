@@ -7,8 +7,9 @@ use pingora::prelude::*;
 use pingora::proxy::Session;
 
 use super::request_body::{continue_if_expected, declared_length};
-use super::respond::{credentials_unavailable, refuse, refuse_with};
+use super::respond::{credentials_unavailable, refuse};
 use super::{respond, Gateway, RequestCtx, SubrequestInfo};
+use super::{ErrorCode, GatewayError};
 use crate::config::ApiKeyPolicy;
 use crate::function_name::handler as invoke;
 use crate::function_uri::forward_path;
@@ -16,8 +17,6 @@ use crate::function_uri::signed_body;
 use crate::gateway::request_uri::{canonical_query, normalize_path, TargetError};
 use crate::routing::RouteKind;
 use crate::routing::RouteMatch;
-
-/// How long a refused request body is drained so an HTTP/1.1 client reads the error.
 
 pub async fn request_filter(
     gw: &Gateway,
@@ -44,10 +43,8 @@ pub async fn request_filter(
     session.as_downstream_mut().set_pipelining_enabled(true);
     let raw_h1 = (session.req_header().version != http::Version::HTTP_2)
         .then(|| session.as_downstream().to_h1_raw());
-    if let Some((status, code, message)) =
-        super::request_checks::check(session.req_header(), raw_h1.as_deref())
-    {
-        return refuse(session, ctx, status, code, message).await;
+    if let Some(err) = super::request_checks::check(session.req_header(), raw_h1.as_deref()) {
+        return refuse(session, ctx, err).await;
     }
     if crate::drain::is_draining() {
         // This process is being replaced or stopped: the client reconnects for its next request.
@@ -62,14 +59,12 @@ pub async fn request_filter(
     // Routes are matched on the normalised path (`crate::gateway::request_uri`), and what is forwarded
     // is built from that same path, so the route that decided is the one the upstream sees.
     let Ok(path) = normalize_path(req.uri.path()) else {
-        return refuse(
-            session,
-            ctx,
+        let err = GatewayError::new(
             400,
-            "bad_path",
+            ErrorCode::BadPath,
             "the path has a malformed percent escape",
-        )
-        .await;
+        );
+        return refuse(session, ctx, err).await;
     };
     if table.health_path.as_deref() == Some(path.as_str())
         && (req.method == http::Method::GET || req.method == http::Method::HEAD)
@@ -92,41 +87,30 @@ pub async fn request_filter(
         RouteMatch::MethodNotAllowed(allowed) => {
             let msg = format!("method {} is not allowed here", req.method);
             let allow = allowed.join(", ");
-            return refuse_with(
-                session,
-                ctx,
-                405,
-                "method_not_allowed",
-                &msg,
-                &[("allow", allow)],
-                true,
-            )
-            .await;
+            let err = GatewayError::new(405, ErrorCode::MethodNotAllowed, msg)
+                .header("allow", allow)
+                .keep_connection();
+            return refuse(session, ctx, err).await;
         }
         RouteMatch::NotFound => {
-            return refuse_with(
-                session,
-                ctx,
+            let err = GatewayError::new(
                 404,
-                "route_not_found",
+                ErrorCode::RouteNotFound,
                 "no route matches this request",
-                &[],
-                true,
             )
-            .await;
+            .keep_connection();
+            return refuse(session, ctx, err).await;
         }
     };
     let (route, forwarded) = found;
     let Ok(mut target) = forwarded else {
         ctx.route = Some(route);
-        return refuse(
-            session,
-            ctx,
+        let err = GatewayError::new(
             400,
-            "bad_path",
+            ErrorCode::BadPath,
             "the path may not leave the route's base path",
-        )
-        .await;
+        );
+        return refuse(session, ctx, err).await;
     };
     let Some(t) = route.function_uri() else {
         return Error::e_explain(InternalError, "not a function_uri route");
@@ -151,7 +135,8 @@ pub async fn request_filter(
                             "the query string has a malformed percent escape, so it cannot be signed"
                         }
                     };
-                    return refuse(session, ctx, 400, "unsignable_query", msg).await;
+                    let err = GatewayError::new(400, ErrorCode::UnsignableQuery, msg);
+                    return refuse(session, ctx, err).await;
                 }
             }
         } else {
@@ -163,14 +148,12 @@ pub async fn request_filter(
     if let Some(k) = &t.api_key {
         if k.policy == ApiKeyPolicy::Reject && req.headers.contains_key("x-api-key") {
             ctx.route = Some(route);
-            return refuse(
-                session,
-                ctx,
+            let err = GatewayError::new(
                 400,
-                "client_api_key_refused",
+                ErrorCode::ClientApiKeyRefused,
                 "this route does not accept a client x-api-key",
-            )
-            .await;
+            );
+            return refuse(session, ctx, err).await;
         }
     }
     if let (Some(limit), Some(declared)) = (t.body_limit, declared_length(req)) {
@@ -179,7 +162,7 @@ pub async fn request_filter(
             let msg = format!(
                 "request body of {declared} bytes is over this route's limit of {limit} bytes"
             );
-            return refuse(session, ctx, 413, "body_too_large", &msg).await;
+            return refuse(session, ctx, GatewayError::body_too_large(msg)).await;
         }
     }
     let signed = t.signing.is_some();
@@ -191,7 +174,8 @@ pub async fn request_filter(
         if let Some(name) = unsignable_header(req, t.forward_client_credentials) {
             ctx.route = Some(route.clone());
             let msg = format!("header {name} is not valid UTF-8, so it cannot be signed");
-            return refuse(session, ctx, 400, "unsignable_header", &msg).await;
+            let err = GatewayError::new(400, ErrorCode::UnsignableHeader, msg);
+            return refuse(session, ctx, err).await;
         }
     }
     ctx.route = Some(route);

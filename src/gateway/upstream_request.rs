@@ -7,7 +7,7 @@ use std::time::{Instant, SystemTime};
 use http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, HOST, TRANSFER_ENCODING};
 use pingora::prelude::*;
 
-use super::RequestCtx;
+use super::{GatewayError, RequestCtx};
 use crate::config::ApiKeyPolicy;
 
 pub fn upstream_request_filter(req: &mut RequestHeader, ctx: &mut RequestCtx) -> Result<()> {
@@ -44,8 +44,7 @@ pub fn upstream_request_filter(req: &mut RequestHeader, ctx: &mut RequestCtx) ->
         }
         let Some(identity) = signing.credentials.current() else {
             // Expired between `request_filter` and here: the same answer as there.
-            ctx.error_code = Some("credentials_unavailable");
-            return Error::e_explain(HTTPStatus(503), "AWS credentials expired before signing");
+            return Err(GatewayError::credentials_unavailable().into_pingora());
         };
         let signing_started = Instant::now();
         let signed = signing.signer.sign_request_header_as(
