@@ -6,6 +6,9 @@
 pub mod call;
 pub mod event;
 pub mod handler;
+mod request;
+mod response;
+mod response_stream;
 pub mod result;
 mod route;
 pub mod stream;
