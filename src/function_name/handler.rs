@@ -20,12 +20,14 @@ use pingora::proxy::Session;
 
 use crate::config::InvocationType;
 use crate::function_name::call;
+use crate::function_name::InvokeTarget;
 use crate::gateway::body_budget::BodyReservation;
 use crate::gateway::request_body::{continue_if_expected, declared_length};
 use crate::gateway::respond::{answer, budget_exhausted, credentials_unavailable, refuse};
 use crate::gateway::{ErrorCode, Gateway, GatewayError, RequestCtx};
 use crate::metrics;
-use crate::routing::RouteKind;
+use crate::routing::{Route, RouteKind};
+use std::sync::Arc;
 
 use super::request::{build_event, invoke_head, read_body, ReadBody};
 use super::response::{respond_with_result, upstream_failure, ERROR_BODY_LIMIT};
@@ -34,20 +36,19 @@ pub async fn handle(
     gw: &Gateway,
     session: &mut Session,
     ctx: &mut RequestCtx,
+    route: Arc<Route>,
     path: &str,
     rest: Option<&str>,
     budget: u64,
 ) -> Result<bool> {
-    let Some(route) = ctx.route.clone() else {
-        return Error::e_explain(InternalError, "no route");
-    };
     let RouteKind::FunctionName(t) = &route.target else {
         return Error::e_explain(InternalError, "not a function_name route");
     };
-
-    if t.signing.credentials.current().is_none() {
+    let t: &InvokeTarget = t;
+    // Loaded once: signed with below unless they expire while the body is read.
+    let Some(identity) = t.signing.credentials.current() else {
         return credentials_unavailable(session, ctx, t.signing.credentials.name()).await;
-    }
+    };
     let declared = declared_length(session.req_header());
     if declared.is_some_and(|n| n > t.body_limit) {
         let msg = format!(
@@ -91,7 +92,7 @@ pub async fn handle(
     }
     ctx.body_reservation = Some(reservation);
 
-    let head = invoke_head(session, t, &event)?;
+    let head = invoke_head(session, t, &identity, &event)?;
     let aws_started = Instant::now();
     ctx.aws_started = Some(aws_started);
     let mut throttled = 0;

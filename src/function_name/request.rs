@@ -9,6 +9,7 @@ use http::header::{CONTENT_LENGTH, HOST};
 use pingora::prelude::*;
 use pingora::proxy::Session;
 
+use crate::aws::credentials::Identity;
 use crate::aws::sigv4::sha256_hex;
 use crate::config::PayloadVersionConf;
 use crate::function_name::event::{
@@ -16,7 +17,9 @@ use crate::function_name::event::{
 };
 use crate::function_name::{EventMode, InvokeTarget};
 use crate::gateway::body_budget::BodyReservation;
+use crate::gateway::GatewayError;
 use crate::metrics;
+use std::sync::Arc;
 
 /// The outcome of reading a request body.
 pub(super) enum ReadBody {
@@ -180,6 +183,7 @@ pub(super) fn request_id() -> String {
 pub(super) fn invoke_head(
     session: &Session,
     t: &InvokeTarget,
+    identity: &Arc<Identity>,
     event: &Bytes,
 ) -> Result<RequestHeader> {
     let path = if t.streaming {
@@ -197,10 +201,10 @@ pub(super) fn invoke_head(
     if let Some(trace) = session.req_header().headers.get("x-amzn-trace-id") {
         head.insert_header("x-amzn-trace-id", trace.clone())?;
     }
-    let identity =
-        t.signing.credentials.current().ok_or_else(|| {
-            Error::explain(HTTPStatus(503), "AWS credentials expired before signing")
-        })?;
+    let Some(identity) = t.signing.credentials.still_valid(identity) else {
+        // Expired while the body was read: the same answer as before reading it.
+        return Err(GatewayError::credentials_unavailable().into_pingora());
+    };
     let payload_hash = sha256_hex(event);
     let signing_started = Instant::now();
     let signed = t.signing.signer.sign_request_header_as(

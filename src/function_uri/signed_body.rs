@@ -19,6 +19,7 @@ use crate::aws::sigv4::EMPTY_PAYLOAD_SHA256;
 use crate::gateway::body_budget::BodyReservation;
 use crate::gateway::request_body::{continue_if_expected, declared_length};
 use crate::gateway::respond::{budget_exhausted, refuse};
+use crate::gateway::LargeBody;
 use crate::gateway::{BufferedBody, GatewayError, RequestCtx, SharedOutcome, SubrequestInfo};
 
 /// Reads the whole body, hashing it, then lets Pingora forward it (small) or pipes it through a
@@ -28,16 +29,12 @@ use crate::gateway::{BufferedBody, GatewayError, RequestCtx, SharedOutcome, Subr
 pub async fn read_and_forward(
     session: &mut Session,
     ctx: &mut RequestCtx,
+    limit: Option<u64>,
     budget: u64,
 ) -> Result<bool> {
-    let limit = ctx
-        .route
-        .as_ref()
-        .and_then(|r| r.function_uri())
-        .and_then(|t| t.body_limit)
-        .unwrap_or(u64::MAX);
+    let limit = limit.unwrap_or(u64::MAX);
     if session.is_body_empty() {
-        ctx.payload = Some(BufferedBody {
+        ctx.uri_request_mut()?.payload = Some(BufferedBody {
             sha256: EMPTY_PAYLOAD_SHA256.to_string(),
             len: 0,
         });
@@ -80,21 +77,21 @@ pub async fn read_and_forward(
     };
     if !session.as_ref().retry_buffer_truncated() {
         // Pingora replays its retry buffer as the body.
-        ctx.payload = Some(payload);
+        ctx.uri_request_mut()?.payload = Some(payload);
         return Ok(false);
     }
-    ctx.payload = Some(payload.clone());
-    forward_via_subrequest(session, ctx, payload, chunks).await
+    ctx.uri_request_mut()?.payload = Some(payload);
+    forward_via_subrequest(session, ctx, chunks).await
 }
 
 async fn forward_via_subrequest(
     session: &mut Session,
     ctx: &mut RequestCtx,
-    payload: BufferedBody,
     chunks: Vec<Bytes>,
 ) -> Result<bool> {
-    let (Some(route), Some(target)) = (ctx.route.clone(), ctx.upstream_target.clone()) else {
-        return Error::e_explain(InternalError, "subrequest without route");
+    let upstream = ctx.uri_request()?.clone();
+    let Some(payload) = upstream.payload.as_ref() else {
+        return Error::e_explain(InternalError, "subrequest without body hash");
     };
     // The child parses the parent's head as HTTP/1.1 text: give an h2 head an h1 shape. The
     // body is known in full now: its length frames it (an h2 upload need not say its length,
@@ -120,13 +117,8 @@ async fn forward_via_subrequest(
         req.set_uri(uri);
     }
     let outcome = SharedOutcome::default();
-    ctx.child_outcome = Some(outcome.clone());
-    let info = SubrequestInfo {
-        route,
-        upstream_target: target,
-        payload,
-        outcome,
-    };
+    ctx.large_body = LargeBody::Parent(outcome.clone());
+    let info = SubrequestInfo { upstream, outcome };
     let sub_ctx = SubrequestCtx::builder()
         .body_mode(BodyMode::ExpectBody)
         .user_ctx(Box::new(info))
@@ -142,7 +134,6 @@ async fn forward_via_subrequest(
                 let _ = j.await;
             }
             if state.header_received {
-                ctx.answered_by_subrequest = true;
                 Ok(true)
             } else {
                 Error::e_explain(ConnectError, "subrequest ended without a response")
@@ -151,7 +142,6 @@ async fn forward_via_subrequest(
         Err(e) => {
             if e.state.header_received {
                 // The response started; the child logged the failure. The client sees it cut.
-                ctx.answered_by_subrequest = true;
                 Ok(true)
             } else {
                 Err(e.error)

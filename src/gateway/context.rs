@@ -1,9 +1,12 @@
-//! Per-request state carried between phases.
+//! Per-request state carried between phases: what `request_filter` selected (a typed
+//! [`Selection`] per route kind), the large-body subrequest roles, and what the access log
+//! and metrics report about the AWS call.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use super::error::ErrorCode;
+use crate::aws::credentials::{CredentialsCell, Identity};
 use crate::drain::InFlightGuard;
 use crate::function_uri::FunctionUriTarget;
 use crate::routing::Route;
@@ -18,9 +21,7 @@ pub struct BufferedBody {
 /// What a parent request hands to the subrequest that forwards a large signed body.
 #[derive(Clone)]
 pub struct SubrequestInfo {
-    pub route: Arc<Route>,
-    pub upstream_target: String,
-    pub payload: BufferedBody,
+    pub upstream: UriRequest,
     /// Filled by the child as AWS answers; read by the parent, which logs the request.
     pub outcome: SharedOutcome,
 }
@@ -42,21 +43,73 @@ pub fn lock_outcome(o: &SharedOutcome) -> MutexGuard<'_, UpstreamOutcome> {
     o.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// What `request_filter` selected for the request: nothing (refused before a route matched,
+/// health, 404/405), or a route of one of the two kinds with what was decided for it.
+#[derive(Default)]
+pub enum Selection {
+    #[default]
+    None,
+    /// A `function_name` route: answered inside `request_filter` (`crate::function_name`).
+    FunctionName(Arc<Route>),
+    /// A `function_uri` route: the proxy phases send [`UriRequest`] upstream.
+    FunctionUri(UriRequest),
+}
+
+/// A `function_uri` request as the proxy phases send it, decided once in `request_filter`.
+#[derive(Clone)]
+pub struct UriRequest {
+    pub route: Arc<Route>,
+    pub target: Arc<FunctionUriTarget>,
+    /// Path and query sent upstream, parsed once (`None` when refused before it was built).
+    pub upstream_uri: Option<http::Uri>,
+    /// Signed routes: the body's hash and length, once it was read in full.
+    pub payload: Option<BufferedBody>,
+    /// Signed routes: the credentials checked in `request_filter`, signed with unless they
+    /// expired meanwhile (then the route's source is asked again).
+    pub identity: Option<Arc<Identity>>,
+}
+
+impl UriRequest {
+    pub fn new(route: Arc<Route>, target: Arc<FunctionUriTarget>) -> Self {
+        UriRequest {
+            route,
+            target,
+            upstream_uri: None,
+            payload: None,
+            identity: None,
+        }
+    }
+
+    /// The credentials to sign with now: those checked in `request_filter` while they are
+    /// valid, else the route's current ones (`None`: none valid).
+    pub fn signing_identity(&self, cell: &CredentialsCell) -> Option<Arc<Identity>> {
+        match &self.identity {
+            Some(id) => cell.still_valid(id),
+            None => cell.current(),
+        }
+    }
+}
+
+/// The two halves of a large signed body forwarded through a subrequest.
+#[derive(Default)]
+pub enum LargeBody {
+    #[default]
+    None,
+    /// The client's request: its child reports what AWS answered here; it logs the request.
+    Parent(SharedOutcome),
+    /// The subrequest that sends the body to AWS and reports back to its parent.
+    Child(SharedOutcome),
+}
+
 pub struct RequestCtx {
     pub started: Instant,
-    pub route: Option<Arc<Route>>,
-    /// Path and query to send upstream.
-    pub upstream_target: Option<String>,
-    /// Set for signed routes once the body is read.
-    pub payload: Option<BufferedBody>,
+    pub selection: Selection,
     /// Body bytes seen so far on a streamed (unsigned) route.
     pub streamed_body_bytes: u64,
-    /// This request is the child that forwards a large signed body.
-    pub is_subrequest: bool,
+    /// Large signed bodies: this request's part in the subrequest that forwards it.
+    pub large_body: LargeBody,
     /// `100 Continue` was sent to the client (`Expect: 100-continue`).
     pub continue_sent: bool,
-    /// The response was produced by a child subrequest, which logs it.
-    pub answered_by_subrequest: bool,
     /// Short machine-readable reason when the gateway answered with an error itself.
     pub error_code: Option<ErrorCode>,
     /// Whether a connection to the upstream was reused from the pool.
@@ -76,10 +129,6 @@ pub struct RequestCtx {
     /// Upstream addresses whose connection could not be opened for this request: the next
     /// attempt goes elsewhere while another address is left (`dns::UpstreamHost::pick`).
     pub failed_upstreams: Vec<std::net::SocketAddr>,
-    /// Child of a large signed body: where to report what AWS answered (to the parent).
-    pub report_outcome: Option<SharedOutcome>,
-    /// Parent of a large signed body: what its child reported (read when logging).
-    pub child_outcome: Option<SharedOutcome>,
     /// Metrics: the `in_flight_requests` count of a client request (not of a subrequest child).
     pub metrics_in_flight: Option<crate::metrics::InFlight>,
     /// Request body bytes this request holds against `limits.buffered_body_bytes`; released
@@ -93,13 +142,10 @@ impl Default for RequestCtx {
     fn default() -> Self {
         RequestCtx {
             started: Instant::now(),
-            route: None,
-            upstream_target: None,
-            payload: None,
+            selection: Selection::None,
             streamed_body_bytes: 0,
-            is_subrequest: false,
+            large_body: LargeBody::None,
             continue_sent: false,
-            answered_by_subrequest: false,
             error_code: None,
             upstream_reused: None,
             upstream_status: None,
@@ -109,8 +155,6 @@ impl Default for RequestCtx {
             connect_failures: 0,
             retry_delay: None,
             failed_upstreams: Vec::new(),
-            report_outcome: None,
-            child_outcome: None,
             metrics_in_flight: None,
             body_reservation: None,
             _in_flight: InFlightGuard::new(),
@@ -119,9 +163,14 @@ impl Default for RequestCtx {
 }
 
 impl RequestCtx {
+    /// This request is the child that forwards a large signed body.
+    pub fn is_subrequest(&self) -> bool {
+        matches!(self.large_body, LargeBody::Child(_))
+    }
+
     /// Child of a large signed body: hands what is known about the AWS call to the parent.
     pub fn report_upstream(&self) {
-        if let Some(cell) = &self.report_outcome {
+        if let LargeBody::Child(cell) = &self.large_body {
             let mut o = lock_outcome(cell);
             o.status = self.upstream_status;
             o.aws_duration = self.aws_duration;
@@ -132,8 +181,8 @@ impl RequestCtx {
 
     /// Parent of a large signed body: takes over what the child reported.
     pub fn take_child_outcome(&mut self) {
-        if let Some(cell) = self.child_outcome.take() {
-            let o = std::mem::take(&mut *lock_outcome(&cell));
+        if let LargeBody::Parent(cell) = &self.large_body {
+            let o = std::mem::take(&mut *lock_outcome(cell));
             self.upstream_status = o.status.or(self.upstream_status);
             self.aws_duration = o.aws_duration.or(self.aws_duration);
             self.aws_request_id = o.aws_request_id.or(self.aws_request_id.take());
@@ -141,20 +190,38 @@ impl RequestCtx {
         }
     }
 
-    pub fn route_name(&self) -> &str {
-        self.route.as_ref().map_or("-", |r| &r.name)
+    /// The matched route, of either kind.
+    pub fn route(&self) -> Option<&Arc<Route>> {
+        match &self.selection {
+            Selection::None => None,
+            Selection::FunctionName(r) => Some(r),
+            Selection::FunctionUri(u) => Some(&u.route),
+        }
     }
 
-    /// The matched `function_uri` target (the only kind that uses the proxy phases).
-    pub fn uri_target(&self) -> pingora::Result<&FunctionUriTarget> {
-        self.route
-            .as_ref()
-            .and_then(|r| r.function_uri())
-            .ok_or_else(|| {
-                pingora::Error::explain(
-                    pingora::ErrorType::InternalError,
-                    "no function_uri route in context",
-                )
-            })
+    pub fn route_name(&self) -> &str {
+        self.route().map_or("-", |r| &r.name)
+    }
+
+    /// The `function_uri` request (the only kind that uses the proxy phases).
+    pub fn uri_request(&self) -> pingora::Result<&UriRequest> {
+        match &self.selection {
+            Selection::FunctionUri(u) => Ok(u),
+            _ => Err(pingora::Error::explain(
+                pingora::ErrorType::InternalError,
+                "no function_uri route in context",
+            )),
+        }
+    }
+
+    /// [`Self::uri_request`], to record what was decided.
+    pub fn uri_request_mut(&mut self) -> pingora::Result<&mut UriRequest> {
+        match &mut self.selection {
+            Selection::FunctionUri(u) => Ok(u),
+            _ => Err(pingora::Error::explain(
+                pingora::ErrorType::InternalError,
+                "no function_uri route in context",
+            )),
+        }
     }
 }

@@ -24,7 +24,7 @@ pub async fn fail_to_proxy(session: &mut Session, e: &Error, ctx: &mut RequestCt
         e
     );
     // A subrequest's parent writes the answer; the child only reports the failure.
-    if err.status > 0 && !ctx.is_subrequest && session.response_written().is_none() {
+    if err.status > 0 && !ctx.is_subrequest() && session.response_written().is_none() {
         err.keep_connection = false;
         let _ = respond::write_error(session, &err).await;
     }

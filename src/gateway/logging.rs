@@ -16,10 +16,10 @@ use crate::metrics::{self, RefusedReason};
 /// own logging, with what its child reported when a large signed body went through one; the
 /// child records only its upstream connection (in `connected_to_upstream`).
 pub fn record_metrics(session: &Session, ctx: &mut RequestCtx) {
-    if ctx.is_subrequest || session.subrequest_ctx.is_some() {
+    if ctx.is_subrequest() || session.subrequest_ctx.is_some() {
         return;
     }
-    let (route, kind) = metrics::route_labels(ctx.route.as_deref());
+    let (route, kind) = metrics::route_labels(ctx.route().map(|r| &**r));
     metrics::request_done(&metrics::RequestDone {
         route,
         kind,
@@ -44,7 +44,7 @@ fn enabled(conf: &AccessLogConf) -> bool {
 /// request id, trace id, and the gateway's error code when it answered itself.
 pub fn access_log(session: &Session, e: Option<&Error>, ctx: &RequestCtx, conf: &AccessLogConf) {
     // The child of a large signed body is logged by its parent (the request the client sees).
-    if ctx.is_subrequest || !enabled(conf) {
+    if ctx.is_subrequest() || !enabled(conf) {
         return;
     }
     let req = session.req_header();
@@ -55,7 +55,7 @@ pub fn access_log(session: &Session, e: Option<&Error>, ctx: &RequestCtx, conf: 
         path: Some(req.uri.path()),
         status: session.response_written().map_or(0, |r| r.status.as_u16()),
         route: ctx.route_name(),
-        kind: metrics::route_labels(ctx.route.as_deref()).1.as_str(),
+        kind: metrics::route_labels(ctx.route().map(|r| &**r)).1.as_str(),
         upstream_status: ctx.upstream_status,
         upstream_reused: ctx.upstream_reused,
         total_ms: ctx.started.elapsed().as_secs_f64() * 1000.0,

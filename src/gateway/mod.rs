@@ -31,7 +31,9 @@ use pingora::http::ResponseHeader;
 use pingora::prelude::*;
 use pingora::proxy::{FailToProxy, ProxyHttp, Session};
 
-pub use context::{BufferedBody, RequestCtx, SharedOutcome, SubrequestInfo};
+pub use context::{
+    BufferedBody, LargeBody, RequestCtx, Selection, SharedOutcome, SubrequestInfo, UriRequest,
+};
 pub use error::{ErrorCode, GatewayError};
 
 use crate::routing::RouteTable;
@@ -100,8 +102,8 @@ impl ProxyHttp for Gateway {
     ) -> Box<Error> {
         ctx.connect_failures += 1;
         let failed = peer._address.as_inet().copied();
-        let route = ctx.route.clone();
-        let delay = match route.as_deref().and_then(|r| r.function_uri()) {
+        let target = ctx.uri_request().ok().map(|u| u.target.clone());
+        let delay = match target {
             Some(t) => {
                 if let Some(addr) = failed {
                     t.upstream.mark_down(addr);
@@ -141,7 +143,7 @@ impl ProxyHttp for Gateway {
     ) -> Result<()> {
         ctx.upstream_reused = Some(reused);
         ctx.report_upstream();
-        let (route, kind) = crate::metrics::route_labels(ctx.route.as_deref());
+        let (route, kind) = crate::metrics::route_labels(ctx.route().map(|r| &**r));
         crate::metrics::upstream_connection(route, kind, reused);
         Ok(())
     }

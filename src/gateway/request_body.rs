@@ -40,15 +40,10 @@ pub async fn continue_if_expected(session: &mut Session, ctx: &mut RequestCtx) -
 
 /// Counts streamed body bytes on unsigned routes that have a `max_body_size`.
 pub fn count_streamed_body(body: &Option<Bytes>, ctx: &mut RequestCtx) -> Result<()> {
-    if ctx.payload.is_some() {
+    let Ok(u) = ctx.uri_request() else {
         return Ok(());
-    }
-    let Some(limit) = ctx
-        .route
-        .as_ref()
-        .and_then(|r| r.function_uri())
-        .and_then(|t| t.body_limit)
-    else {
+    };
+    let (None, Some(limit)) = (&u.payload, u.target.body_limit) else {
         return Ok(());
     };
     if let Some(b) = body {

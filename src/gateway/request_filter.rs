@@ -10,6 +10,7 @@ use super::request_body::{continue_if_expected, declared_length};
 use super::respond::{credentials_unavailable, refuse};
 use super::{respond, Gateway, RequestCtx, SubrequestInfo};
 use super::{ErrorCode, GatewayError};
+use super::{LargeBody, Selection, UriRequest};
 use crate::config::ApiKeyPolicy;
 use crate::function_name::handler as invoke;
 use crate::function_uri::forward_path;
@@ -29,11 +30,8 @@ pub async fn request_filter(
             .user_ctx()
             .and_then(|u| u.downcast_ref::<SubrequestInfo>())
         {
-            ctx.is_subrequest = true;
-            ctx.route = Some(info.route.clone());
-            ctx.upstream_target = Some(info.upstream_target.clone());
-            ctx.payload = Some(info.payload.clone());
-            ctx.report_outcome = Some(info.outcome.clone());
+            ctx.selection = Selection::FunctionUri(info.upstream.clone());
+            ctx.large_body = LargeBody::Child(info.outcome.clone());
             return Ok(false);
         }
     }
@@ -74,15 +72,20 @@ pub async fn request_filter(
         return Ok(true);
     }
     let host = request_host(req);
-    let found = match table.find(&path, host.as_deref(), req.method.as_str()) {
+    let (t, forwarded) = match table.find(&path, host.as_deref(), req.method.as_str()) {
         RouteMatch::Found { route, rest } => match &route.target {
             RouteKind::FunctionName(_) => {
                 let rest = rest.map(str::to_string);
-                ctx.route = Some(route.clone());
+                let route = route.clone();
+                ctx.selection = Selection::FunctionName(route.clone());
                 let budget = table.limits.buffered_body_bytes;
-                return invoke::handle(gw, session, ctx, &path, rest.as_deref(), budget).await;
+                return invoke::handle(gw, session, ctx, route, &path, rest.as_deref(), budget)
+                    .await;
             }
-            RouteKind::FunctionUri(t) => (route.clone(), forward_path(&t.url.base_path, rest)),
+            RouteKind::FunctionUri(t) => {
+                ctx.selection = Selection::FunctionUri(UriRequest::new(route.clone(), t.clone()));
+                (t.clone(), forward_path(&t.url.base_path, rest))
+            }
         },
         RouteMatch::MethodNotAllowed(allowed) => {
             let msg = format!("method {} is not allowed here", req.method);
@@ -102,9 +105,7 @@ pub async fn request_filter(
             return refuse(session, ctx, err).await;
         }
     };
-    let (route, forwarded) = found;
     let Ok(mut target) = forwarded else {
-        ctx.route = Some(route);
         let err = GatewayError::new(
             400,
             ErrorCode::BadPath,
@@ -112,12 +113,9 @@ pub async fn request_filter(
         );
         return refuse(session, ctx, err).await;
     };
-    let Some(t) = route.function_uri() else {
-        return Error::e_explain(InternalError, "not a function_uri route");
-    };
     if let Some(q) = req.uri.query() {
         if t.signing.is_some() {
-            // Signed: forward exactly the canonical form that is signed (`crate::gateway::request_uri`).
+            // Signed: forward exactly the canonical form that is signed (`request_uri`).
             match canonical_query(q) {
                 Ok(q) if q.is_empty() => {}
                 Ok(q) => {
@@ -125,7 +123,6 @@ pub async fn request_filter(
                     target.push_str(&q);
                 }
                 Err(e) => {
-                    ctx.route = Some(route.clone());
                     let msg = match e {
                         TargetError::NotUtf8 => {
                             "the query string has percent-encoded bytes that are not UTF-8, \
@@ -144,10 +141,12 @@ pub async fn request_filter(
             target.push_str(q);
         }
     }
-    ctx.upstream_target = Some(target);
+    // Parsed once here; every attempt (retries included) sends this URI.
+    let upstream_uri = http::Uri::try_from(target)
+        .map_err(|e| Error::explain(InternalError, format!("upstream uri: {e}")))?;
+    ctx.uri_request_mut()?.upstream_uri = Some(upstream_uri);
     if let Some(k) = &t.api_key {
         if k.policy == ApiKeyPolicy::Reject && req.headers.contains_key("x-api-key") {
-            ctx.route = Some(route);
             let err = GatewayError::new(
                 400,
                 ErrorCode::ClientApiKeyRefused,
@@ -158,30 +157,25 @@ pub async fn request_filter(
     }
     if let (Some(limit), Some(declared)) = (t.body_limit, declared_length(req)) {
         if declared > limit {
-            ctx.route = Some(route.clone());
             let msg = format!(
                 "request body of {declared} bytes is over this route's limit of {limit} bytes"
             );
             return refuse(session, ctx, GatewayError::body_too_large(msg)).await;
         }
     }
-    let signed = t.signing.is_some();
     if let Some(signing) = &t.signing {
-        if signing.credentials.current().is_none() {
-            ctx.route = Some(route.clone());
+        // Loaded once: `upstream_request_filter` signs with these while they are valid.
+        let Some(identity) = signing.credentials.current() else {
             return credentials_unavailable(session, ctx, signing.credentials.name()).await;
-        }
+        };
         if let Some(name) = unsignable_header(req, t.forward_client_credentials) {
-            ctx.route = Some(route.clone());
             let msg = format!("header {name} is not valid UTF-8, so it cannot be signed");
             let err = GatewayError::new(400, ErrorCode::UnsignableHeader, msg);
             return refuse(session, ctx, err).await;
         }
-    }
-    ctx.route = Some(route);
-    if signed {
+        ctx.uri_request_mut()?.identity = Some(identity);
         let budget = table.limits.buffered_body_bytes;
-        return signed_body::read_and_forward(session, ctx, budget).await;
+        return signed_body::read_and_forward(session, ctx, t.body_limit, budget).await;
     }
     // Streamed: the body goes upstream as it arrives, so the client may send it now.
     continue_if_expected(session, ctx).await?;

@@ -6,7 +6,7 @@ use pingora::prelude::*;
 use super::RequestCtx;
 
 pub fn upstream_peer(ctx: &mut RequestCtx) -> Result<Box<HttpPeer>> {
-    let t = ctx.uri_target()?;
+    let t = &ctx.uri_request()?.target;
     t.peer(&ctx.failed_upstreams).ok_or_else(|| {
         Error::explain(
             ConnectNoRoute,

@@ -11,11 +11,10 @@ use super::{GatewayError, RequestCtx};
 use crate::config::ApiKeyPolicy;
 
 pub fn upstream_request_filter(req: &mut RequestHeader, ctx: &mut RequestCtx) -> Result<()> {
-    let t = ctx.uri_target()?;
-    if let Some(target) = ctx.upstream_target.as_deref() {
-        let uri = http::Uri::try_from(target)
-            .map_err(|e| Error::explain(InternalError, format!("upstream uri: {e}")))?;
-        req.set_uri(uri);
+    let u = ctx.uri_request()?;
+    let t = &u.target;
+    if let Some(uri) = &u.upstream_uri {
+        req.set_uri(uri.clone());
     }
     req.insert_header(HOST, t.host_header.clone())?;
     // The gateway answered any `Expect: 100-continue` itself (`request_filter`).
@@ -34,7 +33,7 @@ pub fn upstream_request_filter(req: &mut RequestHeader, ctx: &mut RequestCtx) ->
         req.insert_header(CONNECTION, "close")?;
     }
     if let Some(signing) = &t.signing {
-        let payload = ctx
+        let payload = u
             .payload
             .as_ref()
             .ok_or_else(|| Error::explain(InternalError, "signed route without body hash"))?;
@@ -42,7 +41,7 @@ pub fn upstream_request_filter(req: &mut RequestHeader, ctx: &mut RequestCtx) ->
         if payload.len > 0 || req.headers.contains_key(CONTENT_LENGTH) {
             req.insert_header(CONTENT_LENGTH, payload.len.to_string())?;
         }
-        let Some(identity) = signing.credentials.current() else {
+        let Some(identity) = u.signing_identity(&signing.credentials) else {
             // Expired between `request_filter` and here: the same answer as there.
             return Err(GatewayError::credentials_unavailable().into_pingora());
         };

@@ -34,7 +34,7 @@ impl BuildContext<'_> {
 /// A route's target: one of the two kinds.
 #[derive(Debug)]
 pub enum RouteKind {
-    FunctionUri(Box<FunctionUriTarget>),
+    FunctionUri(std::sync::Arc<FunctionUriTarget>),
     FunctionName(Box<InvokeTarget>),
 }
 
@@ -50,9 +50,9 @@ impl RouteKind {
                 cx, index, r,
             )?)))
         } else {
-            Ok(RouteKind::FunctionUri(Box::new(FunctionUriTarget::build(
-                cx, index, r,
-            )?)))
+            Ok(RouteKind::FunctionUri(std::sync::Arc::new(
+                FunctionUriTarget::build(cx, index, r)?,
+            )))
         }
     }
 

@@ -110,6 +110,16 @@ impl CredentialsCell {
         }
     }
 
+    /// `identity` (taken from this cell earlier in the request) while it is still valid, else
+    /// the current one: a request loads its credentials once, and signs with fresh ones only
+    /// when they expired meanwhile.
+    pub fn still_valid(&self, identity: &Arc<Identity>) -> Option<Arc<Identity>> {
+        match identity.expiration() {
+            Some(t) if SystemTime::now() >= t => self.current(),
+            _ => Some(identity.clone()),
+        }
+    }
+
     /// The source's name (its spec's [`SourceSpec::describe`]; the registry appends ` #2`, ` #3`…
     /// when two different specs describe alike, so names stay unique).
     pub fn name(&self) -> &str {
