@@ -122,11 +122,12 @@ pub fn forward_event(
 pub fn kong_args_event(req: &RequestView) -> Vec<u8> {
     let query = Query::parse(req.raw_query.unwrap_or(""), true);
     let ct = req.headers.get(CONTENT_TYPE).map(|v| v.as_bytes());
-    let essence = ct.map(|c| mime_essence(c).to_ascii_lowercase());
+    let essence = ct.map(mime_essence);
+    // Kong lower-cases the essence and matches a prefix: compared case-insensitively here.
     let starts = |prefix: &str| {
-        essence
-            .as_ref()
-            .is_some_and(|e| e.starts_with(prefix.as_bytes()))
+        essence.is_some_and(|e| {
+            e.len() >= prefix.len() && e[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+        })
     };
     let mut w =
         ObjectWriter::with_capacity(64 + 2 * req.raw_query.map_or(0, str::len) + req.body.len());

@@ -13,8 +13,10 @@ pub(super) fn multipart_fields(content_type: &[u8], body: &[u8]) -> Option<Vec<(
     if boundary.is_empty() {
         return None;
     }
-    let delimiter = format!("--{boundary}");
-    let delim = delimiter.as_bytes();
+    // A part ends at CRLF + delimiter; the delimiter is that without its CRLF.
+    let closing = format!("\r\n--{boundary}");
+    let closing = closing.as_bytes();
+    let delim = &closing[2..];
     let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
     let mut rest = &body[find(body, delim)? + delim.len()..];
     let mut fields = Vec::new();
@@ -25,10 +27,7 @@ pub(super) fn multipart_fields(content_type: &[u8], body: &[u8]) -> Option<Vec<(
         // The rest of the delimiter line (transport padding), then the part.
         let line_end = find(rest, b"\r\n")?;
         rest = &rest[line_end + 2..];
-        let mut closing = Vec::with_capacity(delim.len() + 2);
-        closing.extend_from_slice(b"\r\n");
-        closing.extend_from_slice(delim);
-        let end = find(rest, &closing)?;
+        let end = find(rest, closing)?;
         let part = &rest[..end];
         rest = &rest[end + closing.len()..];
         let (head, content) = match find(part, b"\r\n\r\n") {

@@ -20,7 +20,7 @@ use crate::config::{
     ConfigError, InvocationType, LogType, PayloadVersionConf, RequestPayload, RouteConf,
     DEFAULT_EVENT_PAYLOAD_LIMIT, DEFAULT_FUNCTION_URL_TIMEOUT_MS, DEFAULT_SYNC_PAYLOAD_LIMIT,
 };
-use crate::function_name::event::{BodyEncoding, EventSettings};
+use crate::function_name::event::{BodyEncoding, EventSettings, DEFAULT_ACCOUNT_ID, DEFAULT_STAGE};
 use crate::function_name::result::PayloadVersion;
 use crate::upstream::connect_proxy::ConnectTunnel;
 use crate::upstream::dns::UpstreamHost;
@@ -223,8 +223,8 @@ impl InvokeTarget {
             .unwrap_or_default();
         let event_settings = EventSettings {
             resource: ctx.resource.unwrap_or_else(|| default_resource(&route_uri)),
-            stage: ctx.stage.unwrap_or_else(|| "$default".into()),
-            account_id: ctx.account_id.unwrap_or_else(|| "123456789012".into()),
+            stage: ctx.stage.unwrap_or_else(|| DEFAULT_STAGE.into()),
+            account_id: ctx.account_id.unwrap_or_else(|| DEFAULT_ACCOUNT_ID.into()),
             api_id: ctx.api_id.unwrap_or_else(|| r.name.clone()),
             stage_variables: ctx.stage_variables,
             body_encoding: body_encoding.clone(),
