@@ -4,6 +4,9 @@
 //! Here the function reference is validated, the region and credentials are resolved, the
 //! request paths are pre-encoded as AWS SDKs send them (`:` as `%3A`), and the per-route
 //! event and response settings are fixed — once, when the route table is built.
+//!
+//! `function_ref` parses the function reference (name, partial or full ARN), `validate` checks
+//! a route's fields when the config is validated, and [`InvokeTarget::build`] builds the route.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,7 +20,7 @@ use crate::config::{
     ConfigError, InvocationType, LogType, PayloadVersionConf, RequestPayload, RouteConf,
     DEFAULT_EVENT_PAYLOAD_LIMIT, DEFAULT_FUNCTION_URL_TIMEOUT_MS, DEFAULT_SYNC_PAYLOAD_LIMIT,
 };
-use crate::function_name::event::{BodyEncoding, EventSettings};
+use crate::function_name::event::{BodyEncoding, EventSettings, DEFAULT_ACCOUNT_ID, DEFAULT_STAGE};
 use crate::function_name::result::PayloadVersion;
 use crate::upstream::connect_proxy::ConnectTunnel;
 use crate::upstream::dns::UpstreamHost;
@@ -26,6 +29,14 @@ use crate::upstream::peer::{peer_for, peer_template};
 use crate::aws::route_credentials::{config_error, CredentialFields};
 use crate::aws::Signing;
 use crate::routing::BuildContext;
+
+mod function_ref;
+mod validate;
+
+use function_ref::env_region;
+pub use function_ref::{parse_function_name, FunctionRef};
+use validate::parse_proxy_url;
+pub use validate::validate_function_name_route;
 
 /// Characters percent-encoded in a path segment: everything but RFC 3986 unreserved.
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -50,248 +61,6 @@ pub enum EventMode {
     },
     /// API Gateway proxy event, payload 1.0 or 2.0.
     Apigw(PayloadVersionConf),
-}
-
-/// A parsed function reference.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FunctionRef {
-    /// As written, without a qualifier suffix when one was split off.
-    pub function: String,
-    pub region: Option<String>,
-    pub qualifier: Option<String>,
-}
-
-/// Parses `name`, `name:qualifier`, `account:function:name[:qualifier]` or
-/// `arn:partition:lambda:region:account:function:name[:qualifier]`.
-pub fn parse_function_name(s: &str) -> Result<FunctionRef, String> {
-    let bad = |why: &str| Err(format!("`{s}` is not a Lambda function name or ARN: {why}"));
-    if s.is_empty() || s.len() > 170 {
-        return bad("must be 1 to 170 characters");
-    }
-    let parts: Vec<&str> = s.split(':').collect();
-    let (prefix, name, qualifier, region) = match parts.as_slice() {
-        [name] => ("", *name, None, None),
-        [name, q] => ("", *name, Some(*q), None),
-        [acct, "function", name] => (&s[..acct.len() + 10], *name, None, check_account(acct)?),
-        [acct, "function", name, q] => {
-            (&s[..acct.len() + 10], *name, Some(*q), check_account(acct)?)
-        }
-        ["arn", partition, "lambda", region, acct, "function", name, rest @ ..]
-            if rest.len() <= 1 =>
-        {
-            if !partition.starts_with("aws") {
-                return bad("the partition must be aws, aws-cn, aws-us-gov...");
-            }
-            check_account(acct)?;
-            if !is_region(region) {
-                return bad("the region is not valid");
-            }
-            let head = s.len() - name.len() - rest.first().map_or(0, |q| q.len() + 1);
-            (
-                &s[..head],
-                *name,
-                rest.first().copied(),
-                Some(region.to_string()),
-            )
-        }
-        _ => return bad("expected name, name:qualifier, a partial ARN or a full ARN"),
-    };
-    if name.is_empty()
-        || name.len() > 64
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
-    {
-        return bad("the name must be 1-64 letters, digits, `-`, `_` or `.`");
-    }
-    if let Some(q) = qualifier {
-        check_qualifier(q).map_err(|e| format!("`{s}`: {e}"))?;
-    }
-    Ok(FunctionRef {
-        function: format!("{prefix}{name}"),
-        region,
-        qualifier: qualifier.map(str::to_string),
-    })
-}
-
-fn check_account(acct: &str) -> Result<Option<String>, String> {
-    if acct.len() == 12 && acct.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(None)
-    } else {
-        Err(format!("`{acct}` is not a 12-digit account id"))
-    }
-}
-
-pub fn check_qualifier(q: &str) -> Result<(), String> {
-    if q == "$LATEST"
-        || (!q.is_empty()
-            && q.len() <= 128
-            && q.chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
-    {
-        Ok(())
-    } else {
-        Err(format!("`{q}` is not a version or alias"))
-    }
-}
-
-fn is_region(r: &str) -> bool {
-    !r.is_empty()
-        && r.len() <= 32
-        && r.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && r.contains('-')
-}
-
-fn env_region() -> Option<String> {
-    ["AWS_REGION", "AWS_DEFAULT_REGION"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
-}
-
-/// Field-level checks of a `function_name` route (the target is built later); errors are
-/// (field, reason).
-pub fn validate_function_name_route(r: &RouteConf) -> Result<(), (String, String)> {
-    fn e<T>(field: &str, reason: String) -> Result<T, (String, String)> {
-        Err((field.to_string(), reason))
-    }
-    let f = parse_function_name(r.function_name.as_deref().unwrap_or_default())
-        .or_else(|reason| e("function_name", reason))?;
-    if let Some(q) = &r.qualifier {
-        check_qualifier(q).or_else(|reason| e("qualifier", reason))?;
-        if f.qualifier.as_ref().is_some_and(|fq| fq != q) {
-            return e(
-                "qualifier",
-                format!(
-                    "conflicts with the qualifier in function_name (`{}`)",
-                    f.qualifier.unwrap_or_default()
-                ),
-            );
-        }
-    }
-    if let Some(region) = &r.aws_region {
-        if !is_region(region) {
-            return e(
-                "aws_region",
-                format!("`{region}` is not an AWS region name"),
-            );
-        }
-    } else if f.region.is_none() && env_region().is_none() {
-        return e(
-            "aws_region",
-            "no region: set aws_region, use a full ARN, or set AWS_REGION / AWS_DEFAULT_REGION"
-                .into(),
-        );
-    }
-    if let Some(h) = &r.host {
-        if h.is_empty() || h.contains(['/', ' ', '@', ':']) && !h.starts_with('[') {
-            return e(
-                "host",
-                format!("`{h}` is not a host name (put the port in `port`)"),
-            );
-        }
-    }
-    if r.port == Some(0) {
-        return e("port", "must be 1 to 65535".into());
-    }
-    for (field, v) in [
-        ("unhandled_status", r.unhandled_status),
-        ("handled_status", r.handled_status),
-    ] {
-        if let Some(s) = v {
-            if !(100..=599).contains(&s) {
-                return e(field, format!("{s} is not an HTTP status (100-599)"));
-            }
-        }
-    }
-    if let Some(h) = &r.request_id_header {
-        if !h.is_empty() && HeaderName::from_bytes(h.as_bytes()).is_err() {
-            return e("request_id_header", format!("`{h}` is not a header name"));
-        }
-    }
-    if let Some(p) = &r.proxy_url {
-        parse_proxy_url(p).or_else(|reason| e("proxy_url", reason))?;
-    }
-    if let Some(scheme) = &r.proxy_scheme {
-        let endpoint = if r.disable_https { "http" } else { "https" };
-        if scheme != "http" && scheme != "https" {
-            return e("proxy_scheme", format!("`{scheme}` is not http or https"));
-        }
-        if r.proxy_url.is_none() {
-            return e("proxy_scheme", "only applies with `proxy_url`".into());
-        }
-        if scheme != endpoint {
-            return e(
-                "proxy_scheme",
-                format!(
-                    "`{scheme}` disagrees with the endpoint, which is {endpoint} ({}); the proxy always gets a CONNECT tunnel to it",
-                    if r.disable_https { "disable_https: true" } else { "disable_https is false" }
-                ),
-            );
-        }
-    }
-    if let Some(payload) = r.request_payload {
-        let other = if r.awsgateway_compatible {
-            Some("awsgateway_compatible")
-        } else if r.forward_request_method
-            || r.forward_request_uri
-            || r.forward_request_headers
-            || r.forward_request_body
-        {
-            Some("forward_request_*")
-        } else {
-            None
-        };
-        if let Some(other) = other {
-            return e(
-                "request_payload",
-                format!(
-                    "`{}` conflicts with {other}, which builds its own event",
-                    match payload {
-                        RequestPayload::Args => "args",
-                        RequestPayload::Raw => "raw",
-                    }
-                ),
-            );
-        }
-    }
-    if r.response_streaming && r.invocation_type == InvocationType::Event {
-        return e(
-            "response_streaming",
-            "InvokeWithResponseStream takes RequestResponse or DryRun, not Event".into(),
-        );
-    }
-    if let Some(m) = r.max_payload_size {
-        if m == 0 || m > 1 << 30 {
-            return e("max_payload_size", "must be 1 byte to 1 GiB".into());
-        }
-    }
-    if let Some(ctx) = &r.awsgateway_context {
-        if let Some(a) = &ctx.account_id {
-            if a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()) {
-                return e(
-                    "awsgateway_context.account_id",
-                    format!("`{a}` is not a 12-digit account id"),
-                );
-            }
-        }
-    }
-    Ok(())
-}
-
-/// `http://host:port` of a CONNECT proxy.
-pub fn parse_proxy_url(p: &str) -> Result<(String, u16), String> {
-    let uri: http::Uri = p.parse().map_err(|e| format!("`{p}` is not a URL: {e}"))?;
-    if uri.scheme_str() != Some("http") {
-        return Err(
-            "the proxy URL must use http:// (the tunnel to AWS is TLS inside CONNECT)".into(),
-        );
-    }
-    let host = uri.host().filter(|h| !h.is_empty()).ok_or("no host")?;
-    Ok((
-        host.trim_matches(['[', ']']).to_string(),
-        uri.port_u16().unwrap_or(80),
-    ))
 }
 
 pub struct InvokeTarget {
@@ -454,8 +223,8 @@ impl InvokeTarget {
             .unwrap_or_default();
         let event_settings = EventSettings {
             resource: ctx.resource.unwrap_or_else(|| default_resource(&route_uri)),
-            stage: ctx.stage.unwrap_or_else(|| "$default".into()),
-            account_id: ctx.account_id.unwrap_or_else(|| "123456789012".into()),
+            stage: ctx.stage.unwrap_or_else(|| DEFAULT_STAGE.into()),
+            account_id: ctx.account_id.unwrap_or_else(|| DEFAULT_ACCOUNT_ID.into()),
             api_id: ctx.api_id.unwrap_or_else(|| r.name.clone()),
             stage_variables: ctx.stage_variables,
             body_encoding: body_encoding.clone(),
@@ -561,45 +330,6 @@ fn default_resource(uri: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn function_references() {
-        let f = parse_function_name("my-fn").unwrap();
-        assert_eq!(
-            (f.function.as_str(), f.region, f.qualifier),
-            ("my-fn", None, None)
-        );
-        let f = parse_function_name("my-fn:prod").unwrap();
-        assert_eq!(
-            (f.function.as_str(), f.qualifier.as_deref()),
-            ("my-fn", Some("prod"))
-        );
-        let f = parse_function_name("123456789012:function:my-fn:$LATEST").unwrap();
-        assert_eq!(f.function, "123456789012:function:my-fn");
-        assert_eq!(f.qualifier.as_deref(), Some("$LATEST"));
-        let f =
-            parse_function_name("arn:aws:lambda:eu-west-1:123456789012:function:my-fn:7").unwrap();
-        assert_eq!(
-            f.function,
-            "arn:aws:lambda:eu-west-1:123456789012:function:my-fn"
-        );
-        assert_eq!(
-            (f.region.as_deref(), f.qualifier.as_deref()),
-            (Some("eu-west-1"), Some("7"))
-        );
-        for bad in [
-            "",
-            "a b",
-            "fn:bad qualifier",
-            "12345:function:x",
-            "arn:aws:s3:eu-west-1:123456789012:function:x",
-            "arn:aws:lambda:EU:123456789012:function:x",
-            "a:b:c:d:e",
-            &"x".repeat(65),
-        ] {
-            assert!(parse_function_name(bad).is_err(), "{bad} accepted");
-        }
-    }
 
     #[test]
     fn arn_is_encoded_in_the_path_like_the_sdks() {
