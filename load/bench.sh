@@ -125,8 +125,8 @@ ncpu=$(nproc)
 [ "$PROXY_CPU" != "$LOAD_CPU" ] || die "--proxy-cpu and --load-cpu must differ"
 
 if [ "$DO_BUILD" = 1 ]; then
-  log "cargo build --release --bins"
-  cargo build --release --bins >&2
+  log "cargo build --release --workspace --bins"
+  cargo build --release --workspace --bins >&2
 fi
 # The fixed-rate load generator (std only, no dependencies), built beside the project's binaries.
 FIXED_RATE=$ROOT/target/load-tools/release/fixed-rate

@@ -18,6 +18,6 @@ if ! command -v wrk >/dev/null; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
   $SUDO apt-get update -q && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends wrk
 fi
-[ "$BUILD" = 1 ] && cargo build --release --bins
+[ "$BUILD" = 1 ] && cargo build --release --workspace --bins
 ulimit -n 65536 2>/dev/null || true
 exec python3 "$ROOT/load/soak.py" "${ARGS[@]}"

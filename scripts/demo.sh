@@ -35,7 +35,7 @@ check_ports
 if [ ! -x target/debug/lambda-proxy ] || [ ! -x target/debug/lambda-proxy-emulator ]; then
   echo "demo: first run: building lambda-proxy and its emulator (cargo build); this takes a few minutes."
 fi
-cargo build --locked --bins
+cargo build --locked --workspace --bins
 mkdir -p target/demo
 # Checked again: the build takes a while, and something may have started meanwhile.
 check_ports

@@ -11,8 +11,8 @@ cd "$(dirname "$0")/.."
 ./scripts/moto-setup.sh
 export REQUIRE_MOTO=1
 cargo fmt --all -- --check
-cargo clippy --locked --all-targets -- -D warnings
-cargo test --locked
+cargo clippy --locked --workspace --all-targets -- -D warnings
+cargo test --locked --workspace
 ./scripts/check-systemd.sh
 # The Debian package: release build, contents, lintian, the unit as installed; in CI (root, a
 # throwaway machine) also dpkg -i / reinstall / purge. About 8-10 minutes on a fresh 2-core

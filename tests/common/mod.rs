@@ -40,6 +40,31 @@ fn wait_for_port(addr: SocketAddr, child: &mut Child, what: &str) {
     panic!("{what} did not listen on {addr} within 30 s");
 }
 
+/// The emulator binary (`emulator/`, its own workspace member, so Cargo gives these tests no
+/// `CARGO_BIN_EXE_` for it): next to this test executable's profile directory,
+/// `target/<profile>/deps/<test>` -> `target/<profile>/lambda-proxy-emulator`, which follows
+/// `CARGO_TARGET_DIR` and `--release` by itself. A plain `cargo test` at the root builds it
+/// (the emulator crate has integration tests of its own); `cargo test -p lambda-proxy` alone
+/// does not.
+pub fn emulator_bin() -> PathBuf {
+    let name = format!("lambda-proxy-emulator{}", std::env::consts::EXE_SUFFIX);
+    let exe = std::env::current_exe().expect("path of the test executable");
+    let bin = exe
+        .parent() // deps/
+        .and_then(Path::parent) // target/<profile>/
+        .map(|profile| profile.join(&name))
+        .unwrap_or_else(|| panic!("no target directory above {}", exe.display()));
+    if !bin.is_file() {
+        panic!(
+            "the AWS emulator is not built: {} is missing. Build it with \
+             `cargo build --locked -p lambda-proxy-emulator` (add --release for release tests), \
+             or run `cargo test --locked` at the workspace root, which builds it",
+            bin.display()
+        );
+    }
+    bin
+}
+
 /// The bundled AWS emulator.
 pub struct Emulator {
     pub http: SocketAddr,
@@ -58,7 +83,7 @@ impl Emulator {
         let dir = tempfile::tempdir().unwrap();
         let http: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let https: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_lambda-proxy-emulator"));
+        let mut cmd = Command::new(emulator_bin());
         cmd.arg("--http")
             .arg(http.to_string())
             .arg("--https")
