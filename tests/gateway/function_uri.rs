@@ -1,10 +1,8 @@
 //! `function_uri` routes end to end: the gateway binary in front of the strict emulator.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use reqwest::StatusCode;
 
 /// A second credential (the emulator takes 40-character secrets, as AWS issues them).
