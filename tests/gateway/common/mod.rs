@@ -1,7 +1,10 @@
 //! Test harness: starts the real binaries (the emulator as the AWS side, the gateway under
 //! test) on ports chosen at run time on 127.0.0.1, and stops them by PID when dropped.
 pub mod aws_standins;
+pub mod config;
 pub mod fault_proxy;
+
+pub use config::{yaml, GatewayConfig, Iam, Route};
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -215,6 +218,11 @@ impl Gateway {
                 .collect(),
             child,
         }
+    }
+
+    /// Starts from a built configuration.
+    pub fn launch(config: &GatewayConfig) -> Gateway {
+        Self::start_full(&config.body_yaml(), &config.listeners_yaml())
     }
 
     /// Rewrites the configuration file with other routes (same listeners and settings).
