@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs moto (an AWS mock that really verifies SigV4) into .venv-moto/ (git-ignored) for
-# tests/moto.rs. Idempotent and quiet: when the pinned versions are already there it does not run
+# tests/gateway/moto.rs. Idempotent and quiet: when the pinned versions are already there it does not run
 # pip at all. Needs python3 with the venv module (Debian: python3-venv) and access to PyPI.
 #
 # moto 5.2.5 is required: older moto rejected correctly signed invokes of functions named by ARN.

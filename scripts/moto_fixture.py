@@ -1,4 +1,4 @@
-"""Sets up a running moto server for tests/moto.rs and prints what the test needs as one JSON line.
+"""Sets up a running moto server for tests/gateway/moto.rs and prints what the test needs as one JSON line.
 
 Usage: .venv-moto/bin/python scripts/moto_fixture.py http://127.0.0.1:PORT
 

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ./scripts/setup.sh
-# moto (an independent AWS mock that verifies SigV4) for tests/moto.rs; required here.
+# moto (an independent AWS mock that verifies SigV4) for tests/gateway/moto.rs; required here.
 ./scripts/moto-setup.sh
 export REQUIRE_MOTO=1
 cargo fmt --all -- --check

@@ -4,15 +4,13 @@
 //! addresses: 127.0.0.2 refuses connections (nothing listens there), 127.0.0.3 and 127.0.0.4
 //! answer.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
 
-use common::*;
+use crate::common::*;
 
 /// A minimal HTTP/1.1 keep-alive server that answers every request 200 `{"ok":true}` and
 /// counts requests and connections (what the test needs to see where requests went).

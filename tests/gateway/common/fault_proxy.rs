@@ -3,8 +3,6 @@
 //! Plain threads and std sockets, so it works the same for TLS and plain HTTP upstreams (it
 //! never looks inside the bytes it forwards).
 
-#![allow(dead_code)]
-
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -2,13 +2,11 @@
 //! AWS; hundreds of slowloris connections do not stop other clients from being served; clients
 //! that leave in the middle of an invoke leave no tasks, sockets or memory behind.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 fn open_fds(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd"))
@@ -184,10 +182,11 @@ fn clients_leaving_mid_invoke_leave_nothing_behind() {
             .unwrap();
             conns.push(s);
         }
-        std::thread::sleep(Duration::from_millis(200));
-        assert!(
-            gauge(metrics, "lambda_proxy_in_flight_requests") >= 100.0,
-            "round {round}"
+        // All 100 in flight (the function answers after 3 s, so they stay in flight until then).
+        wait_until(
+            &format!("round {round}: 100 requests in flight"),
+            Duration::from_millis(2500),
+            || gauge(metrics, "lambda_proxy_in_flight_requests") >= 100.0,
         );
         let t = Instant::now();
         drop(conns);

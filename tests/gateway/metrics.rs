@@ -3,12 +3,10 @@
 //! checked series by series (exact counter values, histogram counts and sums, in-flight back to
 //! 0, credential metrics read at scrape time, upstream connection reuse).
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant, SystemTime};
 
-use common::*;
+use crate::common::*;
 
 /// One sample: metric name, its labels, value.
 #[derive(Debug, Clone)]

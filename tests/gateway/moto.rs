@@ -16,14 +16,12 @@
 //! The setup (`scripts/moto_fixture.py`) also makes the same calls with boto3, so a refusal can be
 //! told apart from a moto bug.
 
-mod common;
-
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 /// moto's default account.

@@ -1,7 +1,7 @@
 //! Local stand-ins for the AWS credential endpoints, on 127.0.0.1 at ports chosen at run time:
 //! IMDSv2, ECS / EKS Pod Identity container credentials and STS (AssumeRole,
 //! AssumeRoleWithWebIdentity in AWS's XML), issuing rotating credentials from an [`Issuer`].
-//! Shared by `tests/credentials_sources.rs` (module level) and `tests/credentials_gateway.rs`
+//! Shared by `tests/credentials_sources.rs` (module level) and `tests/gateway/credentials_gateway.rs`
 //! (through the gateway binary). Every secret and token they issue contains [`CANARY`].
 //!
 //! The servers run on the tokio runtime that starts them (so a test that blocks its thread, e.g.
@@ -180,6 +180,8 @@ pub fn decode(s: &str) -> String {
 
 pub enum Reply {
     Send(u16, String, String),
+    /// Never answers. Built by `tests/credentials_sources.rs` only (this file is in both targets).
+    #[allow(dead_code)]
     Hang,
 }
 

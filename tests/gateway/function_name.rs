@@ -1,11 +1,9 @@
 //! `function_name` routes end to end: the gateway calls the emulator's Lambda Invoke API
 //! (strict SigV4, service `lambda`) and turns results into HTTP responses.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 

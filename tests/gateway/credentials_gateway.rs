@@ -1,6 +1,6 @@
 //! Credential sources end to end through the gateway binary: the strict emulator (told in advance
 //! which credentials to accept) verifies the signed requests, while the SDK default chain inside
-//! the gateway reaches local stand-ins (tests/common/aws_standins.rs, on 127.0.0.1, ports chosen
+//! the gateway reaches local stand-ins (tests/gateway/common/aws_standins.rs, on 127.0.0.1, ports chosen
 //! at run time) through the SDK's own endpoint overrides: `AWS_EC2_METADATA_SERVICE_ENDPOINT`,
 //! `AWS_CONTAINER_CREDENTIALS_FULL_URI`, `AWS_ENDPOINT_URL_STS`, `AWS_SHARED_CREDENTIALS_FILE` /
 //! `AWS_CONFIG_FILE`, `AWS_WEB_IDENTITY_TOKEN_FILE` + `AWS_ROLE_ARN`, plain env keys; or a
@@ -16,8 +16,6 @@
 //! upstream echoes legitimately carry the session token (it is a signed header); they are checked
 //! to carry nothing else secret.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::process::Command;
@@ -25,8 +23,8 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use common::aws_standins::*;
-use common::*;
+use crate::common::aws_standins::*;
+use crate::common::*;
 use serde_json::Value;
 
 const REGION: &str = "us-east-1";

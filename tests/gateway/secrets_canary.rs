@@ -3,13 +3,11 @@
 //! `-t`) with a canary secret key and session token, at `trace` log level, and the canaries
 //! appear in no log line, metric or response body.
 
-mod common;
-
 use std::net::SocketAddr;
 use std::process::Command;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 
 const CANARY_AKID: &str = "AKIDCANARY";
 /// 40 characters, as AWS secret keys are (the emulator insists).

@@ -1,8 +1,10 @@
 //! Test harness: starts the real binaries (the emulator as the AWS side, the gateway under
 //! test) on ports chosen at run time on 127.0.0.1, and stops them by PID when dropped.
-#![allow(dead_code)]
 pub mod aws_standins;
+pub mod config;
 pub mod fault_proxy;
+
+pub use config::{yaml, GatewayConfig, Iam, Route};
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -14,6 +16,15 @@ use std::time::{Duration, Instant};
 pub const AKID: &str = "AKIDEXAMPLE";
 pub const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
 pub const API_KEY: &str = "demo-api-key";
+
+/// Polls `cond` every 20 ms until it holds; panics naming `what` after `within`.
+pub fn wait_until(what: &str, within: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !cond() {
+        assert!(Instant::now() < deadline, "{what}: not within {within:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
 
 /// A port that was free a moment ago.
 pub fn free_port() -> u16 {
@@ -178,6 +189,7 @@ impl Gateway {
                 .split_whitespace()
                 .next()
                 .unwrap_or_default()
+                .trim_matches(['\'', '"'])
                 .parse()
                 .unwrap();
             String::new()
@@ -231,6 +243,11 @@ impl Gateway {
                 .collect(),
             child,
         }
+    }
+
+    /// Starts from a built configuration.
+    pub fn launch(config: &GatewayConfig) -> Gateway {
+        Self::start_full(&config.body_yaml(), &config.listeners_yaml())
     }
 
     /// Rewrites the configuration file with other routes (same listeners and settings).
@@ -387,7 +404,6 @@ pub struct Echo {
     pub body_sha256: String,
     pub body: Option<String>,
     pub peer: String,
-    pub http_version: String,
     pub auth: String,
     pub access_key: Option<String>,
 }

@@ -1,11 +1,9 @@
 //! Configuration loading: the reference file loads, `-t` checks the whole file, and every
 //! error names the file, the field path and the reason.
 
-mod common;
-
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 use lambda_proxy::config::Config;
 
 const REFERENCE: &str = "conf/lambda-proxy.yaml";
@@ -641,6 +639,11 @@ fn secret_references_resolve_at_load_or_name_the_field() {
     std::env::set_var("LP_TEST_AKID", "AKIDFROMENV");
     std::env::set_var("CREDENTIALS_DIRECTORY", &creds);
     let c = Config::load(&path).unwrap();
+    // This binary's other tests run beside this one: the variables go at once (no other test
+    // reads them, and the gateways they start are given their environment explicitly).
+    for (k, _) in all {
+        std::env::remove_var(k);
+    }
     let r = &c.gateway.routes;
     let auth = r[0].authorization.as_ref().unwrap();
     assert_eq!(

@@ -3,13 +3,11 @@
 //! bytes held are visible as a gauge that returns to 0, and requests are served again once the
 //! budget is released.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 const BUDGET: u64 = 1024 * 1024;
 

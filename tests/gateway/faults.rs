@@ -2,14 +2,12 @@
 //! and the strict emulator), and the gateway answers with the right status, keeps the client's
 //! connection when it can, retries only what is safe, and does not amplify throttles.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use common::fault_proxy::{Fault, FaultProxy};
-use common::*;
+use crate::common::fault_proxy::{Fault, FaultProxy};
+use crate::common::*;
 
 /// One HTTP/1.1 response read off a keep-alive connection.
 struct Response {

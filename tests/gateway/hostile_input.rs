@@ -2,9 +2,7 @@
 //! points at a closed port: anything forwarded would come back as 502, so a 400/431 proves the
 //! request was stopped before any upstream connection.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::net::SocketAddr;
 use std::time::Duration;
 

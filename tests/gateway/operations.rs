@@ -1,13 +1,11 @@
 //! Operating the gateway: SIGHUP route reload and graceful upgrades (SIGQUIT socket handoff)
 //! under a bounded load, with zero failed requests.
 
-mod common;
-
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 fn open_route(emu: &Emulator, name: &str, prefix: &str) -> String {
     format!(

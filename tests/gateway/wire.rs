@@ -3,13 +3,11 @@
 //! what reaches AWS is exactly what was signed and routed. Raw sockets, so nothing is
 //! normalised by a client library first.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 fn routes(emu: &Emulator) -> String {

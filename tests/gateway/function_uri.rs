@@ -1,30 +1,24 @@
 //! `function_uri` routes end to end: the gateway binary in front of the strict emulator.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use reqwest::StatusCode;
 
 /// A second credential (the emulator takes 40-character secrets, as AWS issues them).
 const TEMP_SECRET: &str = "TEMPsecretTEMPsecretTEMPsecretTEMPsecret";
 
-fn route(name: &str, uri: &str, function_uri: &str, extra: &str) -> String {
-    format!("  - name: {name}\n    uri: '{uri}'\n    function_uri: '{function_uri}'\n{extra}")
+/// A `function_uri` route named `name`.
+fn route(name: &str, uri: &str, function_uri: &str) -> Route {
+    Route::function_uri(uri, function_uri).name(name)
 }
 
-fn iam(secret: &str, token: Option<&str>, service: &str) -> String {
-    let mut s = format!(
-        "    authorization:\n      iam:\n        accesskey: {AKID}\n        secretkey: '{secret}'\n        service: {service}\n"
-    );
-    if let Some(t) = token {
-        s = s.replace(
-            &format!("        accesskey: {AKID}\n"),
-            &format!("        accesskey: AKIDTEMP\n        session_token: '{t}'\n"),
-        );
+/// The test keys, or `AKIDTEMP` with `secret` and a session token.
+fn iam(secret: &str, token: Option<&str>, service: &str) -> Iam {
+    match token {
+        None => Iam::keys(AKID, secret, service),
+        Some(t) => Iam::keys("AKIDTEMP", secret, service).session_token(t),
     }
-    s
 }
 
 async fn echo(resp: reqwest::Response) -> Echo {
@@ -37,37 +31,18 @@ async fn echo(resp: reqwest::Response) -> Echo {
 #[tokio::test]
 async fn api_key_missing_wrong_and_replaced() {
     let emu = Emulator::start();
-    let routes = format!(
-        "routes:\n{}{}{}{}{}",
-        route(
-            "keyed",
-            "/k/*",
-            &emu.http_url("/apikey/prod"),
-            &format!("    authorization:\n      apikey: {API_KEY}\n")
-        ),
-        route("nokey", "/n/*", &emu.http_url("/apikey/prod"), ""),
-        route(
-            "wrongkey",
-            "/w/*",
-            &emu.http_url("/apikey/prod"),
-            "    authorization:\n      apikey: not-the-key\n"
-        ),
-        route(
-            "keep",
-            "/keep/*",
-            &emu.http_url("/apikey/prod"),
-            &format!(
-                "    authorization:\n      apikey: {API_KEY}\n      apikey_policy: keep_client\n"
-            )
-        ),
-        route(
-            "reject",
-            "/reject/*",
-            &emu.http_url("/apikey/prod"),
-            &format!("    authorization:\n      apikey: {API_KEY}\n      apikey_policy: reject\n")
-        ),
-    );
-    let gw = Gateway::start(&routes);
+    let config = GatewayConfig::new().routes([
+        route("keyed", "/k/*", &emu.http_url("/apikey/prod")).apikey(API_KEY),
+        route("nokey", "/n/*", &emu.http_url("/apikey/prod")),
+        route("wrongkey", "/w/*", &emu.http_url("/apikey/prod")).apikey("not-the-key"),
+        route("keep", "/keep/*", &emu.http_url("/apikey/prod"))
+            .apikey(API_KEY)
+            .apikey_policy("keep_client"),
+        route("reject", "/reject/*", &emu.http_url("/apikey/prod"))
+            .apikey(API_KEY)
+            .apikey_policy("reject"),
+    ]);
+    let gw = Gateway::launch(&config);
     let c = client();
 
     let e = echo(c.get(gw.url("/k/items")).send().await.unwrap()).await;
@@ -128,40 +103,26 @@ async fn iam_signing_with_and_without_session_token() {
         "--credential",
         &format!("AKIDTEMP:{TEMP_SECRET}:temp-session-token"),
     ]);
-    let routes = format!(
-        "routes:\n{}{}{}{}{}",
-        route(
-            "iam",
-            "/iam/*",
-            &emu.http_url("/iam/prod"),
-            &iam(SECRET, None, "execute-api")
-        ),
-        route(
-            "url",
-            "/url/*",
-            &emu.http_url("/url"),
-            &iam(SECRET, None, "lambda")
-        ),
-        route(
-            "temp",
-            "/temp/*",
-            &emu.http_url("/iam/prod"),
-            &iam(TEMP_SECRET, Some("temp-session-token"), "execute-api")
-        ),
-        route(
-            "badtoken",
-            "/badtoken/*",
-            &emu.http_url("/iam/prod"),
-            &iam(TEMP_SECRET, Some("other-token"), "execute-api")
-        ),
-        route(
-            "wrong",
-            "/wrong/*",
-            &emu.http_url("/iam/prod"),
-            &iam("not-the-secret", None, "execute-api")
-        ),
-    );
-    let gw = Gateway::start(&routes);
+    let config = GatewayConfig::new().routes([
+        route("iam", "/iam/*", &emu.http_url("/iam/prod")).iam(iam(SECRET, None, "execute-api")),
+        route("url", "/url/*", &emu.http_url("/url")).iam(iam(SECRET, None, "lambda")),
+        route("temp", "/temp/*", &emu.http_url("/iam/prod")).iam(iam(
+            TEMP_SECRET,
+            Some("temp-session-token"),
+            "execute-api",
+        )),
+        route("badtoken", "/badtoken/*", &emu.http_url("/iam/prod")).iam(iam(
+            TEMP_SECRET,
+            Some("other-token"),
+            "execute-api",
+        )),
+        route("wrong", "/wrong/*", &emu.http_url("/iam/prod")).iam(iam(
+            "not-the-secret",
+            None,
+            "execute-api",
+        )),
+    ]);
+    let gw = Gateway::launch(&config);
     let c = client();
 
     // Client-sent signing headers are replaced, never forwarded.
@@ -225,18 +186,12 @@ async fn iam_signing_with_and_without_session_token() {
 #[tokio::test]
 async fn path_forwarding_and_traversal() {
     let emu = Emulator::start();
-    let routes = format!(
-        "routes:\n{}{}{}",
-        route("wild", "/aws/*", &emu.http_url("/open/prod/"), ""),
-        route(
-            "signed",
-            "/s/*",
-            &emu.http_url("/iam/prod"),
-            &iam(SECRET, None, "execute-api")
-        ),
-        route("exact", "/exact", &emu.http_url("/open/fixed"), ""),
-    );
-    let gw = Gateway::start(&routes);
+    let config = GatewayConfig::new().routes([
+        route("wild", "/aws/*", &emu.http_url("/open/prod/")),
+        route("signed", "/s/*", &emu.http_url("/iam/prod")).iam(iam(SECRET, None, "execute-api")),
+        route("exact", "/exact", &emu.http_url("/open/fixed")),
+    ]);
+    let gw = Gateway::launch(&config);
     let c = client();
     let cases = [
         ("/aws/a/b", "/open/prod/a/b"),
@@ -292,17 +247,11 @@ async fn path_forwarding_and_traversal() {
 #[tokio::test]
 async fn query_strings_kept_byte_for_byte() {
     let emu = Emulator::start();
-    let routes = format!(
-        "routes:\n{}{}",
-        route("open", "/o/*", &emu.http_url("/open/p"), ""),
-        route(
-            "signed",
-            "/s/*",
-            &emu.http_url("/iam/p"),
-            &iam(SECRET, None, "execute-api")
-        ),
-    );
-    let gw = Gateway::start(&routes);
+    let config = GatewayConfig::new().routes([
+        route("open", "/o/*", &emu.http_url("/open/p")),
+        route("signed", "/s/*", &emu.http_url("/iam/p")).iam(iam(SECRET, None, "execute-api")),
+    ]);
+    let gw = Gateway::launch(&config);
     let queries = [
         "a=1&a=2&a=1",
         "flag&empty=&x=1",
@@ -312,7 +261,7 @@ async fn query_strings_kept_byte_for_byte() {
         "k=v%3Dw&=novalue",
     ];
     // Unsigned: byte for byte. Signed: the canonical form that was signed, which differs
-    // only where the raw form has two readings (a raw `+`; see tests/wire.rs).
+    // only where the raw form has two readings (a raw `+`; see tests/gateway/wire.rs).
     for prefix in ["/o/x", "/s/x"] {
         for q in queries {
             let (status, body) = raw_get(gw.addr, &format!("{prefix}?{q}"));
@@ -331,25 +280,13 @@ async fn query_strings_kept_byte_for_byte() {
 #[tokio::test]
 async fn signed_bodies_of_every_size_and_the_limit() {
     let emu = Emulator::start();
-    let routes = format!(
-        "routes:\n{}{}",
-        route(
-            "signed",
-            "/s/*",
-            &emu.http_url("/iam/p"),
-            &iam(SECRET, None, "execute-api")
-        ),
-        route(
-            "small",
-            "/small/*",
-            &emu.http_url("/iam/p"),
-            &format!(
-                "{}    max_body_size: 100000\n",
-                iam(SECRET, None, "execute-api")
-            )
-        ),
-    );
-    let gw = Gateway::start(&routes);
+    let config = GatewayConfig::new().routes([
+        route("signed", "/s/*", &emu.http_url("/iam/p")).iam(iam(SECRET, None, "execute-api")),
+        route("small", "/small/*", &emu.http_url("/iam/p"))
+            .iam(iam(SECRET, None, "execute-api"))
+            .body_limit(100000),
+    ]);
+    let gw = Gateway::launch(&config);
     let c = client();
     for size in [0usize, 1, 65535, 65536, 65537, 1_000_000, 10 * 1024 * 1024] {
         let body: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
@@ -424,21 +361,22 @@ async fn h2c_and_tls_h2_clients() {
     let emu = Emulator::start();
     let tls_port = free_port();
     let plain_port = free_port();
-    let extra_top = format!(
-        "listeners:\n  - address: 127.0.0.1:{plain_port}\n  - address: 127.0.0.1:{tls_port}\n    tls:\n      cert: {d}/cert.pem\n      key: {d}/key.pem\n",
-        d = emu.dir.path().display()
-    );
-    let routes = format!(
-        "routes:\n{}{}",
-        route("open", "/o/*", &emu.http_url("/open/p"), ""),
-        route(
-            "signed",
-            "/s/*",
-            &emu.http_url("/iam/p"),
-            &iam(SECRET, None, "execute-api")
-        ),
-    );
-    let _gw = Gateway::start_full(&routes, &extra_top);
+    let d = emu.dir.path();
+    let config = GatewayConfig::new()
+        .listener(([127, 0, 0, 1], plain_port).into())
+        .listener_with(([127, 0, 0, 1], tls_port).into(), |mut l| {
+            let tls = serde_yaml::Mapping::from_iter([
+                (yaml("cert"), yaml(d.join("cert.pem"))),
+                (yaml("key"), yaml(d.join("key.pem"))),
+            ]);
+            l.insert(yaml("tls"), serde_yaml::Value::Mapping(tls));
+            l
+        })
+        .routes([
+            route("open", "/o/*", &emu.http_url("/open/p")),
+            route("signed", "/s/*", &emu.http_url("/iam/p")).iam(iam(SECRET, None, "execute-api")),
+        ]);
+    let _gw = Gateway::launch(&config);
     let h2c = reqwest::Client::builder()
         .http2_prior_knowledge()
         .build()
@@ -503,37 +441,17 @@ async fn h2c_and_tls_h2_clients() {
 async fn tls_upstream_verification() {
     let emu = Emulator::start();
     let ca = emu.ca_pem();
-    let routes = format!(
-        "routes:\n{}{}{}{}",
-        route(
-            "trusted",
-            "/t/*",
-            &emu.https_url("/iam/p"),
-            &format!(
-                "{}    ca_file: '{}'\n",
-                iam(SECRET, None, "execute-api"),
-                ca.display()
-            )
-        ),
-        route("system", "/sys/*", &emu.https_url("/open/p"), ""),
-        route(
-            "noverify",
-            "/nv/*",
-            &emu.https_url("/open/p"),
-            "    ssl_verify: false\n"
-        ),
-        route(
-            "trusted-big",
-            "/tb/*",
-            &emu.https_url("/iam/p"),
-            &format!(
-                "{}    ca_file: '{}'\n",
-                iam(SECRET, None, "execute-api"),
-                ca.display()
-            )
-        ),
-    );
-    let gw = Gateway::start(&routes);
+    let config = GatewayConfig::new().routes([
+        route("trusted", "/t/*", &emu.https_url("/iam/p"))
+            .iam(iam(SECRET, None, "execute-api"))
+            .set("ca_file", &ca),
+        route("system", "/sys/*", &emu.https_url("/open/p")),
+        route("noverify", "/nv/*", &emu.https_url("/open/p")).set("ssl_verify", false),
+        route("trusted-big", "/tb/*", &emu.https_url("/iam/p"))
+            .iam(iam(SECRET, None, "execute-api"))
+            .set("ca_file", &ca),
+    ]);
+    let gw = Gateway::launch(&config);
     let c = client();
     let e = echo(c.get(gw.url("/t/x")).send().await.unwrap()).await;
     assert_eq!(
@@ -572,22 +490,11 @@ async fn tls_upstream_verification() {
 async fn connect_refused_and_stalled_upstream() {
     let emu = Emulator::start();
     let closed = free_port();
-    let routes = format!(
-        "routes:\n{}{}",
-        route(
-            "refused",
-            "/r/*",
-            &format!("http://127.0.0.1:{closed}/x"),
-            ""
-        ),
-        route(
-            "stall",
-            "/st/*",
-            &emu.http_url("/stall/p"),
-            "    timeout: 700\n"
-        ),
-    );
-    let gw = Gateway::start(&routes);
+    let config = GatewayConfig::new().routes([
+        route("refused", "/r/*", &format!("http://127.0.0.1:{closed}/x")),
+        route("stall", "/st/*", &emu.http_url("/stall/p")).set("timeout", 700),
+    ]);
+    let gw = Gateway::launch(&config);
     let c = client();
     let r = c.get(gw.url("/r/x")).send().await.unwrap();
     assert_eq!(r.status(), 502);
@@ -614,17 +521,11 @@ async fn connect_refused_and_stalled_upstream() {
 #[tokio::test]
 async fn upstream_connections_are_pooled() {
     let emu = Emulator::start();
-    let routes = format!(
-        "routes:\n{}{}",
-        route("pooled", "/p/*", &emu.http_url("/open/p"), ""),
-        route(
-            "fresh",
-            "/f/*",
-            &emu.http_url("/open/p"),
-            "    keepalive: false\n"
-        ),
-    );
-    let gw = Gateway::start(&routes);
+    let config = GatewayConfig::new().routes([
+        route("pooled", "/p/*", &emu.http_url("/open/p")),
+        route("fresh", "/f/*", &emu.http_url("/open/p")).set("keepalive", false),
+    ]);
+    let gw = Gateway::launch(&config);
     let c = client();
     let mut peers = std::collections::HashSet::new();
     for _ in 0..8 {
@@ -648,7 +549,7 @@ async fn upstream_connections_are_pooled() {
 
 #[tokio::test]
 async fn health_endpoint_answered_by_the_gateway() {
-    let gw = Gateway::start_full("routes: []\n", "health:\n  path: /ready\n");
+    let gw = Gateway::launch(&GatewayConfig::new().set_in(&["health", "path"], "/ready"));
     let r = client().get(gw.url("/ready")).send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.text().await.unwrap(), "{\"status\":\"ok\"}\n");
@@ -659,17 +560,11 @@ async fn health_endpoint_answered_by_the_gateway() {
 #[tokio::test]
 async fn client_credentials_never_reach_aws_unless_forwarded() {
     let emu = Emulator::start();
-    let routes = format!(
-        "routes:\n{}{}",
-        route("strip", "/strip/*", &emu.http_url("/open/p"), ""),
-        route(
-            "fwd",
-            "/fwd/*",
-            &emu.http_url("/open/p"),
-            "    client_credentials: forward\n"
-        ),
-    );
-    let gw = Gateway::start(&routes);
+    let config = GatewayConfig::new().routes([
+        route("strip", "/strip/*", &emu.http_url("/open/p")),
+        route("fwd", "/fwd/*", &emu.http_url("/open/p")).set("client_credentials", "forward"),
+    ]);
+    let gw = Gateway::launch(&config);
     let c = client();
     let send = |path: &'static str| {
         c.get(gw.url(path))

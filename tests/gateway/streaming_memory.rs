@@ -1,13 +1,11 @@
 //! A 200 MB upload through an unsigned route is streamed, not buffered: the gateway's resident
 //! memory grows by far less than the body (limit 32 MB), and the upstream receives every byte.
 
-mod common;
-
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use sha2::{Digest, Sha256};
 
 fn rss_kib(pid: u32) -> u64 {

@@ -3,9 +3,7 @@
 //! client-controlled values cannot forge fields; JSON lines are pure JSON; requests Pingora's
 //! parser refuses are logged and counted.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
