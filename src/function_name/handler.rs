@@ -29,8 +29,9 @@ use crate::metrics;
 use crate::routing::{Route, RouteKind};
 use std::sync::Arc;
 
-use super::request::{build_event, invoke_head, read_body, ReadBody};
+use super::request::{build_event, invoke_head, read_body};
 use super::response::{respond_with_result, upstream_failure, ERROR_BODY_LIMIT};
+use crate::gateway::request_body::BodyRead;
 
 pub async fn handle(
     gw: &Gateway,
@@ -51,11 +52,7 @@ pub async fn handle(
     };
     let declared = declared_length(session.req_header());
     if declared.is_some_and(|n| n > t.body_limit) {
-        let msg = format!(
-            "request body is over this route's limit of {} bytes",
-            t.body_limit
-        );
-        return refuse(session, ctx, GatewayError::body_too_large(msg)).await;
+        return refuse(session, ctx, GatewayError::body_over_limit(t.body_limit)).await;
     }
     // Body and event are held in memory until the call ends: reserved against the
     // process-wide budget first (`crate::gateway::body_budget`), all of Content-Length up front.
@@ -65,15 +62,9 @@ pub async fn handle(
     }
     continue_if_expected(session, ctx).await?;
     let body = match read_body(session, t.body_limit, &mut reservation).await? {
-        ReadBody::Complete(body) => body,
-        ReadBody::OverLimit => {
-            let msg = format!(
-                "request body is over this route's limit of {} bytes",
-                t.body_limit
-            );
-            return refuse(session, ctx, GatewayError::body_too_large(msg)).await;
-        }
-        ReadBody::NoBudget(why) => return budget_exhausted(session, ctx, why, budget).await,
+        Ok(body) => body,
+        Err(BodyRead::NoBudget(why)) => return budget_exhausted(session, ctx, why, budget).await,
+        Err(_) => return refuse(session, ctx, GatewayError::body_over_limit(t.body_limit)).await,
     };
 
     let event = build_event(session, t, path, rest, body);

@@ -17,55 +17,37 @@ use crate::function_name::event::{
 };
 use crate::function_name::{EventMode, InvokeTarget};
 use crate::gateway::body_budget::BodyReservation;
+use crate::gateway::request_body::{read_whole, BodyRead};
 use crate::gateway::GatewayError;
 use crate::metrics;
 use std::sync::Arc;
 
-/// The outcome of reading a request body.
-pub(super) enum ReadBody {
-    Complete(Bytes),
-    /// More than the route's limit.
-    OverLimit,
-    /// The bytes could not be reserved against the body budget.
-    NoBudget(crate::gateway::body_budget::Refused),
-}
-
-/// Reads the whole request body, reserving its bytes in `reservation` as they arrive.
+/// Reads the whole request body (one chunk is kept as is, more are joined), reserving its
+/// bytes in `reservation` as they arrive. `None` with the reason it stopped otherwise.
 pub(super) async fn read_body(
     session: &mut Session,
     limit: u64,
     reservation: &mut BodyReservation,
-) -> Result<ReadBody> {
+) -> Result<std::result::Result<Bytes, BodyRead>> {
     if session.is_body_empty() {
-        return Ok(ReadBody::Complete(Bytes::new()));
+        return Ok(Ok(Bytes::new()));
     }
     let mut first: Option<Bytes> = None;
     let mut buf = BytesMut::new();
-    let mut len = 0u64;
-    // A body the client cannot frame (bad chunk size, early close) is the client's error: 400.
-    while let Some(chunk) = session
-        .read_request_body()
-        .await
-        .map_err(|e| e.into_down())?
-    {
-        len += chunk.len() as u64;
-        if len > limit {
-            return Ok(ReadBody::OverLimit);
-        }
-        if let Err(why) = reservation.cover(len) {
-            return Ok(ReadBody::NoBudget(why));
-        }
-        match first.take() {
-            None if buf.is_empty() => first = Some(chunk),
-            f => {
-                if let Some(f) = f {
-                    buf.extend_from_slice(&f);
-                }
-                buf.extend_from_slice(&chunk);
+    let read = read_whole(session, limit, reservation, |chunk| match first.take() {
+        None if buf.is_empty() => first = Some(chunk),
+        f => {
+            if let Some(f) = f {
+                buf.extend_from_slice(&f);
             }
+            buf.extend_from_slice(&chunk);
         }
-    }
-    Ok(ReadBody::Complete(first.unwrap_or_else(|| buf.freeze())))
+    })
+    .await?;
+    Ok(match read {
+        BodyRead::Complete(_) => Ok(first.unwrap_or_else(|| buf.freeze())),
+        stopped => Err(stopped),
+    })
 }
 
 pub(super) fn build_event(

@@ -88,21 +88,7 @@ fn to_event(m: &Message) -> StreamEvent {
         };
     }
     match header(m, ":event-type") {
-        Some("InvokeComplete") => {
-            let v: serde_json::Value =
-                serde_json::from_slice(m.payload()).unwrap_or(serde_json::Value::Null);
-            let s = |k: &str| {
-                v.get(k)
-                    .and_then(|x| x.as_str())
-                    .filter(|x| !x.is_empty())
-                    .map(str::to_string)
-            };
-            StreamEvent::Complete {
-                error_code: s("ErrorCode"),
-                error_details: s("ErrorDetails"),
-                log_result: s("LogResult"),
-            }
-        }
+        Some("InvokeComplete") => invoke_complete(m.payload()),
         // PayloadChunk (and any unknown event carrying bytes) is body.
         _ => StreamEvent::Chunk(m.payload().clone()),
     }
@@ -127,6 +113,23 @@ pub fn encode_event(event_type: &str, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(payload.len() + 128);
     let _ = aws_smithy_eventstream::frame::write_message_to(&m, &mut out);
     out
+}
+
+/// An `InvokeComplete` event from its JSON payload (`ErrorCode`, `ErrorDetails`,
+/// `LogResult`; empty strings count as absent, a payload that is not JSON as none of them).
+pub fn invoke_complete(payload: &[u8]) -> StreamEvent {
+    let v: serde_json::Value = serde_json::from_slice(payload).unwrap_or(serde_json::Value::Null);
+    let s = |k: &str| {
+        v.get(k)
+            .and_then(|x| x.as_str())
+            .filter(|x| !x.is_empty())
+            .map(str::to_string)
+    };
+    StreamEvent::Complete {
+        error_code: s("ErrorCode"),
+        error_details: s("ErrorDetails"),
+        log_result: s("LogResult"),
+    }
 }
 
 #[cfg(test)]

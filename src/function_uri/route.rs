@@ -68,11 +68,7 @@ impl FunctionUriTarget {
         r: &RouteConf,
     ) -> Result<FunctionUriTarget, ConfigError> {
         let file = cx.file;
-        let err = |field: &str, reason: String| ConfigError {
-            file: file.to_path_buf(),
-            field: format!("routes[{index}].{field}"),
-            reason,
-        };
+        let err = |field: &str, reason: String| cx.route_error(index, field, reason);
         let uri = r.function_uri.as_deref().unwrap_or_default();
         let url = UpstreamUrl::parse(uri).map_err(|e| err("function_uri", e))?;
         let host_header = HeaderValue::from_str(&url.host_header)

@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 
 use crate::aws::sigv4::EMPTY_PAYLOAD_SHA256;
 use crate::gateway::body_budget::BodyReservation;
-use crate::gateway::request_body::{continue_if_expected, declared_length};
+use crate::gateway::request_body::{continue_if_expected, declared_length, read_whole, BodyRead};
 use crate::gateway::respond::{budget_exhausted, refuse};
 use crate::gateway::LargeBody;
 use crate::gateway::{BufferedBody, GatewayError, RequestCtx, SharedOutcome, SubrequestInfo};
@@ -50,25 +50,21 @@ pub async fn read_and_forward(
     session.enable_retry_buffering();
     let mut hasher = Sha256::new();
     let mut chunks: Vec<Bytes> = Vec::new();
-    let mut len: u64 = 0;
-    // Errors reading the body (bad framing, a stalled client) are the client's: 400 / 408.
-    while let Some(chunk) = session
-        .read_request_body()
-        .await
-        .map_err(|e| e.into_down())?
-    {
-        len += chunk.len() as u64;
-        if len > limit {
-            let msg = format!("request body is over this route's limit of {limit} bytes");
-            return refuse(session, ctx, GatewayError::body_too_large(msg)).await;
+    let read = read_whole(session, limit, &mut reservation, |chunk| {
+        hasher.update(&chunk);
+        chunks.push(chunk);
+    })
+    .await?;
+    let len = match read {
+        BodyRead::Complete(len) => len,
+        BodyRead::OverLimit => {
+            return refuse(session, ctx, GatewayError::body_over_limit(limit)).await;
         }
-        if let Err(why) = reservation.cover(len) {
+        BodyRead::NoBudget(why) => {
             drop(chunks);
             return budget_exhausted(session, ctx, why, budget).await;
         }
-        hasher.update(&chunk);
-        chunks.push(chunk);
-    }
+    };
     // Held until the request ends: Pingora's retry buffer or the subrequest's preset body.
     ctx.body_reservation = Some(reservation);
     let payload = BufferedBody {

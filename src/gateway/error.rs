@@ -160,6 +160,12 @@ impl GatewayError {
         Self::new(413, ErrorCode::BodyTooLarge, message)
     }
 
+    /// 413: a body over the route's `limit` (`max_body_size` / the Invoke body limit).
+    pub fn body_over_limit(limit: u64) -> Self {
+        let message = format!("request body is over this route's limit of {limit} bytes");
+        Self::body_too_large(message)
+    }
+
     /// 503 + `Retry-After`: no valid credentials for the route (yet, or no longer).
     pub fn credentials_unavailable() -> Self {
         let c = ErrorCode::CredentialsUnavailable;

@@ -7,6 +7,7 @@ use pingora::http::RequestHeader;
 use pingora::prelude::*;
 use pingora::proxy::Session;
 
+use super::body_budget::{BodyReservation, Refused};
 use super::{GatewayError, RequestCtx};
 
 /// Whether the client sent `Expect: 100-continue` and waits for `100 Continue` before its body
@@ -49,8 +50,7 @@ pub fn count_streamed_body(body: &Option<Bytes>, ctx: &mut RequestCtx) -> Result
     if let Some(b) = body {
         ctx.streamed_body_bytes += b.len() as u64;
         if ctx.streamed_body_bytes > limit {
-            let why = format!("request body is over this route's limit of {limit} bytes");
-            return Err(GatewayError::body_too_large(why).into_pingora());
+            return Err(GatewayError::body_over_limit(limit).into_pingora());
         }
     }
     Ok(())
@@ -64,4 +64,42 @@ pub(crate) fn declared_length(req: &RequestHeader) -> Option<u64> {
         .trim()
         .parse()
         .ok()
+}
+
+/// How reading a whole request body ended.
+pub enum BodyRead {
+    /// Every byte was read: this many.
+    Complete(u64),
+    /// More than the route's limit: stopped as soon as the count passed it.
+    OverLimit,
+    /// The bytes could not be reserved against the body budget.
+    NoBudget(Refused),
+}
+
+/// Reads the whole request body (signed `function_uri` routes hash it, `function_name` routes
+/// wrap it into an event), reserving its bytes in `reservation` as they arrive and handing each
+/// chunk to `on_chunk`. A body the client cannot frame (bad chunk size, early close) or stops
+/// sending is the client's error: 400 / 408 (`fail_to_proxy`).
+pub async fn read_whole(
+    session: &mut Session,
+    limit: u64,
+    reservation: &mut BodyReservation,
+    mut on_chunk: impl FnMut(Bytes),
+) -> Result<BodyRead> {
+    let mut len = 0u64;
+    while let Some(chunk) = session
+        .read_request_body()
+        .await
+        .map_err(|e| e.into_down())?
+    {
+        len += chunk.len() as u64;
+        if len > limit {
+            return Ok(BodyRead::OverLimit);
+        }
+        if let Err(why) = reservation.cover(len) {
+            return Ok(BodyRead::NoBudget(why));
+        }
+        on_chunk(chunk);
+    }
+    Ok(BodyRead::Complete(len))
 }

@@ -6,6 +6,7 @@
 //! (`crate::function_name`).
 
 use crate::aws::Signing;
+use crate::config::ConfigError;
 use crate::function_name::InvokeTarget;
 use crate::function_uri::FunctionUriTarget;
 
@@ -20,6 +21,15 @@ pub struct BuildContext<'a> {
 }
 
 impl BuildContext<'_> {
+    /// An error in this file naming `routes[index].<field>`.
+    pub fn route_error(&self, index: usize, field: &str, reason: String) -> ConfigError {
+        ConfigError {
+            file: self.file.to_path_buf(),
+            field: format!("routes[{index}].{field}"),
+            reason,
+        }
+    }
+
     /// The shared entry of an upstream `host:port`: pinned by `dns.hosts`, else resolved.
     pub fn upstream(
         &self,

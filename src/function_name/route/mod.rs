@@ -119,11 +119,7 @@ impl InvokeTarget {
         r: &RouteConf,
     ) -> Result<InvokeTarget, ConfigError> {
         let file = cx.file;
-        let err = |field: &str, reason: String| ConfigError {
-            file: file.to_path_buf(),
-            field: format!("routes[{index}].{field}"),
-            reason,
-        };
+        let err = |field: &str, reason: String| cx.route_error(index, field, reason);
         let f = parse_function_name(r.function_name.as_deref().unwrap_or_default())
             .map_err(|e| err("function_name", e))?;
         let region = r
