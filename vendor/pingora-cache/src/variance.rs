@@ -123,4 +123,22 @@ mod test {
 
         assert_eq!(key_a, key_b);
     }
+
+    // lambda-proxy patch 0001 (blake2 0.10 -> 0.11): the hashes must not change. Expected
+    // values: blake2 0.10.6 before the patch, and Python's
+    // `hashlib.blake2b(b"a\0a\0b\0b\0", digest_size=16)`. The key hashes are pinned by the
+    // upstream tests in key.rs (`ac10f2ae...` = BLAKE2b-128 of "aa").
+    #[test]
+    fn test_variance_hash_is_blake2b_128() {
+        let mut key = VarianceBuilder::new();
+        key.add_value("b", "b");
+        key.add_value("a", "a");
+        let hash = key.finalize().unwrap();
+        assert_eq!(hex::encode(hash), "bf4ff67e462bdca3eb1dd7b8d32ba3b2");
+        assert_eq!(crate::key::hash_u8("aa"), 0xac);
+        assert_eq!(
+            hex::encode(crate::key::hash_key("aa")),
+            "ac10f2aef117729f8dad056b3059eb7e"
+        );
+    }
 }
