@@ -53,15 +53,14 @@ fn wait_for_port(addr: SocketAddr, child: &mut Child, what: &str) {
 /// Waits until `child` (called `what`) accepts connections on `addr`; panics when it exits
 /// first or after `within` (and then stops it).
 pub fn wait_for_listen(addr: SocketAddr, child: &mut Child, what: &str, within: Duration) {
-    let deadline = Instant::now() + within;
-    while Instant::now() < deadline {
-        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-            return;
-        }
+    let listening = poll_until(within, || {
         if let Ok(Some(status)) = child.try_wait() {
             panic!("{what} exited early: {status}");
         }
-        std::thread::sleep(Duration::from_millis(50));
+        TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
+    });
+    if listening {
+        return;
     }
     let _ = child.kill();
     let _ = child.wait();
@@ -363,23 +362,21 @@ impl Gateway {
         // Hand over only once the new process waits for the sockets (it has created
         // upgrade_sock): a config or address it rejects makes it exit before that.
         let sock = self.dir.path().join("upgrade.sock");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(Some(status)) = new.try_wait() {
-                return Err(status);
-            }
-            if sock.exists() {
-                break;
-            }
-            if Instant::now() > deadline {
-                let _ = new.kill();
-                let _ = new.wait();
-                panic!(
-                    "the new process neither exited nor created {}",
-                    sock.display()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        let mut exited = None;
+        let settled = poll_until(Duration::from_secs(30), || {
+            exited = new.try_wait().ok().flatten();
+            exited.is_some() || sock.exists()
+        });
+        if let Some(status) = exited {
+            return Err(status);
+        }
+        if !settled {
+            let _ = new.kill();
+            let _ = new.wait();
+            panic!(
+                "the new process neither exited nor created {}",
+                sock.display()
+            );
         }
         Ok(new)
     }
