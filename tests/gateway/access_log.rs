@@ -8,39 +8,31 @@ use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-fn open_route(emu: &Emulator) -> String {
-    format!(
-        "  - name: open\n    uri: /o/*\n    function_uri: '{}'\n",
-        emu.http_url("/open/p")
-    )
+fn open_route(emu: &Emulator) -> Route {
+    Route::function_uri("/o/*", &emu.http_url("/open/p")).name("open")
 }
 
-fn signed_route(emu: &Emulator) -> String {
-    format!(
-        "  - name: signed\n    uri: /s/*\n    function_uri: '{}'\n    authorization:\n      iam:\n        accesskey: {AKID}\n        secretkey: '{SECRET}'\n        service: execute-api\n",
-        emu.http_url("/iam/p")
-    )
+fn signed_route(emu: &Emulator) -> Route {
+    Route::function_uri("/s/*", &emu.http_url("/iam/p"))
+        .name("signed")
+        .iam(Iam::keys(AKID, SECRET, "execute-api"))
 }
 
-/// Access lines of the gateway's stderr: lines that are not env_logger records (`[time ...`).
+/// An access line of the gateway's stderr: a line that is not an env_logger record
+/// (`[time ...`).
+fn is_access_line(line: &str) -> bool {
+    !line.is_empty() && !line.starts_with('[')
+}
+
 fn access_lines(log: &str) -> Vec<&str> {
-    log.lines()
-        .filter(|l| !l.is_empty() && !l.starts_with('['))
-        .collect()
+    log.lines().filter(|l| is_access_line(l)).collect()
 }
 
 /// Waits until `n` access lines are in the log (the writer thread writes asynchronously).
 fn wait_lines(gw: &Gateway, n: usize) -> String {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let log = gw.log_text();
-        if access_lines(&log).len() >= n || Instant::now() > deadline {
-            return log;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    gw.wait_for_log_lines(is_access_line, n)
 }
 
 /// Sends raw bytes on a fresh connection (write errors ignored: the gateway may answer and
@@ -79,9 +71,11 @@ fn text_kv<'a>(fields: &[&'a str]) -> std::collections::BTreeMap<&'a str, &'a st
 async fn large_signed_bodies_log_the_aws_answer() {
     let emu = Emulator::start();
     let metrics_port = free_port();
-    let gw = Gateway::start_full(
-        &format!("routes:\n{}", signed_route(&emu)),
-        &format!("metrics:\n  address: 127.0.0.1:{metrics_port}\naccess_log:\n  format: json\n"),
+    let gw = Gateway::launch(
+        &GatewayConfig::new()
+            .metrics(format!("127.0.0.1:{metrics_port}").parse().unwrap())
+            .access_log_json()
+            .route(signed_route(&emu)),
     );
     let c = client();
     for size in [1000usize, 100_000] {
@@ -126,7 +120,7 @@ async fn large_signed_bodies_log_the_aws_answer() {
 #[test]
 fn text_lines_cannot_be_forged_by_the_client() {
     let emu = Emulator::start();
-    let gw = Gateway::start(&format!("routes:\n{}", open_route(&emu)));
+    let gw = Gateway::launch(&GatewayConfig::new().route(open_route(&emu)));
     let cases: [&[u8]; 3] = [
         b"GET /o/a HTTP/1.1\r\nHost: a\r\nX-Amzn-Trace-Id: x route=forged status=999\r\nConnection: close\r\n\r\n",
         b"GET /o/a\"b\\c HTTP/1.1\r\nHost: a\r\nX-Amzn-Trace-Id: \"quoted\" \\x\r\nConnection: close\r\n\r\n",
@@ -180,9 +174,10 @@ fn text_lines_cannot_be_forged_by_the_client() {
 #[tokio::test]
 async fn json_lines_are_pure_json() {
     let emu = Emulator::start();
-    let gw = Gateway::start_full(
-        &format!("routes:\n{}", open_route(&emu)),
-        "access_log:\n  format: json\n",
+    let gw = Gateway::launch(
+        &GatewayConfig::new()
+            .access_log_json()
+            .route(open_route(&emu)),
     );
     let c = client();
     for trace in ["Root=1-abc", "a \"b\" \\c"] {
@@ -231,16 +226,15 @@ async fn a_stalled_stderr_drops_lines_instead_of_blocking_requests() {
     let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let metrics: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let conf = dir.path().join("gateway.yaml");
-    std::fs::write(
-        &conf,
-        format!(
-            "version: 1\nthreads: 2\npid_file: {d}/pid\nupgrade_sock: {d}/upgrade.sock\n\
-             listeners:\n  - address: {addr}\nmetrics:\n  address: {metrics}\nroutes: []\n",
-            d = dir.path().display()
-        ),
-    )
-    .unwrap();
-    let child = Command::new(gateway_bin())
+    let config = GatewayConfig::new()
+        .set_in(&["version"], 1)
+        .set_in(&["threads"], 2)
+        .set_in(&["pid_file"], dir.path().join("pid"))
+        .set_in(&["upgrade_sock"], dir.path().join("upgrade.sock"))
+        .listener(addr)
+        .metrics(metrics);
+    std::fs::write(&conf, config.to_yaml()).unwrap();
+    let mut child = Command::new(gateway_bin())
         .arg("-c")
         .arg(&conf)
         .env("RUST_LOG", "info")
@@ -248,17 +242,13 @@ async fn a_stalled_stderr_drops_lines_instead_of_blocking_requests() {
         .stderr(Stdio::piped()) // never read
         .spawn()
         .unwrap();
+    wait_for_listen(addr, &mut child, "gateway", Duration::from_secs(30));
     let gw = StuckGateway {
         addr,
         metrics,
         child,
         _dir: dir,
     };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(gw.addr).is_err() {
-        assert!(Instant::now() < deadline, "gateway did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
     // More lines than the pipe (64 KiB) and the queue (8192 lines) hold.
     let total = 12_000;
     let c = reqwest::Client::builder()
@@ -298,30 +288,19 @@ async fn a_stalled_stderr_drops_lines_instead_of_blocking_requests() {
 #[tokio::test]
 async fn lines_written_just_before_shutdown_are_flushed() {
     let emu = Emulator::start();
-    let gw = Gateway::start(&format!("routes:\n{}", open_route(&emu)));
+    let mut gw = Gateway::launch(&GatewayConfig::new().route(open_route(&emu)));
     let c = client();
     let n = 300;
     for _ in 0..n {
         c.get(gw.url("/healthz")).send().await.unwrap();
     }
     gw.signal("TERM");
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while Command::new("kill")
-        .arg("-0")
-        .arg(gw.pid().to_string())
-        .stderr(Stdio::null())
-        .status()
-        .unwrap()
-        .success()
-        && Instant::now() < deadline
-    {
-        // Reaped by the harness's Drop; a zombie still answers kill -0, so also check the log.
-        if gw.log_text().contains("exiting") {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    std::thread::sleep(Duration::from_millis(500));
+    // Once the process has exited, everything it wrote is in the file.
+    wait_until(
+        "the gateway exits on SIGTERM",
+        Duration::from_secs(20),
+        || gw.try_wait().is_some(),
+    );
     let log = gw.log_text();
     assert_eq!(
         log.lines()
@@ -336,7 +315,7 @@ async fn lines_written_just_before_shutdown_are_flushed() {
 fn requests_refused_by_the_parser_are_logged_and_counted() {
     let metrics_port = free_port();
     let metrics: SocketAddr = format!("127.0.0.1:{metrics_port}").parse().unwrap();
-    let gw = Gateway::start_full("routes: []", &format!("metrics:\n  address: {metrics}\n"));
+    let gw = Gateway::launch(&GatewayConfig::new().metrics(metrics));
     let many: String = (0..10_000).map(|i| format!("X-H{i}: v\r\n")).collect();
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         (
@@ -426,20 +405,24 @@ fn requests_refused_by_the_parser_are_logged_and_counted() {
 #[tokio::test]
 async fn disabled_and_reloaded() {
     let emu = Emulator::start();
-    let routes = format!("routes:\n{}", open_route(&emu));
-    let gw = Gateway::start(&format!("access_log:\n  enabled: false\n{routes}"));
+    let gw = Gateway::launch(
+        &GatewayConfig::new()
+            .access_log_off()
+            .route(open_route(&emu)),
+    );
     let c = client();
     c.get(gw.url("/o/x")).send().await.unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    // No wait for an absence: had `/o/x` been queued, the single writer would write it before
+    // `/o/y`'s line below, and the checks at the end would see it.
     assert!(access_lines(&gw.log_text()).is_empty(), "{}", gw.log_text());
     // Reload with JSON on: the next request is logged as JSON.
-    gw.rewrite_routes(&format!("access_log:\n  format: json\n{routes}"));
+    gw.rewrite(
+        &GatewayConfig::new()
+            .access_log_json()
+            .route(open_route(&emu)),
+    );
     gw.signal("HUP");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !gw.log_text().contains("reload:") {
-        assert!(Instant::now() < deadline, "{}", gw.log_text());
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    gw.wait_for_log("reload:");
     c.get(gw.url("/o/y")).send().await.unwrap();
     let log = wait_lines(&gw, 1);
     let lines = access_lines(&log);

@@ -5,17 +5,19 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::common::*;
 
 const BUDGET: u64 = 1024 * 1024;
 
-fn start(routes: &str) -> (Gateway, SocketAddr) {
+fn start(route: Route) -> (Gateway, SocketAddr) {
     let metrics: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let gw = Gateway::start_full(
-        routes,
-        &format!("metrics:\n  address: {metrics}\nlimits:\n  buffered_body_bytes: {BUDGET}\n"),
+    let gw = Gateway::launch(
+        &GatewayConfig::new()
+            .metrics(metrics)
+            .body_budget(BUDGET)
+            .route(route),
     );
     (gw, metrics)
 }
@@ -25,15 +27,12 @@ fn held(metrics: SocketAddr) -> f64 {
 }
 
 fn wait_held(metrics: SocketAddr, want: f64) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while held(metrics) != want {
-        assert!(
-            Instant::now() < deadline,
-            "buffered_body_bytes stayed at {} (wanted {want})",
-            held(metrics)
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let reached = poll_until(Duration::from_secs(10), || held(metrics) == want);
+    assert!(
+        reached,
+        "buffered_body_bytes stayed at {} (wanted {want})",
+        held(metrics)
+    );
 }
 
 fn refusals(metrics: SocketAddr, route: &str) -> f64 {
@@ -86,10 +85,11 @@ fn assert_refused(status: u16, head: &str, body: &str) {
 #[test]
 fn signed_bodies_over_the_budget_get_503_and_the_budget_is_released() {
     let emu = Emulator::start();
-    let (gw, metrics) = start(&format!(
-        "routes:\n  - name: signed\n    uri: /iam/*\n    function_uri: '{}'\n    authorization:\n      iam:\n        accesskey: {AKID}\n        secretkey: '{SECRET}'\n",
-        emu.http_url("/iam/prod")
-    ));
+    let (gw, metrics) = start(
+        Route::function_uri("/iam/*", &emu.http_url("/iam/prod"))
+            .name("signed")
+            .iam(Iam::keys(AKID, SECRET, "execute-api").unset("service")),
+    );
     assert_eq!(held(metrics), 0.0);
     let head = |len: usize| {
         format!(
@@ -163,16 +163,7 @@ fn signed_bodies_over_the_budget_get_503_and_the_budget_is_released() {
 #[test]
 fn concurrent_invoke_uploads_beyond_the_budget_are_refused_visibly() {
     let emu = Emulator::start();
-    let (gw, metrics) = start(&format!(
-        "routes:\n{}",
-        invoke_route_yaml(
-            "inv",
-            "sleep",
-            "127.0.0.1",
-            emu.http.port(),
-            "    disable_https: true\n"
-        )
-    ));
+    let (gw, metrics) = start(Route::function_name("inv", "sleep").on(&emu));
     // ~400 KB events that keep the function busy 500 ms: two fit in the 1 MiB budget at once.
     let payload = format!("{{\"ms\":500,\"pad\":\"{}\"}}", "p".repeat(400_000));
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -494,16 +494,25 @@ fn self_signed(dir: &std::path::Path, name: &str) -> (std::path::PathBuf, std::p
     (cert, key_path)
 }
 
-/// `-t` on a file with one listener (`listener` is its YAML body after `address`).
-fn dash_t(dir: &std::path::Path, address: &str, listener: &str) -> (bool, String) {
+/// `-t` on a file with one listener at `address`, with `tls` (cert, key) when given.
+fn dash_t(
+    dir: &std::path::Path,
+    address: &str,
+    tls: Option<(&std::path::Path, &std::path::Path)>,
+) -> (bool, String) {
     let path = dir.join("t.yaml");
-    std::fs::write(
-        &path,
-        format!(
-            "listeners:\n  - address: {address}\n{listener}routes:\n  - name: r\n    uri: /x\n    function_uri: http://127.0.0.1:1/\n"
-        ),
-    )
-    .unwrap();
+    let config = GatewayConfig::new()
+        .listener_with(address.parse().unwrap(), |mut listener| {
+            if let Some((cert, key)) = tls {
+                let mut t = serde_yaml::Mapping::new();
+                t.insert(yaml("cert"), yaml(cert));
+                t.insert(yaml("key"), yaml(key));
+                listener.insert(yaml("tls"), serde_yaml::Value::Mapping(t));
+            }
+            listener
+        })
+        .route(Route::function_uri("/x", "http://127.0.0.1:1/").name("r"));
+    std::fs::write(&path, config.to_yaml()).unwrap();
     let out = run_dash_t(&path);
     (
         out.status.success(),
@@ -521,18 +530,17 @@ fn dash_t_refuses_a_certificate_and_key_that_do_not_match() {
     let (cert_a, key_a) = self_signed(dir.path(), "a");
     let (_, key_b) = self_signed(dir.path(), "b");
     let address = format!("127.0.0.1:{}", free_port());
-    let tls = |cert: &std::path::Path, key: &std::path::Path| {
-        format!(
-            "    tls:\n      cert: {}\n      key: {}\n",
-            cert.display(),
-            key.display()
-        )
-    };
+    fn tls<'a>(
+        cert: &'a std::path::Path,
+        key: &'a std::path::Path,
+    ) -> Option<(&'a std::path::Path, &'a std::path::Path)> {
+        Some((cert, key))
+    }
 
-    let (ok, out) = dash_t(dir.path(), &address, &tls(&cert_a, &key_a));
+    let (ok, out) = dash_t(dir.path(), &address, tls(&cert_a, &key_a));
     assert!(ok, "a matching pair passes: {out}");
 
-    let (ok, out) = dash_t(dir.path(), &address, &tls(&cert_a, &key_b));
+    let (ok, out) = dash_t(dir.path(), &address, tls(&cert_a, &key_b));
     assert!(!ok, "a key of another certificate passed -t: {out}");
     let want = format!(
         "listeners[0].tls: the private key {} does not match the certificate {}",
@@ -542,7 +550,7 @@ fn dash_t_refuses_a_certificate_and_key_that_do_not_match() {
     assert!(out.contains(&want), "wanted {want:?} in {out}");
 
     let missing = dir.path().join("missing.key");
-    let (ok, out) = dash_t(dir.path(), &address, &tls(&cert_a, &missing));
+    let (ok, out) = dash_t(dir.path(), &address, tls(&cert_a, &missing));
     assert!(!ok);
     assert!(
         out.contains(&format!(
@@ -558,7 +566,7 @@ fn dash_t_refuses_an_address_another_program_holds() {
     let dir = tempfile::tempdir().unwrap();
     let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = busy.local_addr().unwrap().to_string();
-    let (ok, out) = dash_t(dir.path(), &address, "");
+    let (ok, out) = dash_t(dir.path(), &address, None);
     assert!(!ok, "-t passed on a busy address: {out}");
     assert!(
         out.contains(&format!(
@@ -567,7 +575,7 @@ fn dash_t_refuses_an_address_another_program_holds() {
         "{out}"
     );
     drop(busy);
-    let (ok, out) = dash_t(dir.path(), &address, "");
+    let (ok, out) = dash_t(dir.path(), &address, None);
     assert!(ok, "free again: {out}");
 }
 

@@ -10,26 +10,8 @@ use serde_json::{json, Value};
 const ARN_PREFIX: &str = "arn:aws:lambda:us-east-1:123456789012:function:";
 
 /// A function_name route against the emulator's plain HTTP listener.
-fn invoke_route(emu: &Emulator, name: &str, uri: &str, function: &str, extra: &str) -> String {
-    format!(
-        "  - name: {name}\n    uri: '{uri}'\n    function_name: '{function}'\n    aws_region: us-east-1\n    host: 127.0.0.1\n    port: {port}\n    disable_https: true\n    aws_key: {AKID}\n    aws_secret: '{SECRET}'\n{payload}{extra}",
-        port = emu.http.port(),
-        payload = raw_payload_unless_chosen(extra),
-    )
-}
-
-/// A function_name route with every field given (for regions, ports and secrets that differ).
-fn custom_route(
-    name: &str,
-    function: &str,
-    region: Option<&str>,
-    port: u16,
-    secret: &str,
-) -> String {
-    let region = region.map_or(String::new(), |r| format!("    aws_region: {r}\n"));
-    format!(
-        "  - name: {name}\n    uri: /{name}\n    function_name: '{function}'\n{region}    host: 127.0.0.1\n    port: {port}\n    disable_https: true\n    aws_key: {AKID}\n    aws_secret: '{secret}'\n    request_payload: raw\n"
-    )
+fn invoke(emu: &Emulator, name: &str, function: &str) -> Route {
+    Route::function_name(name, function).on(emu)
 }
 
 fn h2c() -> reqwest::Client {
@@ -60,12 +42,10 @@ fn assert_no_lambda_internals(h: &reqwest::header::HeaderMap) {
 #[tokio::test]
 async fn raw_passthrough_keeps_bytes_and_hides_lambda_headers() {
     let emu = Emulator::start();
-    let routes = format!(
-        "routes:\n{}{}",
-        invoke_route(&emu, "echo", "/echo", "echo", "    log_type: Tail\n"),
-        invoke_route(&emu, "respond", "/respond", "respond", ""),
-    );
-    let gw = Gateway::start(&routes);
+    let gw = Gateway::launch(&GatewayConfig::new().routes([
+        invoke(&emu, "echo", "echo").set("log_type", "Tail"),
+        invoke(&emu, "respond", "respond"),
+    ]));
     // Bytes exactly as sent: spacing, key order, unicode, an empty array.
     let payload = r#"{ "b":1,  "a":[], "s":"é✓", "n":null }"#;
     for c in [client(), h2c()] {
@@ -90,32 +70,12 @@ async fn raw_passthrough_keeps_bytes_and_hides_lambda_headers() {
 #[tokio::test]
 async fn invoke_request_shape_arn_qualifier_and_headers() {
     let emu = Emulator::start();
-    let routes = format!(
-        "routes:\n{}{}{}",
-        invoke_route(
-            &emu,
-            "arn",
-            "/arn",
-            &(ARN_PREFIX.to_string() + "inspect:prod"),
-            ""
-        ),
-        invoke_route(
-            &emu,
-            "partial",
-            "/partial",
-            "123456789012:function:inspect",
-            "    qualifier: '$LATEST'\n"
-        ),
+    let gw = Gateway::launch(&GatewayConfig::new().routes([
+        invoke(&emu, "arn", &(ARN_PREFIX.to_string() + "inspect:prod")),
+        invoke(&emu, "partial", "123456789012:function:inspect").set("qualifier", "$LATEST"),
         // Region taken from the ARN (no aws_region).
-        custom_route(
-            "fromarn",
-            &(ARN_PREFIX.to_string() + "inspect"),
-            None,
-            emu.http.port(),
-            SECRET
-        ),
-    );
-    let gw = Gateway::start(&routes);
+        invoke(&emu, "fromarn", &(ARN_PREFIX.to_string() + "inspect")).without_region(),
+    ]));
     let c = client();
     let (status, h, v) = json_of(
         c.post(gw.url("/arn"))
@@ -178,17 +138,13 @@ async fn invoke_request_shape_arn_qualifier_and_headers() {
 #[tokio::test]
 async fn kong_forward_request_object() {
     let emu = Emulator::start();
-    let routes = format!(
-        "routes:\n{}",
-        invoke_route(
-            &emu,
-            "fwd",
-            "/fwd/*",
-            "inspect",
-            "    forward_request_method: true\n    forward_request_uri: true\n    forward_request_headers: true\n    forward_request_body: true\n"
+    let gw = Gateway::launch(
+        &GatewayConfig::new().route(
+            invoke(&emu, "fwd", "inspect")
+                .uri("/fwd/*")
+                .forward_request(&["method", "uri", "headers", "body"]),
         ),
     );
-    let gw = Gateway::start(&routes);
     let (status, _, v) = json_of(
         client()
             .put(gw.url("/fwd/a/b?x=1&x=2&flag"))
@@ -211,20 +167,23 @@ async fn kong_forward_request_object() {
     assert_eq!(p["request_body_base64"], false);
 }
 
-fn apigw_extra(version: &str) -> String {
-    format!(
-        "    awsgateway_compatible: true\n    awsgateway_compatible_payload_version: '{version}'\n    is_proxy_integration: true\n    awsgateway_context:\n      stage: prod\n      account_id: '111122223333'\n      api_id: abc123\n      stage_variables:\n        env: test\n"
-    )
+/// An API Gateway proxy integration of payload `version`, with a stage context.
+fn apigw(route: Route, version: &str) -> Route {
+    route
+        .api_gateway(version)
+        .proxy_integration()
+        .set_in(&["awsgateway_context", "stage"], "prod")
+        .set_in(&["awsgateway_context", "account_id"], "111122223333")
+        .set_in(&["awsgateway_context", "api_id"], "abc123")
+        .set_in(&["awsgateway_context", "stage_variables", "env"], "test")
 }
 
 #[tokio::test]
 async fn api_gateway_v1_event_and_proxy_result() {
     let emu = Emulator::start();
-    let routes = format!(
-        "routes:\n{}",
-        invoke_route(&emu, "v1", "/v1/*", "proxy", &apigw_extra("1.0"))
+    let gw = Gateway::launch(
+        &GatewayConfig::new().route(apigw(invoke(&emu, "v1", "proxy").uri("/v1/*"), "1.0")),
     );
-    let gw = Gateway::start(&routes);
     for c in [client(), h2c()] {
         let r = c
             .post(gw.url("/v1/items/%E2%9C%93?q=1&q=2&flag&u=%C3%A9"))
@@ -274,12 +233,10 @@ async fn api_gateway_v1_event_and_proxy_result() {
 #[tokio::test]
 async fn api_gateway_v2_event_cookies_and_binary() {
     let emu = Emulator::start();
-    let routes = format!(
-        "routes:\n{}{}",
-        invoke_route(&emu, "v2", "/v2/*", "proxy", &apigw_extra("2.0")),
-        invoke_route(&emu, "bin", "/bin", "binary", &apigw_extra("2.0")),
-    );
-    let gw = Gateway::start(&routes);
+    let gw = Gateway::launch(&GatewayConfig::new().routes([
+        apigw(invoke(&emu, "v2", "proxy").uri("/v2/*"), "2.0"),
+        apigw(invoke(&emu, "bin", "binary"), "2.0"),
+    ]));
     let body: Vec<u8> = vec![0x89, b'P', b'N', b'G', 0, 0xff, 0xfe];
     for c in [client(), h2c()] {
         let r = c
@@ -328,24 +285,14 @@ async fn api_gateway_v2_event_cookies_and_binary() {
 #[tokio::test]
 async fn proxy_results_validated_and_v2_inference() {
     let emu = Emulator::start();
-    let routes = format!(
-        "routes:\n{}{}",
-        invoke_route(
-            &emu,
-            "v1",
-            "/v1",
-            "respond",
-            "    is_proxy_integration: true\n"
-        ),
-        invoke_route(
-            &emu,
-            "v2",
-            "/v2",
-            "respond",
-            "    is_proxy_integration: true\n    awsgateway_compatible_payload_version: '2.0'\n"
-        ),
+    let gw = Gateway::launch(
+        &GatewayConfig::new().routes([
+            invoke(&emu, "v1", "respond").proxy_integration(),
+            invoke(&emu, "v2", "respond")
+                .proxy_integration()
+                .set("awsgateway_compatible_payload_version", "2.0"),
+        ]),
     );
-    let gw = Gateway::start(&routes);
     let c = client();
     let call = |path: &'static str, payload: Value| {
         let c = c.clone();
@@ -387,32 +334,12 @@ async fn proxy_results_validated_and_v2_inference() {
 #[tokio::test]
 async fn function_errors_map_to_configured_statuses() {
     let emu = Emulator::start();
-    let routes = format!(
-        "routes:\n{}{}{}{}",
-        invoke_route(&emu, "unhandled", "/unhandled", "unhandled", ""),
-        invoke_route(
-            &emu,
-            "custom",
-            "/custom",
-            "unhandled",
-            "    unhandled_status: 500\n"
-        ),
-        invoke_route(
-            &emu,
-            "handled",
-            "/handled",
-            "handled",
-            "    handled_status: 422\n"
-        ),
-        invoke_route(
-            &emu,
-            "proxied",
-            "/proxied",
-            "unhandled",
-            "    is_proxy_integration: true\n"
-        ),
-    );
-    let gw = Gateway::start(&routes);
+    let gw = Gateway::launch(&GatewayConfig::new().routes([
+        invoke(&emu, "unhandled", "unhandled"),
+        invoke(&emu, "custom", "unhandled").set("unhandled_status", 500),
+        invoke(&emu, "handled", "handled").set("handled_status", 422),
+        invoke(&emu, "proxied", "unhandled").proxy_integration(),
+    ]));
     let c = client();
     let (s, h, v) = json_of(
         c.post(gw.url("/unhandled"))
@@ -441,35 +368,18 @@ async fn function_errors_map_to_configured_statuses() {
 #[tokio::test]
 async fn invocation_types_and_api_errors() {
     let emu = Emulator::start();
-    let routes = format!(
-        "routes:\n{}{}{}{}{}{}{}",
-        invoke_route(
-            &emu,
-            "event",
-            "/event",
-            "echo",
-            "    invocation_type: Event\n"
-        ),
-        invoke_route(&emu, "dry", "/dry", "echo", "    invocation_type: DryRun\n"),
-        invoke_route(&emu, "missing", "/missing", "no-such-function", ""),
-        invoke_route(
-            &emu,
-            "missing-kept",
-            "/missing-kept",
-            "no-such-function",
-            "    preserve_lambda_api_error_code: true\n"
-        ),
-        invoke_route(&emu, "throttle", "/throttle", "throttle", ""),
-        invoke_route(&emu, "badqual", "/badqual", "echo:nope", ""),
-        custom_route(
-            "wrong",
-            "echo",
-            Some("us-east-1"),
-            emu.http.port(),
-            "not-the-right-secret"
-        ),
+    let gw = Gateway::launch(
+        &GatewayConfig::new().routes([
+            invoke(&emu, "event", "echo").set("invocation_type", "Event"),
+            invoke(&emu, "dry", "echo").set("invocation_type", "DryRun"),
+            invoke(&emu, "missing", "no-such-function"),
+            invoke(&emu, "missing-kept", "no-such-function")
+                .set("preserve_lambda_api_error_code", true),
+            invoke(&emu, "throttle", "throttle"),
+            invoke(&emu, "badqual", "echo:nope"),
+            invoke(&emu, "wrong", "echo").keys(AKID, "not-the-right-secret"),
+        ]),
     );
-    let gw = Gateway::start(&routes);
     let c = client();
     let r = c.post(gw.url("/event")).body("{}").send().await.unwrap();
     assert_eq!(r.status(), 202);
@@ -508,31 +418,16 @@ async fn invocation_types_and_api_errors() {
 #[tokio::test]
 async fn payload_limits_before_the_call() {
     let emu = Emulator::start();
-    let routes = format!(
-        "routes:\n{}{}{}",
-        invoke_route(
-            &emu,
-            "small",
-            "/small",
-            "echo",
-            "    max_payload_size: 1000\n"
-        ),
-        invoke_route(
-            &emu,
-            "event",
-            "/event",
-            "echo",
-            "    invocation_type: Event\n"
-        ),
-        invoke_route(
-            &emu,
-            "v1",
-            "/v1",
-            "echo",
-            "    awsgateway_compatible: true\n    max_payload_size: 2000\n"
-        ),
+    let gw = Gateway::launch(
+        &GatewayConfig::new().routes([
+            invoke(&emu, "small", "echo").set("max_payload_size", 1000),
+            invoke(&emu, "event", "echo").set("invocation_type", "Event"),
+            invoke(&emu, "v1", "echo")
+                .kong_payload()
+                .set("awsgateway_compatible", true)
+                .set("max_payload_size", 2000),
+        ]),
     );
-    let gw = Gateway::start(&routes);
     let c = client();
     let body = |n: usize| format!("{{\"pad\":\"{}\"}}", "x".repeat(n - 10));
     // The emulator would accept 1500 bytes: a 413 here comes from the gateway.
@@ -575,13 +470,15 @@ async fn payload_limits_before_the_call() {
 async fn transport_failures_and_timeouts() {
     let emu = Emulator::start();
     let closed = free_port();
-    let routes = format!(
-        "routes:\n{}{}{}",
-        invoke_route(&emu, "slow", "/slow", "sleep", "    timeout: 700\n"),
-        invoke_route(&emu, "fine", "/fine", "sleep", "    timeout: 5000\n"),
-        custom_route("refused", "echo", Some("us-east-1"), closed, SECRET),
+    let gw = Gateway::launch(
+        &GatewayConfig::new().routes([
+            invoke(&emu, "slow", "sleep").timeout_ms(700),
+            invoke(&emu, "fine", "sleep").timeout_ms(5000),
+            Route::function_name("refused", "echo")
+                .endpoint("127.0.0.1", closed)
+                .plain_http(),
+        ]),
     );
-    let gw = Gateway::start(&routes);
     let c = client();
     let t = Instant::now();
     let (s, _, v) = json_of(
@@ -612,13 +509,16 @@ async fn transport_failures_and_timeouts() {
 #[tokio::test]
 async fn tls_endpoint_verified_and_pooled() {
     let emu = Emulator::start();
-    let routes = format!(
-        "routes:\n  - name: tls\n    uri: /tls\n    function_name: inspect\n    aws_region: us-east-1\n    host: localhost\n    port: {}\n    ca_file: '{}'\n    aws_key: {AKID}\n    aws_secret: '{SECRET}'\n  - name: untrusted\n    uri: /untrusted\n    function_name: echo\n    aws_region: us-east-1\n    host: localhost\n    port: {}\n    aws_key: {AKID}\n    aws_secret: '{SECRET}'\n",
-        emu.https.port(),
-        emu.ca_pem().display(),
-        emu.https.port()
+    let gw = Gateway::launch(
+        &GatewayConfig::new().routes([
+            Route::function_name("tls", "inspect")
+                .kong_payload()
+                .on_tls(&emu),
+            Route::function_name("untrusted", "echo")
+                .kong_payload()
+                .endpoint("localhost", emu.https.port()),
+        ]),
     );
-    let gw = Gateway::start(&routes);
     let c = client();
     for _ in 0..3 {
         let (s, _, v) = json_of(c.post(gw.url("/tls")).body("{}").send().await.unwrap()).await;
@@ -640,24 +540,10 @@ async fn tls_endpoint_verified_and_pooled() {
 #[tokio::test]
 async fn response_streaming_first_byte_before_the_end() {
     let emu = Emulator::start();
-    let routes = format!(
-        "routes:\n{}{}",
-        invoke_route(
-            &emu,
-            "stream",
-            "/stream",
-            "stream",
-            "    response_streaming: true\n"
-        ),
-        invoke_route(
-            &emu,
-            "buffered",
-            "/buffered",
-            "echo",
-            "    response_streaming: true\n"
-        ),
-    );
-    let gw = Gateway::start(&routes);
+    let gw = Gateway::launch(&GatewayConfig::new().routes([
+        invoke(&emu, "stream", "stream").set("response_streaming", true),
+        invoke(&emu, "buffered", "echo").set("response_streaming", true),
+    ]));
     for c in [client(), h2c()] {
         let t = Instant::now();
         let mut r = c
@@ -764,12 +650,15 @@ async fn connect_proxy() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>)
 async fn egress_through_a_connect_proxy() {
     let emu = Emulator::start();
     let (proxy_port, seen) = connect_proxy().await;
-    let routes = format!(
-        "routes:\n  - name: proxied\n    uri: /p\n    function_name: inspect\n    aws_region: us-east-1\n    host: localhost\n    port: {}\n    ca_file: '{}'\n    proxy_url: 'http://127.0.0.1:{proxy_port}'\n    aws_key: {AKID}\n    aws_secret: '{SECRET}'\n",
-        emu.https.port(),
-        emu.ca_pem().display(),
+    let gw = Gateway::launch(
+        &GatewayConfig::new().route(
+            Route::function_name("proxied", "inspect")
+                .uri("/p")
+                .kong_payload()
+                .on_tls(&emu)
+                .set("proxy_url", format!("http://127.0.0.1:{proxy_port}")),
+        ),
     );
-    let gw = Gateway::start(&routes);
     for _ in 0..2 {
         let (s, _, v) = json_of(client().post(gw.url("/p")).body("{}").send().await.unwrap()).await;
         assert_eq!(s, 200);
@@ -791,12 +680,14 @@ async fn egress_through_a_connect_proxy() {
 #[tokio::test]
 async fn access_log_lines_in_json() {
     let emu = Emulator::start();
-    let routes = format!(
-        "routes:\n{}  - name: signed\n    uri: /s/*\n    function_uri: '{}'\n    authorization:\n      iam:\n        accesskey: {AKID}\n        secretkey: '{SECRET}'\n",
-        invoke_route(&emu, "echo", "/echo", "echo", ""),
-        emu.http_url("/iam/p"),
+    let gw = Gateway::launch(
+        &GatewayConfig::new().access_log_json().routes([
+            invoke(&emu, "echo", "echo"),
+            Route::function_uri("/s/*", &emu.http_url("/iam/p"))
+                .name("signed")
+                .iam(Iam::keys(AKID, SECRET, "execute-api").unset("service")),
+        ]),
     );
-    let gw = Gateway::start_full(&routes, "access_log:\n  format: json\n");
     let c = client();
     let r = c
         .post(gw.url("/echo?token=secret-in-query"))
@@ -810,9 +701,9 @@ async fn access_log_lines_in_json() {
     let r = c.post(gw.url("/s/up")).body(body).send().await.unwrap();
     assert_eq!(r.status(), 200);
     r.bytes().await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let log = gw.log_text();
-    // Access lines are whole JSON objects; every other log record starts with `[`.
+    // Access lines are whole JSON objects; every other log record starts with `[`. The writer
+    // thread writes them after the responses.
+    let log = gw.wait_for_log_lines(|l| l.starts_with('{'), 2);
     let lines: Vec<Value> = log
         .lines()
         .filter(|l| l.starts_with('{'))
@@ -849,18 +740,10 @@ async fn access_log_lines_in_json() {
 #[tokio::test]
 async fn kong_default_payload_merges_query_and_body_arguments() {
     let emu = Emulator::start();
-    let kong = |name: &str, extra: &str| {
-        format!(
-            "  - name: {name}\n    uri: /{name}\n    function_name: echo\n    aws_region: us-east-1\n    host: 127.0.0.1\n    port: {}\n    disable_https: true\n    aws_key: {AKID}\n    aws_secret: '{SECRET}'\n{extra}",
-            emu.http.port()
-        )
-    };
-    let routes = format!(
-        "routes:\n{}{}",
-        kong("kong", ""),
-        kong("raw", "    request_payload: raw\n")
-    );
-    let gw = Gateway::start(&routes);
+    let gw = Gateway::launch(&GatewayConfig::new().routes([
+        invoke(&emu, "kong", "echo").kong_payload(),
+        invoke(&emu, "raw", "echo"),
+    ]));
     let c = client();
     let echo = |req: reqwest::RequestBuilder| async move {
         let (status, _, v) = json_of(req.send().await.unwrap()).await;

@@ -9,9 +9,10 @@ use std::time::Duration;
 #[test]
 fn smuggling_shapes_and_oversized_heads_never_reach_aws() {
     let closed = free_port();
-    let gw = Gateway::start(&format!(
-        "routes:\n  - name: r\n    uri: /x/*\n    function_uri: 'http://127.0.0.1:{closed}/p'\n"
-    ));
+    let gw = Gateway::launch(
+        &GatewayConfig::new()
+            .route(Route::function_uri("/x/*", &format!("http://127.0.0.1:{closed}/p")).name("r")),
+    );
     let big = "a".repeat(200_000);
     let cases: Vec<(&str, Vec<u8>, u16)> = vec![
         ("CL and TE", b"POST /x/a HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n".to_vec(), 400),
@@ -34,9 +35,15 @@ fn smuggling_shapes_and_oversized_heads_never_reach_aws() {
 fn unresolvable_upstream_hosts_answer_502_without_a_panic() {
     // DNS fails at start: the gateway starts, keeps retrying in the background, and answers
     // 502 JSON for the route meanwhile (Pingora's own peer constructor would panic here).
-    let gw = Gateway::start(
-        "routes:\n  - name: nodns\n    uri: /n/*\n    function_uri: 'https://no-such-host.invalid/p'\n\
-         \x20 - name: nodns-invoke\n    uri: /i\n    function_name: f\n    aws_region: us-east-1\n    host: no-such-host.invalid\n    aws_key: AKIDEXAMPLE\n    aws_secret: x\n",
+    let gw = Gateway::launch(
+        &GatewayConfig::new().routes([
+            Route::function_uri("/n/*", "https://no-such-host.invalid/p").name("nodns"),
+            Route::function_name("nodns-invoke", "f")
+                .uri("/i")
+                .kong_payload()
+                .set("host", "no-such-host.invalid")
+                .keys(AKID, "x"),
+        ]),
     );
     for path in ["/n/a", "/i"] {
         for _ in 0..2 {
@@ -53,25 +60,35 @@ fn unresolvable_upstream_hosts_answer_502_without_a_panic() {
     assert!(!log.contains("panicked"));
 }
 
+/// What [`recording_upstream`] received: every byte, and its connections (accepted, ended).
+#[derive(Default)]
+struct Recorded {
+    bytes: Vec<u8>,
+    accepted: usize,
+    ended: usize,
+}
+
 /// A stand-in upstream that records every byte it receives and never answers.
-fn recording_upstream() -> (SocketAddr, std::sync::Arc<std::sync::Mutex<Vec<u8>>>) {
+fn recording_upstream() -> (SocketAddr, std::sync::Arc<std::sync::Mutex<Recorded>>) {
     use std::io::Read;
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap();
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Recorded::default()));
     let s2 = seen.clone();
     std::thread::spawn(move || {
         for conn in l.incoming() {
             let Ok(mut c) = conn else { continue };
             let seen = s2.clone();
+            seen.lock().unwrap().accepted += 1;
             std::thread::spawn(move || {
                 let mut buf = [0u8; 4096];
                 while let Ok(n) = c.read(&mut buf) {
                     if n == 0 {
                         break;
                     }
-                    seen.lock().unwrap().extend_from_slice(&buf[..n]);
+                    seen.lock().unwrap().bytes.extend_from_slice(&buf[..n]);
                 }
+                seen.lock().unwrap().ended += 1;
             });
         }
     });
@@ -82,10 +99,17 @@ fn recording_upstream() -> (SocketAddr, std::sync::Arc<std::sync::Mutex<Vec<u8>>
 fn bad_chunk_sizes_are_400_and_no_complete_request_reaches_aws() {
     let (upstream, seen) = recording_upstream();
     let closed = free_port();
-    let gw = Gateway::start(&format!(
-        "routes:\n  - name: stream\n    uri: /s/*\n    function_uri: 'http://{upstream}/p'\n    timeout: 3000\n\
-         \x20 - name: inv\n    uri: /inv\n    function_name: echo\n    aws_region: us-east-1\n    host: 127.0.0.1\n    port: {closed}\n    disable_https: true\n    aws_key: {AKID}\n    aws_secret: '{SECRET}'\n"
-    ));
+    let gw = Gateway::launch(
+        &GatewayConfig::new().routes([
+            Route::function_uri("/s/*", &format!("http://{upstream}/p"))
+                .name("stream")
+                .timeout_ms(3000),
+            Route::function_name("inv", "echo")
+                .kong_payload()
+                .endpoint("127.0.0.1", closed)
+                .plain_http(),
+        ]),
+    );
     for bad in ["zz", "-1", "fffffffffffffffffffff", "0x5"] {
         for path in ["/s/a", "/inv"] {
             let raw = format!(
@@ -100,8 +124,16 @@ fn bad_chunk_sizes_are_400_and_no_complete_request_reaches_aws() {
             assert!(body.contains("bad_request"), "{body}");
         }
     }
-    std::thread::sleep(Duration::from_millis(200));
-    let seen = String::from_utf8_lossy(&seen.lock().unwrap()).into_owned();
+    // Every upstream connection ended (the cut requests are not pooled): all bytes are in.
+    wait_until(
+        "the upstream connections end",
+        Duration::from_secs(10),
+        || {
+            let r = seen.lock().unwrap();
+            r.accepted > 0 && r.ended == r.accepted
+        },
+    );
+    let seen = String::from_utf8_lossy(&seen.lock().unwrap().bytes).into_owned();
     assert!(
         seen.contains("POST /p/a"),
         "the streamed head went out: {seen}"
@@ -119,19 +151,22 @@ fn bad_chunk_sizes_are_400_and_no_complete_request_reaches_aws() {
 #[test]
 fn header_bytes_that_could_break_the_signature_or_the_event_json_are_handled() {
     let emu = Emulator::start();
-    let inv = |name: &str, extra: &str| {
-        format!(
-            "  - name: {name}\n    uri: /{name}\n    function_name: echo\n    aws_region: us-east-1\n    host: 127.0.0.1\n    port: {}\n    disable_https: true\n    aws_key: {AKID}\n    aws_secret: '{SECRET}'\n{extra}",
-            emu.http.port()
-        )
-    };
-    let gw = Gateway::start(&format!(
-        "routes:\n  - name: iam\n    uri: /iam/*\n    function_uri: '{}'\n    client_credentials: forward\n    authorization:\n      iam:\n        accesskey: {AKID}\n        secretkey: '{SECRET}'\n        aws_region: us-east-1\n{}{}{}",
-        emu.http_url("/iam"),
-        inv("v1", "    awsgateway_compatible: true\n"),
-        inv("v2", "    awsgateway_compatible: true\n    awsgateway_compatible_payload_version: '2.0'\n"),
-        inv("fwd", "    forward_request_headers: true\n    forward_request_body: true\n"),
-    ));
+    let inv = |name: &str| Route::function_name(name, "echo").on(&emu).kong_payload();
+    let gw = Gateway::launch(
+        &GatewayConfig::new().routes([
+            Route::function_uri("/iam/*", &emu.http_url("/iam"))
+                .name("iam")
+                .set("client_credentials", "forward")
+                .iam(
+                    Iam::keys(AKID, SECRET, "execute-api")
+                        .unset("service")
+                        .set("aws_region", "us-east-1"),
+                ),
+            inv("v1").set("awsgateway_compatible", true),
+            inv("v2").api_gateway("2.0"),
+            inv("fwd").forward_request(&["headers", "body"]),
+        ]),
+    );
     let nasty: &[&[u8]] = &[
         b"X-Obs: caf\xe9 \xff\xfe",
         b"X-Quote: \"}{\\\"\\u0000",

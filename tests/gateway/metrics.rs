@@ -133,25 +133,18 @@ async fn scrape(c: &reqwest::Client, port: u16) -> Scrape {
     Scrape(parse(&r.text().await.unwrap()))
 }
 
-/// A `function_name` route against the emulator's plain HTTP listener.
-fn fn_route(emu: &Emulator, name: &str, function: &str, extra: &str) -> String {
-    format!(
-        "  - name: {name}\n    uri: /{name}\n    function_name: '{function}'\n    aws_region: us-east-1\n    host: 127.0.0.1\n    port: {port}\n    disable_https: true\n{extra}",
-        port = emu.http.port()
-    )
+/// A `function_name` route against the emulator's plain HTTP listener, with Kong's default
+/// event, signed with the static test keys.
+fn fn_route(emu: &Emulator, name: &str, function: &str) -> Route {
+    Route::function_name(name, function).on(emu).kong_payload()
 }
 
-fn uri_route(name: &str, uri: &str, function_uri: &str, extra: &str) -> String {
-    format!("  - name: {name}\n    uri: '{uri}'\n    function_uri: '{function_uri}'\n{extra}")
+fn uri_route(name: &str, uri: &str, function_uri: &str) -> Route {
+    Route::function_uri(uri, function_uri).name(name)
 }
 
-const STATIC_KEYS: &str = "    aws_key: AKIDEXAMPLE\n";
 /// The access key id of the named source `invoke-keys`.
 const NAMED_AKID: &str = "AKIDNAMEDSOURCE00001";
-
-fn static_keys() -> String {
-    format!("{STATIC_KEYS}    aws_secret: '{SECRET}'\n")
-}
 
 /// What the client sent and received per route label.
 #[derive(Default, Debug)]
@@ -202,40 +195,33 @@ async fn scrape_matches_a_known_request_mix() {
     let credentials_file = dir.path().join("credentials");
     std::fs::write(&credentials_file, "").unwrap();
 
-    let iam = format!(
-        "    authorization:\n      iam:\n        accesskey: {AKID}\n        secretkey: '{SECRET}'\n        service: execute-api\n"
-    );
-    let routes = format!(
-        "routes:\n{}{}{}{}{}{}{}{}{}{}",
-        uri_route("open", "/o/*", &emu.http_url("/open/p"), ""),
-        uri_route(
-            "refused",
-            "/r/*",
-            &format!("http://127.0.0.1:{closed}/x"),
-            ""
-        ),
-        uri_route("signed", "/s/*", &emu.http_url("/iam/p"), &iam),
-        fn_route(&emu, "fn-echo", "echo", &static_keys()),
-        fn_route(&emu, "fn-unhandled", "unhandled", &static_keys()),
-        fn_route(
-            &emu,
-            "fn-handled",
-            "handled",
-            &format!("{}    handled_status: 422\n", static_keys())
-        ),
-        fn_route(&emu, "fn-throttle", "throttle", &static_keys()),
-        fn_route(&emu, "fn-missing", "no-such-function", &static_keys()),
-        // Never called: its credential source only feeds the credential metrics.
-        fn_route(&emu, "fn-proc", "echo", "    aws_profile: metrics\n"),
-        // Never called either: a named source, labelled with its configured name.
-        fn_route(&emu, "fn-named", "echo", "    credentials: invoke-keys\n"),
-    );
-    let gw = Gateway::start_env(
-        &routes,
-        &format!(
-            "metrics:\n  address: 127.0.0.1:{metrics_port}\ncredentials:\n  invoke-keys:\n    \
-             access_key_id: {NAMED_AKID}\n    secret_access_key: '{SECRET}'\n"
-        ),
+    let config = GatewayConfig::new()
+        .metrics(format!("127.0.0.1:{metrics_port}").parse().unwrap())
+        .credential_source("invoke-keys", NAMED_AKID, SECRET)
+        .routes([
+            uri_route("open", "/o/*", &emu.http_url("/open/p")),
+            uri_route("refused", "/r/*", &format!("http://127.0.0.1:{closed}/x")),
+            uri_route("signed", "/s/*", &emu.http_url("/iam/p")).iam(Iam::keys(
+                AKID,
+                SECRET,
+                "execute-api",
+            )),
+            fn_route(&emu, "fn-echo", "echo"),
+            fn_route(&emu, "fn-unhandled", "unhandled"),
+            fn_route(&emu, "fn-handled", "handled").set("handled_status", 422),
+            fn_route(&emu, "fn-throttle", "throttle"),
+            fn_route(&emu, "fn-missing", "no-such-function"),
+            // Never called: its credential source only feeds the credential metrics.
+            fn_route(&emu, "fn-proc", "echo")
+                .without_keys()
+                .set("aws_profile", "metrics"),
+            // Never called either: a named source, labelled with its configured name.
+            fn_route(&emu, "fn-named", "echo")
+                .without_keys()
+                .set("credentials", "invoke-keys"),
+        ]);
+    let gw = Gateway::launch_env(
+        &config,
         &[
             ("AWS_CONFIG_FILE", config_file.to_str().unwrap()),
             (
@@ -317,6 +303,7 @@ async fn scrape_matches_a_known_request_mix() {
         if settled || Instant::now() > deadline {
             break m;
         }
+        // The poll interval of this deadline loop (the scrape is async: no `wait_until`).
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     let log = gw.log_text();

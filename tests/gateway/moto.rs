@@ -16,18 +16,16 @@
 //! The setup (`scripts/moto_fixture.py`) also makes the same calls with boto3, so a refusal can be
 //! told apart from a moto bug.
 
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::common::*;
 use serde_json::Value;
 
 /// moto's default account.
 const ACCOUNT: &str = "123456789012";
-/// `extra` of a route without `aws_region` (taken from the ARN). A YAML comment.
-const NO_REGION: &str = "    # no aws_region\n";
 
 /// A moto server on 127.0.0.1, stopped by PID when dropped.
 struct Moto {
@@ -48,21 +46,7 @@ impl Moto {
             .stderr(Stdio::null())
             .spawn()
             .expect("start moto_server");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                break;
-            }
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("moto_server exited early: {status}");
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("moto_server did not listen on {addr} within 60 s");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_for_listen(addr, &mut child, "moto_server", Duration::from_secs(60));
         Moto { addr, child }
     }
 }
@@ -108,25 +92,17 @@ fn run_fixture(python: &PathBuf, moto: &Moto) -> Fixture {
 }
 
 /// One `function_name` route to moto, sending the client body as the payload (`request_payload:
-/// raw`: what is signed is exactly what the test sent). `extra` adds indented route fields.
-fn route(
-    moto: &Moto,
-    name: &str,
-    function: &str,
-    creds: (&str, &str, Option<&str>),
-    extra: &str,
-) -> String {
+/// raw`: what is signed is exactly what the test sent).
+fn route(moto: &Moto, name: &str, function: &str, creds: (&str, &str, Option<&str>)) -> Route {
     let (key, secret, token) = creds;
-    let token = token.map_or(String::new(), |t| format!("    aws_session_token: '{t}'\n"));
-    let region = if extra.contains(NO_REGION) {
-        ""
-    } else {
-        "    aws_region: us-east-1\n"
-    };
-    format!(
-        "  - name: {name}\n    uri: /{name}\n    function_name: '{function}'\n    request_payload: raw\n{region}    host: 127.0.0.1\n    port: {port}\n    disable_https: true\n    aws_key: {key}\n    aws_secret: '{secret}'\n{token}{extra}",
-        port = moto.addr.port()
-    )
+    let route = Route::function_name(name, function)
+        .endpoint("127.0.0.1", moto.addr.port())
+        .plain_http()
+        .keys(key, secret);
+    match token {
+        Some(t) => route.token(t),
+        None => route,
+    }
 }
 
 async fn post(gw: &Gateway, path: &str, body: &str) -> (u16, reqwest::header::HeaderMap, String) {
@@ -193,69 +169,58 @@ async fn signed_invokes_are_verified_by_moto() {
         format!("arn:aws:lambda:us-east-1:{ACCOUNT}:function:{f}")
     );
     let partial = format!("{ACCOUNT}:function:{f}");
-    let version = format!("    qualifier: '{}'\n", fx.version);
-    let alias = format!("    qualifier: '{}'\n", fx.alias);
+    let (version, alias) = (fx.version.as_str(), fx.alias.as_str());
 
-    let routes = [
+    let routes = GatewayConfig::new().routes([
         // a. plain name
-        route(&moto, "name", f, user, ""),
+        route(&moto, "name", f, user),
         // c. qualifiers: version, alias, `$LATEST` (`%24` in the signed query), alias in the name
-        route(&moto, "version", f, user, &version),
-        route(&moto, "alias", f, user, &alias),
-        route(&moto, "latest", f, user, "    qualifier: '$LATEST'\n"),
-        route(
-            &moto,
-            "alias-in-name",
-            &format!("{f}:{}", fx.alias),
-            user,
-            "",
-        ),
+        route(&moto, "version", f, user).set("qualifier", version),
+        route(&moto, "alias", f, user).set("qualifier", alias),
+        route(&moto, "latest", f, user).set("qualifier", "$LATEST"),
+        route(&moto, "alias-in-name", &format!("{f}:{}", fx.alias), user),
         // d. ARNs (`:` sent as `%3A`, so the canonical path is double-encoded)
-        route(&moto, "arn", arn, user, ""),
-        route(&moto, "arn-alias", &format!("{arn}:{}", fx.alias), user, ""),
-        route(&moto, "arn-version", arn, user, &version),
-        route(&moto, "arn-region", arn, user, NO_REGION),
-        route(&moto, "partial-arn", &partial, user, ""),
+        route(&moto, "arn", arn, user),
+        route(&moto, "arn-alias", &format!("{arn}:{}", fx.alias), user),
+        route(&moto, "arn-version", arn, user).set("qualifier", version),
+        route(&moto, "arn-region", arn, user).without_region(),
+        route(&moto, "partial-arn", &partial, user),
         // Extra signed headers: X-Amz-Invocation-Type, X-Amz-Log-Type
-        route(&moto, "event", f, user, "    invocation_type: Event\n"),
-        route(&moto, "dry-run", f, user, "    invocation_type: DryRun\n"),
-        route(&moto, "tail", f, user, "    log_type: Tail\n"),
+        route(&moto, "event", f, user).set("invocation_type", "Event"),
+        route(&moto, "dry-run", f, user).set("invocation_type", "DryRun"),
+        route(&moto, "tail", f, user).set("log_type", "Tail"),
         // e. temporary credentials (AssumeRole: the only kind moto's STS remembers and checks)
-        route(&moto, "temp", f, temp, ""),
-        route(&moto, "temp-arn", arn, temp, &alias),
+        route(&moto, "temp", f, temp),
+        route(&moto, "temp-arn", arn, temp).set("qualifier", alias),
         // b. refusals
         route(
             &moto,
             "wrong-secret",
             f,
             (fx.access_key_id.as_str(), &wrong_secret, None),
-            "",
         ),
         route(
             &moto,
             "wrong-secret-preserve",
             f,
             (fx.access_key_id.as_str(), &wrong_secret, None),
-            "    preserve_lambda_api_error_code: true\n",
-        ),
+        )
+        .set("preserve_lambda_api_error_code", true),
         route(
             &moto,
             "unknown-key",
             f,
             ("AKIAUNKNOWNKEY000000", fx.secret_access_key.as_str(), None),
-            "",
         ),
         route(
             &moto,
             "temp-wrong-token",
             f,
             (temp.0, temp.1, Some("not-the-token")),
-            "",
         ),
-        route(&moto, "temp-no-token", f, (temp.0, temp.1, None), ""),
-    ]
-    .concat();
-    let gw = Gateway::start(&format!("routes:\n{routes}"));
+        route(&moto, "temp-no-token", f, (temp.0, temp.1, None)),
+    ]);
+    let gw = Gateway::launch(&routes);
 
     // a. The echo comes back byte for byte, whatever the body (its hash is signed).
     let big = format!(r#"{{"pad":"{}"}}"#, "x".repeat(200_000));

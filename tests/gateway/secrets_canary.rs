@@ -44,11 +44,12 @@ fn assert_clean(what: &str, text: &str) {
     }
 }
 
-fn invoke(name: &str, function: &str, port: u16, extra: &str) -> String {
-    format!(
-        "  - name: {name}\n    uri: /{name}\n    function_name: '{function}'\n    aws_region: us-east-1\n    host: 127.0.0.1\n    port: {port}\n    disable_https: true\n    aws_key: {CANARY_AKID}\n    aws_secret: '{CANARY_SECRET}'\n    aws_session_token: '{CANARY_TOKEN}'\n{payload}{extra}",
-        payload = raw_payload_unless_chosen(extra),
-    )
+fn invoke(name: &str, function: &str, port: u16) -> Route {
+    Route::function_name(name, function)
+        .endpoint("127.0.0.1", port)
+        .plain_http()
+        .keys(CANARY_AKID, CANARY_SECRET)
+        .token(CANARY_TOKEN)
 }
 
 #[test]
@@ -60,38 +61,41 @@ fn canary_credentials_appear_in_no_log_metric_or_body_at_trace_level() {
     let metrics: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let p = emu.http.port();
     let iam = |secret: &str| {
-        format!(
-            "    authorization:\n      iam:\n        accesskey: {CANARY_AKID}\n        secretkey: '{secret}'\n        session_token: '{CANARY_TOKEN}'\n"
-        )
+        Iam::keys(CANARY_AKID, secret, "execute-api")
+            .unset("service")
+            .session_token(CANARY_TOKEN)
     };
-    let routes = format!(
-        "routes:\n  - name: iam\n    uri: /iam/*\n    function_uri: '{}'\n{}\
-         \x20 - name: iam-wrong\n    uri: /wrong/*\n    function_uri: '{}'\n{}\
-         \x20 - name: iam-stall\n    uri: /stall/*\n    function_uri: '{}'\n    timeout: 300\n{}\
-         \x20 - name: iam-tls\n    uri: /tls/*\n    function_uri: 'https://127.0.0.1:{p}/iam'\n{}\
-         \x20 - name: iam-dns\n    uri: /dns/*\n    function_uri: 'https://no-such-host.invalid/iam'\n{}\
-         {}{}{}{}{}{}{}",
-        emu.http_url("/iam"),
-        iam(CANARY_SECRET),
-        emu.http_url("/iam"),
-        iam(CANARY_WRONG),
-        emu.http_url("/stall"),
-        iam(CANARY_SECRET),
-        iam(CANARY_SECRET),
-        iam(CANARY_SECRET),
-        invoke("echo", "echo", p, ""),
-        invoke("unhandled", "unhandled", p, ""),
-        invoke("throttle", "throttle", p, ""),
-        invoke("slow", "sleep", p, "    timeout: 300\n"),
-        invoke("stream", "stream", p, "    response_streaming: true\n"),
-        invoke("v2", "proxy", p, "    awsgateway_compatible: true\n    awsgateway_compatible_payload_version: '2.0'\n    is_proxy_integration: true\n"),
-        invoke("wrong-invoke", "echo", p, "").replace(CANARY_SECRET, CANARY_WRONG),
-    );
-    let gw = Gateway::start_env(
-        &routes,
-        &format!("metrics:\n  address: {metrics}\n"),
-        &[("RUST_LOG", "trace")],
-    );
+    // `timeout` of the two stalling routes: 300 ms, and -1 for the broken reload below.
+    let config = |timeout: i64| {
+        GatewayConfig::new().metrics(metrics).routes([
+            Route::function_uri("/iam/*", &emu.http_url("/iam"))
+                .name("iam")
+                .iam(iam(CANARY_SECRET)),
+            Route::function_uri("/wrong/*", &emu.http_url("/iam"))
+                .name("iam-wrong")
+                .iam(iam(CANARY_WRONG)),
+            Route::function_uri("/stall/*", &emu.http_url("/stall"))
+                .name("iam-stall")
+                .set("timeout", timeout)
+                .iam(iam(CANARY_SECRET)),
+            Route::function_uri("/tls/*", &format!("https://127.0.0.1:{p}/iam"))
+                .name("iam-tls")
+                .iam(iam(CANARY_SECRET)),
+            Route::function_uri("/dns/*", "https://no-such-host.invalid/iam")
+                .name("iam-dns")
+                .iam(iam(CANARY_SECRET)),
+            invoke("echo", "echo", p),
+            invoke("unhandled", "unhandled", p),
+            invoke("throttle", "throttle", p),
+            invoke("slow", "sleep", p).set("timeout", timeout),
+            invoke("stream", "stream", p).set("response_streaming", true),
+            invoke("v2", "proxy", p)
+                .api_gateway("2.0")
+                .proxy_integration(),
+            invoke("wrong-invoke", "echo", p).keys(CANARY_AKID, CANARY_WRONG),
+        ])
+    };
+    let gw = Gateway::launch_env(&config(300), &[("RUST_LOG", "trace")]);
 
     let rt = tokio::runtime::Runtime::new().unwrap();
     let c = client();
@@ -150,11 +154,10 @@ fn canary_credentials_appear_in_no_log_metric_or_body_at_trace_level() {
     assert_eq!(statuses, want.to_vec());
 
     // A reload with a broken file, then `-t` on the real file.
-    let good = std::fs::read_to_string(&gw.conf).unwrap();
-    gw.write_config(&good.replace("timeout: 300", "timeout: -1"));
+    gw.rewrite(&config(-1));
     gw.signal("HUP");
-    std::thread::sleep(Duration::from_millis(500));
-    gw.write_config(&good);
+    gw.wait_for_log("reload: rejected");
+    gw.rewrite(&config(300));
     let check = Command::new(gateway_bin())
         .arg("-t")
         .arg("-c")
@@ -208,19 +211,31 @@ fn referenced_secrets_work_are_reread_on_reload_and_never_logged() {
     std::fs::create_dir(&creds).unwrap();
     std::fs::write(creds.join("apikey"), CANARY_APIKEY).unwrap();
     let p = emu.http.port();
-    let routes = format!(
-        "routes:\n\
-         \x20 - name: iam\n    uri: /iam/*\n    function_uri: '{iam}'\n    authorization:\n      iam:\n        accesskey: $env://LP_AKID\n        secretkey: $file://{file}\n        session_token: $env://LP_TOKEN\n\
-         \x20 - name: keyed\n    uri: /apikey/*\n    function_uri: '{apikey}'\n    authorization:\n      apikey: $credential://apikey\n\
-         \x20 - name: echo\n    uri: /echo\n    function_name: echo\n    aws_region: us-east-1\n    host: 127.0.0.1\n    port: {p}\n    disable_https: true\n    aws_key: {CANARY_AKID}\n    aws_secret: $env://LP_SECRET\n    aws_session_token: '{{vault://env/lp-token}}'\n",
-        iam = emu.http_url("/iam"),
-        apikey = emu.http_url("/apikey"),
-        file = secret_file.display(),
-    );
+    let config = GatewayConfig::new().routes([
+        Route::function_uri("/iam/*", &emu.http_url("/iam"))
+            .name("iam")
+            .iam(
+                Iam::keys(
+                    "$env://LP_AKID",
+                    &format!("$file://{}", secret_file.display()),
+                    "execute-api",
+                )
+                .unset("service")
+                .session_token("$env://LP_TOKEN"),
+            ),
+        Route::function_uri("/apikey/*", &emu.http_url("/apikey"))
+            .name("keyed")
+            .apikey("$credential://apikey"),
+        Route::function_name("echo", "echo")
+            .kong_payload()
+            .endpoint("127.0.0.1", p)
+            .plain_http()
+            .keys(CANARY_AKID, "$env://LP_SECRET")
+            .token("{vault://env/lp-token}"),
+    ]);
     let creds_dir = creds.to_str().unwrap().to_string();
-    let gw = Gateway::start_env(
-        &routes,
-        "",
+    let gw = Gateway::launch_env(
+        &config,
         &[
             ("RUST_LOG", "trace"),
             ("LP_AKID", CANARY_AKID),
@@ -250,23 +265,12 @@ fn referenced_secrets_work_are_reread_on_reload_and_never_logged() {
     // The file changes and SIGHUP reloads: the new (wrong) secret is read and AWS refuses it.
     std::fs::write(&secret_file, format!("{CANARY_WRONG}\n")).unwrap();
     gw.signal("HUP");
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while !gw.log_text().contains("reload: ") {
-        assert!(std::time::Instant::now() < deadline, "no reload logged");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    gw.wait_for_log("reload: ");
     assert_eq!(status("/iam/x"), 403, "the reload re-read the secret file");
     // A reference that no longer resolves is a rejected reload: the running routes stay.
     std::fs::remove_file(&secret_file).unwrap();
     gw.signal("HUP");
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while !gw.log_text().contains("reload: rejected") {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no rejected reload logged"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    gw.wait_for_log("reload: rejected");
     let log = gw.log_text();
     assert!(
         log.contains("routes[0].authorization.iam.secretkey: cannot read"),

@@ -23,11 +23,10 @@ async fn streamed_200mb_upload_keeps_rss_flat() {
     const TOTAL: usize = 200 * 1024 * 1024;
     const CHUNK: usize = 64 * 1024;
     let emu = Emulator::start();
-    let routes = format!(
-        "routes:\n  - name: stream\n    uri: /up/*\n    function_uri: '{}'\n",
-        emu.http_url("/open/p")
+    let gw = Gateway::launch(
+        &GatewayConfig::new()
+            .route(Route::function_uri("/up/*", &emu.http_url("/open/p")).name("stream")),
     );
-    let gw = Gateway::start(&routes);
     let c = client();
     // Warm up so pools, buffers and lazy statics exist before the baseline.
     for _ in 0..3 {
@@ -37,8 +36,13 @@ async fn streamed_200mb_upload_keeps_rss_flat() {
             .await
             .unwrap();
     }
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The baseline once the resident size has settled (two samples 20 ms apart agree).
     let pid = gw.pid();
+    let mut last = rss_kib(pid);
+    poll_until(Duration::from_secs(5), || {
+        let now = rss_kib(pid);
+        std::mem::replace(&mut last, now) == now
+    });
     let baseline = rss_kib(pid);
     let peak = Arc::new(AtomicU64::new(baseline));
     let done = Arc::new(AtomicBool::new(false));
@@ -47,7 +51,7 @@ async fn streamed_200mb_upload_keeps_rss_flat() {
         std::thread::spawn(move || {
             while !done.load(Ordering::Relaxed) {
                 peak.fetch_max(rss_kib(pid), Ordering::Relaxed);
-                std::thread::sleep(Duration::from_millis(20));
+                std::thread::sleep(Duration::from_millis(20)); // kept: the sampling period
             }
         })
     };

@@ -104,18 +104,18 @@ struct Setup {
 
 /// `up.test` pinned to a dead address (sorted first, so the old "first address" choice hit
 /// it) and two live ones, all on the same port; `routes` gets that port.
-fn setup(routes: impl Fn(u16) -> String) -> Setup {
+fn setup(route: impl Fn(u16) -> Route) -> Setup {
     let port = free_port();
     let live = [
         CountingUpstream::start(format!("127.0.0.3:{port}").parse().unwrap()),
         CountingUpstream::start(format!("127.0.0.4:{port}").parse().unwrap()),
     ];
     let metrics: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let gw = Gateway::start_full(
-        &routes(port),
-        &format!(
-            "metrics:\n  address: {metrics}\ndns:\n  hosts:\n    up.test: [127.0.0.2, 127.0.0.3, 127.0.0.4]\n"
-        ),
+    let gw = Gateway::launch(
+        &GatewayConfig::new()
+            .metrics(metrics)
+            .dns_host("up.test", &["127.0.0.2", "127.0.0.3", "127.0.0.4"])
+            .route(route(port)),
     );
     Setup { gw, metrics, live }
 }
@@ -210,7 +210,7 @@ fn send_all(url: &str, post: bool, n: usize) -> usize {
 #[test]
 fn function_uri_spreads_over_addresses_and_retries_elsewhere() {
     let s = setup(|port| {
-        format!("routes:\n  - name: spread-uri\n    uri: /u/*\n    function_uri: 'http://up.test:{port}/base'\n")
+        Route::function_uri("/u/*", &format!("http://up.test:{port}/base")).name("spread-uri")
     });
     let sent = send_all(&s.gw.url("/u/x"), false, 60);
     check_spread_and_reuse(&s, "spread-uri", sent);
@@ -219,16 +219,9 @@ fn function_uri_spreads_over_addresses_and_retries_elsewhere() {
 #[test]
 fn function_name_spreads_over_addresses_and_retries_elsewhere() {
     let s = setup(|port| {
-        format!(
-            "routes:\n{}",
-            invoke_route_yaml(
-                "spread-invoke",
-                "echo",
-                "up.test",
-                port,
-                "    disable_https: true\n"
-            )
-        )
+        Route::function_name("spread-invoke", "echo")
+            .endpoint("up.test", port)
+            .plain_http()
     });
     let sent = send_all(&s.gw.url("/spread-invoke"), true, 60);
     check_spread_and_reuse(&s, "spread-invoke", sent);

@@ -10,34 +10,38 @@ use std::time::{Duration, Instant};
 use crate::common::*;
 use serde_json::Value;
 
-fn routes(emu: &Emulator) -> String {
-    let inv = |name: &str, uri: &str, extra: &str| {
-        format!(
-            "  - name: {name}\n    uri: '{uri}'\n    function_name: echo\n    aws_region: us-east-1\n    host: 127.0.0.1\n    port: {}\n    disable_https: true\n    aws_key: {AKID}\n    aws_secret: '{SECRET}'\n{extra}",
-            emu.http.port()
-        )
+fn routes(emu: &Emulator) -> GatewayConfig {
+    let inv = |name: &str, uri: &str| Route::function_name(name, "echo").uri(uri).on(emu);
+    let iam = || {
+        Iam::keys(AKID, SECRET, "execute-api")
+            .unset("service")
+            .set("aws_region", "us-east-1")
     };
-    let iam = format!(
-        "    authorization:\n      iam:\n        accesskey: {AKID}\n        secretkey: '{SECRET}'\n        aws_region: us-east-1\n"
-    );
-    format!(
-        "routes:\n\
-         \x20 - name: iam\n    uri: /iam/*\n    function_uri: '{iam_url}'\n{iam}\
-         \x20 - name: small\n    uri: /small/*\n    function_uri: '{iam_url}'\n    max_body_size: 100\n{iam}\
-         \x20 - name: key\n    uri: /key/*\n    function_uri: '{key_url}'\n    authorization:\n      apikey: {API_KEY}\n\
-         \x20 - name: api\n    uri: /api/*\n    function_uri: '{open_url}'\n\
-         \x20 - name: hosted\n    uri: /h/*\n    hosts: ['*.example.com', 'b.example']\n    function_uri: '{open_url}'\n\
-         \x20 - name: tracer\n    uri: /trace/*\n    methods: [TRACE]\n    function_uri: '{open_url}'\n\
-         {}{}{}\
-         \x20 - name: catchall\n    uri: /*\n    function_uri: '{other_url}'\n",
-        inv("inv", "/inv/*", "    awsgateway_compatible: true\n    awsgateway_compatible_payload_version: '2.0'\n"),
-        inv("raw", "/raw", "    request_payload: raw\n"),
-        inv("stream", "/stream", "    request_payload: raw\n    response_streaming: true\n"),
-        iam_url = emu.http_url("/iam/prod"),
-        key_url = emu.http_url("/apikey/prod"),
-        open_url = emu.http_url("/open/p"),
-        other_url = emu.http_url("/open/other"),
-    )
+    let iam_url = emu.http_url("/iam/prod");
+    let open_url = emu.http_url("/open/p");
+    GatewayConfig::new().routes([
+        Route::function_uri("/iam/*", &iam_url)
+            .name("iam")
+            .iam(iam()),
+        Route::function_uri("/small/*", &iam_url)
+            .name("small")
+            .body_limit(100)
+            .iam(iam()),
+        Route::function_uri("/key/*", &emu.http_url("/apikey/prod"))
+            .name("key")
+            .apikey(API_KEY),
+        Route::function_uri("/api/*", &open_url).name("api"),
+        Route::function_uri("/h/*", &open_url)
+            .name("hosted")
+            .set("hosts", ["*.example.com", "b.example"]),
+        Route::function_uri("/trace/*", &open_url)
+            .name("tracer")
+            .set("methods", ["TRACE"]),
+        inv("inv", "/inv/*").api_gateway("2.0"),
+        inv("raw", "/raw"),
+        inv("stream", "/stream").set("response_streaming", true),
+        Route::function_uri("/*", &emu.http_url("/open/other")).name("catchall"),
+    ])
 }
 
 fn connect(addr: SocketAddr) -> TcpStream {
@@ -78,7 +82,7 @@ fn json_of(response: &str) -> Value {
 #[test]
 fn expect_100_continue_is_answered_and_never_forwarded() {
     let emu = Emulator::start();
-    let gw = Gateway::start(&routes(&emu));
+    let gw = Gateway::launch(&routes(&emu));
     // A signed route, an unsigned (streamed) route and an Invoke route: each answers
     // `100 Continue` before the body is sent, then the real answer.
     for path in ["/iam/up", "/key/up", "/inv/up"] {
@@ -133,7 +137,7 @@ fn expect_100_continue_is_answered_and_never_forwarded() {
 #[test]
 fn signed_queries_are_sent_exactly_as_signed() {
     let emu = Emulator::start();
-    let gw = Gateway::start(&routes(&emu));
+    let gw = Gateway::launch(&routes(&emu));
     // The emulator refuses (403) a raw `+` and empty pairs in a signed query, as a service
     // that reads them the other way would. The gateway sends the canonical form it signed.
     for (query, forwarded) in [
@@ -169,7 +173,7 @@ fn signed_queries_are_sent_exactly_as_signed() {
 #[test]
 fn routes_match_the_normalised_path_and_host() {
     let emu = Emulator::start();
-    let gw = Gateway::start(&routes(&emu));
+    let gw = Gateway::launch(&routes(&emu));
     for (target, path) in [
         ("/%61pi/x", "/open/p/x"),
         ("/api/./x/%7euser", "/open/p/x/~user"),
@@ -210,7 +214,7 @@ fn routes_match_the_normalised_path_and_host() {
 #[test]
 fn pipelined_requests_are_answered_in_order() {
     let emu = Emulator::start();
-    let gw = Gateway::start(&routes(&emu));
+    let gw = Gateway::launch(&routes(&emu));
     for prefix in ["/key", "/iam", "/inv"] {
         let mut s = connect(gw.addr);
         let mut batch = String::new();
@@ -238,7 +242,7 @@ fn pipelined_requests_are_answered_in_order() {
 #[test]
 fn request_hygiene() {
     let emu = Emulator::start();
-    let gw = Gateway::start(&routes(&emu));
+    let gw = Gateway::launch(&routes(&emu));
     let cases: Vec<(&str, &[u8], u16, &str)> = vec![
         ("no Host on HTTP/1.1", b"GET /api/a HTTP/1.1\r\nConnection: close\r\n\r\n", 400, "bad_host"),
         ("two Host lines", b"GET /api/a HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n", 400, ""),
@@ -275,10 +279,15 @@ fn request_hygiene() {
 #[test]
 fn refusals_of_requests_with_a_body_are_readable() {
     let emu = Emulator::start();
-    let gw = Gateway::start(&format!(
-        "routes:\n  - {{name: only, uri: /only, function_uri: '{0}'}}\n  - {{name: tracer, uri: '/trace/*', methods: [TRACE], function_uri: '{0}'}}\n",
-        emu.http_url("/open/p"),
-    ));
+    let open_url = emu.http_url("/open/p");
+    let gw = Gateway::launch(
+        &GatewayConfig::new().routes([
+            Route::function_uri("/only", &open_url).name("only"),
+            Route::function_uri("/trace/*", &open_url)
+                .name("tracer")
+                .set("methods", ["TRACE"]),
+        ]),
+    );
     // 404 and 405 on requests whose 1 MB body is still on its way: the gateway drains it, so
     // the client reads the answer instead of a connection reset.
     for (head, want) in [
@@ -289,6 +298,7 @@ fn refusals_of_requests_with_a_body_are_readable() {
         let body = vec![b'x'; 1 << 20];
         s.write_all(format!("{head}Content-Length: {}\r\n\r\n", body.len()).as_bytes())
             .unwrap();
+        // Kept: the answer must come while the body is still on its way (the subject).
         std::thread::sleep(Duration::from_millis(300));
         let mut w = s.try_clone().unwrap();
         let writer = std::thread::spawn(move || {
@@ -296,7 +306,7 @@ fn refusals_of_requests_with_a_body_are_readable() {
                 if w.write_all(c).is_err() {
                     break;
                 }
-                std::thread::sleep(Duration::from_millis(5));
+                std::thread::sleep(Duration::from_millis(5)); // kept: paces the upload
             }
         });
         let mut out = Vec::new();
@@ -312,7 +322,7 @@ fn refusals_of_requests_with_a_body_are_readable() {
 #[test]
 fn invoke_answers_http_1_0_and_non_json_payloads_correctly() {
     let emu = Emulator::start();
-    let gw = Gateway::start(&routes(&emu));
+    let gw = Gateway::launch(&routes(&emu));
     // A streamed result to an HTTP/1.0 client: no chunked coding (HTTP/1.0 has none); the body
     // ends with the connection.
     let mut s = connect(gw.addr);
@@ -347,7 +357,7 @@ fn invoke_answers_http_1_0_and_non_json_payloads_correctly() {
 #[test]
 fn events_carry_no_hop_by_hop_headers() {
     let emu = Emulator::start();
-    let gw = Gateway::start(&routes(&emu));
+    let gw = Gateway::launch(&routes(&emu));
     let (status, body) = raw_request(
         gw.addr,
         b"GET /inv/x HTTP/1.1\r\nHost: gw.test\r\nConnection: close, X-Hop\r\nX-Hop: 1\r\nTE: trailers\r\nKeep-Alive: timeout=5\r\nProxy-Authorization: Basic c2VjcmV0\r\nX-Kept: yes\r\n\r\n",
@@ -378,7 +388,7 @@ fn requests_shorter_than_the_h2c_preface_are_answered() {
     // classic health check) or HAProxy's `OPTIONS / HTTP/1.0\r\n\r\n` hung until the client
     // gave up (vendor/README.md, patch 0001).
     let emu = Emulator::start();
-    let gw = Gateway::start(&routes(&emu));
+    let gw = Gateway::launch(&routes(&emu));
     for raw in [
         &b"GET /x HTTP/1.0\r\n\r\n"[..],
         b"OPTIONS / HTTP/1.0\r\n\r\n",
@@ -399,6 +409,7 @@ fn requests_shorter_than_the_h2c_preface_are_answered() {
     // (type 4) answers it.
     let mut s = connect(gw.addr);
     s.write_all(b"PRI * HTTP/2.0\r\n").unwrap();
+    // Kept: the preface must arrive in two pieces (the subject).
     std::thread::sleep(Duration::from_millis(200));
     s.write_all(b"\r\nSM\r\n\r\n").unwrap();
     s.write_all(&[0, 0, 0, 4, 0, 0, 0, 0, 0]).unwrap(); // empty SETTINGS
@@ -417,7 +428,7 @@ fn connections_that_send_no_request_are_closed_after_60_s() {
     // of the h2 preface) held a task and a descriptor forever. Patch 0003 closes it after the
     // 60 s HTTP/1 gives a first request head.
     let emu = Emulator::start();
-    let gw = Gateway::start(&routes(&emu));
+    let gw = Gateway::launch(&routes(&emu));
     let silent: Vec<std::thread::JoinHandle<(Duration, usize)>> = [&b""[..], b"PRI * HT"]
         .into_iter()
         .map(|first| {

@@ -18,10 +18,21 @@ pub const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
 pub const API_KEY: &str = "demo-api-key";
 
 /// Polls `cond` every 20 ms until it holds; panics naming `what` after `within`.
-pub fn wait_until(what: &str, within: Duration, mut cond: impl FnMut() -> bool) {
+pub fn wait_until(what: &str, within: Duration, cond: impl FnMut() -> bool) {
+    assert!(poll_until(within, cond), "{what}: not within {within:?}");
+}
+
+/// Polls `cond` every 20 ms until it holds (`true`) or `within` has passed (`false`), for
+/// callers whose own assertion says more than a timeout would.
+pub fn poll_until(within: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + within;
-    while !cond() {
-        assert!(Instant::now() < deadline, "{what}: not within {within:?}");
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -36,19 +47,24 @@ pub fn free_port() -> u16 {
 }
 
 fn wait_for_port(addr: SocketAddr, child: &mut Child, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-            return;
-        }
+    wait_for_listen(addr, child, what, Duration::from_secs(30))
+}
+
+/// Waits until `child` (called `what`) accepts connections on `addr`; panics when it exits
+/// first or after `within` (and then stops it).
+pub fn wait_for_listen(addr: SocketAddr, child: &mut Child, what: &str, within: Duration) {
+    let listening = poll_until(within, || {
         if let Ok(Some(status)) = child.try_wait() {
             panic!("{what} exited early: {status}");
         }
-        std::thread::sleep(Duration::from_millis(50));
+        TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
+    });
+    if listening {
+        return;
     }
     let _ = child.kill();
     let _ = child.wait();
-    panic!("{what} did not listen on {addr} within 30 s");
+    panic!("{what} did not listen on {addr} within {within:?}");
 }
 
 /// The emulator binary (`emulator/`, its own workspace member, so Cargo gives these tests no
@@ -250,6 +266,44 @@ impl Gateway {
         Self::start_full(&config.body_yaml(), &config.listeners_yaml())
     }
 
+    /// Starts from a built configuration with extra environment variables (see
+    /// [`Gateway::start_env`]).
+    pub fn launch_env(config: &GatewayConfig, env: &[(&str, &str)]) -> Gateway {
+        Self::start_env(&config.body_yaml(), &config.listeners_yaml(), env)
+    }
+
+    /// Rewrites the configuration file from a built configuration (its listeners are the
+    /// running ones: listeners given here are ignored).
+    pub fn rewrite(&self, config: &GatewayConfig) {
+        self.rewrite_routes(&config.body_yaml());
+    }
+
+    /// Waits until the log contains `needle` (10 s at most) and returns the log.
+    pub fn wait_for_log(&self, needle: &str) -> String {
+        let mut log = String::new();
+        wait_until(
+            &format!("{needle:?} in the log"),
+            Duration::from_secs(10),
+            || {
+                log = self.log_text();
+                log.contains(needle)
+            },
+        );
+        log
+    }
+
+    /// Waits until at least `n` log lines satisfy `line` (the access log is written by a
+    /// thread of its own, after the response) and returns the log; after 10 s, returns it as
+    /// it is, for the caller's assertion to show.
+    pub fn wait_for_log_lines(&self, line: impl Fn(&str) -> bool, n: usize) -> String {
+        let mut log = String::new();
+        poll_until(Duration::from_secs(10), || {
+            log = self.log_text();
+            log.lines().filter(|l| line(l)).count() >= n
+        });
+        log
+    }
+
     /// Rewrites the configuration file with other routes (same listeners and settings).
     pub fn rewrite_routes(&self, routes_yaml: &str) {
         std::fs::write(&self.conf, format!("{}{routes_yaml}\n", self.prefix)).unwrap();
@@ -308,23 +362,21 @@ impl Gateway {
         // Hand over only once the new process waits for the sockets (it has created
         // upgrade_sock): a config or address it rejects makes it exit before that.
         let sock = self.dir.path().join("upgrade.sock");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(Some(status)) = new.try_wait() {
-                return Err(status);
-            }
-            if sock.exists() {
-                break;
-            }
-            if Instant::now() > deadline {
-                let _ = new.kill();
-                let _ = new.wait();
-                panic!(
-                    "the new process neither exited nor created {}",
-                    sock.display()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        let mut exited = None;
+        let settled = poll_until(Duration::from_secs(30), || {
+            exited = new.try_wait().ok().flatten();
+            exited.is_some() || sock.exists()
+        });
+        if let Some(status) = exited {
+            return Err(status);
+        }
+        if !settled {
+            let _ = new.kill();
+            let _ = new.wait();
+            panic!(
+                "the new process neither exited nor created {}",
+                sock.display()
+            );
         }
         Ok(new)
     }
