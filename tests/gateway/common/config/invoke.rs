@@ -2,6 +2,7 @@
 //! the tests set (metrics, whole files for `-t` and daemon runs).
 
 use std::net::SocketAddr;
+use std::path::Path;
 
 use serde_yaml::Value;
 
@@ -33,6 +34,11 @@ impl Route {
         self.set("disable_https", true)
     }
 
+    /// `ca_file`.
+    pub fn ca_file(self, path: &Path) -> Route {
+        self.set("ca_file", path.display().to_string())
+    }
+
     /// Static keys (`aws_key`, `aws_secret`).
     pub fn keys(self, akid: &str, secret: &str) -> Route {
         self.set("aws_key", akid).set("aws_secret", secret)
@@ -46,6 +52,11 @@ impl Route {
     /// Kong's default event (the query and body arguments as one object).
     pub fn kong_payload(self) -> Route {
         self.unset("request_payload")
+    }
+
+    /// `timeout` in milliseconds (either route kind).
+    pub fn timeout_ms(self, ms: u64) -> Route {
+        self.set("timeout", ms)
     }
 
     /// Removes a route field.
