@@ -96,9 +96,16 @@ fn start_load(
 
 /// Waits until the load has answers (it is running), instead of giving it a fixed head start.
 fn wait_load_running(load: &Load) {
-    wait_blocking("the load runs", Duration::from_secs(10), || {
-        load.ok.load(Ordering::Relaxed) >= 20
-    });
+    wait_load_ok(load, 20);
+}
+
+/// Waits until the load has had `n` answers in all.
+fn wait_load_ok(load: &Load, n: u64) {
+    wait_blocking(
+        &format!("{n} answers to the load"),
+        Duration::from_secs(30),
+        || load.ok.load(Ordering::Relaxed) >= n,
+    );
 }
 
 async fn stop_load(load: &Load, handles: Vec<tokio::task::JoinHandle<()>>) -> (u64, u64) {
@@ -164,6 +171,8 @@ async fn sighup_swaps_routes_and_rejects_a_bad_file() {
         client().get(gw.url("/b/x")).send().await.unwrap().status(),
         200
     );
+    // The load goes on past the rejected reload.
+    wait_load_ok(&load, load.ok.load(Ordering::Relaxed) + 50);
 
     let (ok, failed) = stop_load(&load, handles).await;
     println!("reload: {ok} requests ok, {failed} failed");
