@@ -1,23 +1,29 @@
-//! `src/credentials` at module level: the registry and the refresher driven directly on a tokio
-//! runtime (no gateway), against local stand-ins for IMDSv2, ECS/Pod Identity and STS bound to
-//! 127.0.0.1 on ports chosen at run time, reached through the SDK's own endpoint overrides
-//! (`AWS_EC2_METADATA_SERVICE_ENDPOINT`, `AWS_CONTAINER_CREDENTIALS_FULL_URI`,
-//! `AWS_ENDPOINT_URL_STS`, `AWS_SHARED_CREDENTIALS_FILE` / `AWS_CONFIG_FILE`,
-//! `AWS_WEB_IDENTITY_TOKEN_FILE`), or the spec's `sts_endpoint_url`.
+//! What only a process of its own can observe about `src/aws/credentials`, driven at module
+//! level on a tokio runtime against local stand-ins (tests/gateway/common/aws_standins.rs):
 //!
-//! Every test sets process environment variables, so each holds `ENV_LOCK` for its whole run.
+//! * `resolve_all_blocking` (the `-t` check) leaves no runtime thread behind: this counts the
+//!   threads of the whole process (`/proc/self/task`), which the parallel tests of the gateway
+//!   binary would disturb.
+//! * No secret reaches `log` at trace level or any `tracing` span or event, with failures that
+//!   echo secrets back: this installs a global `log` logger and a global capturing `tracing`
+//!   subscriber (standing in for any tracing-to-log bridge), which only one per process can be,
+//!   and checks `Debug` output and stats, which the gateway never prints whole.
+//!
+//! Both set `AWS_*` process environment variables (the SDK's default chain reads them), so each
+//! holds `ENV_LOCK` for its whole run. The credential sources themselves (IMDSv2, ECS / Pod
+//! Identity, web identity and STS, shared files and profiles, static and environment keys,
+//! rotation, failing refresh) are exercised once, through the gateway binary, in
+//! tests/gateway/credentials_gateway.rs.
+//!
 //! Every secret and token issued or configured contains `CANARY`; every test ends by checking
-//! that nothing captured from `log` (at trace level) or from `tracing` (a global capturing
-//! subscriber stands in for any tracing-to-log bridge) contains it.
+//! that nothing captured contains it.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::future::Future;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::AtomicU8;
 use std::sync::{Arc, Mutex, MutexGuard, Once};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use aws_credential_types::Credentials;
 use lambda_proxy::aws::credentials::{
     CredentialsCell, CredentialsRefresher, CredentialsRegistry, Identity, SourceSpec,
 };
@@ -109,7 +115,8 @@ impl tracing::Subscriber for TraceCapture {
 /// Everything a test needs held for its whole run.
 struct TestEnv {
     _lock: MutexGuard<'static, ()>,
-    dir: tempfile::TempDir,
+    /// Holds the absent profile files' directory.
+    _dir: tempfile::TempDir,
 }
 
 impl TestEnv {
@@ -137,13 +144,10 @@ impl TestEnv {
             "AWS_SHARED_CREDENTIALS_FILE",
             dir.path().join("absent-credentials"),
         );
-        TestEnv { _lock: lock, dir }
-    }
-
-    fn file(&self, name: &str, contents: &str) -> String {
-        let path = self.dir.path().join(name);
-        std::fs::write(&path, contents).unwrap();
-        path.to_string_lossy().to_string()
+        TestEnv {
+            _lock: lock,
+            _dir: dir,
+        }
     }
 
     /// The canary check every test ends with.
@@ -181,14 +185,6 @@ fn runtime() -> tokio::runtime::Runtime {
 
 fn run<F: Future>(f: F) -> F::Output {
     runtime().block_on(f)
-}
-
-fn key_id(identity: &Identity) -> String {
-    identity
-        .data::<Credentials>()
-        .unwrap()
-        .access_key_id()
-        .to_string()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -261,446 +257,6 @@ fn default_chain(profile: Option<&str>) -> SourceSpec {
     SourceSpec::DefaultChain {
         profile: profile.map(String::from),
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Sources
-// ---------------------------------------------------------------------------------------------
-
-#[test]
-fn imdsv2_instance_role() {
-    let env = TestEnv::new();
-    run(async {
-        let issuer = Issuer::new("IMDS", Duration::from_secs(3600));
-        let imds = imds_stub(issuer.clone()).await;
-        std::env::remove_var("AWS_EC2_METADATA_DISABLED");
-        std::env::set_var("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.url());
-
-        // The stand-in itself: a GET without the session token is refused.
-        let direct = reqwest::get(format!(
-            "{}/latest/meta-data/iam/security-credentials/",
-            imds.url()
-        ))
-        .await
-        .unwrap();
-        assert_eq!(direct.status().as_u16(), 401);
-
-        let registry = CredentialsRegistry::new();
-        let cell = registry.get(&default_chain(None));
-        assert!(cell.current().is_none(), "empty until the refresher runs");
-        let refresher = start_refresher(&registry);
-        let id = filled(&cell, Duration::from_secs(15)).await;
-        refresher.stop().await;
-
-        let creds = id.data::<Credentials>().unwrap();
-        assert_eq!(creds.access_key_id(), "ASIAIMDS000000000001");
-        assert_eq!(creds.secret_access_key().len(), 40);
-        assert!(creds.session_token().unwrap().contains("IMDS-token-1"));
-        let stats = cell.stats();
-        assert_eq!((stats.refresh_ok, stats.refresh_failed), (1, 0));
-        let left = stats.seconds_to_expiry.unwrap();
-        assert!(left > 3500.0 && left <= 3600.0, "{left}");
-
-        // IMDSv2 flow: a token PUT with its TTL first, every GET of the SDK carries the token.
-        let seen: Vec<Req> = imds.requests().into_iter().skip(1).collect();
-        assert_eq!(seen[0].method, "PUT");
-        assert_eq!(seen[0].path, "/latest/api/token");
-        assert!(seen[0]
-            .header("x-aws-ec2-metadata-token-ttl-seconds")
-            .is_some());
-        let gets: Vec<&Req> = seen.iter().filter(|r| r.method == "GET").collect();
-        assert_eq!(gets.len(), 2, "{seen:#?}");
-        for get in gets {
-            assert_eq!(get.header("x-aws-ec2-metadata-token"), Some(IMDS_TOKEN));
-        }
-        env.assert_no_secret_leaked(&[&cell]);
-    });
-}
-
-#[test]
-fn ecs_and_pod_identity_container_credentials() {
-    let env = TestEnv::new();
-    run(async {
-        let issuer = Issuer::new("ECSC", Duration::from_secs(3600));
-        let token = "CANARY-container-authorization-token";
-        let ecs = ecs_stub(issuer.clone(), token, Arc::new(AtomicU8::new(0))).await;
-        std::env::set_var(
-            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-            format!("{}/creds", ecs.url()),
-        );
-
-        // ECS: the token in AWS_CONTAINER_AUTHORIZATION_TOKEN.
-        std::env::set_var("AWS_CONTAINER_AUTHORIZATION_TOKEN", token);
-        let registry = CredentialsRegistry::new();
-        let cell = registry.get(&default_chain(None));
-        let refresher = start_refresher(&registry);
-        let id = filled(&cell, Duration::from_secs(15)).await;
-        refresher.stop().await;
-        assert!(key_id(&id).starts_with("ASIAECSC"));
-        let req = ecs.requests().pop().unwrap();
-        assert_eq!(req.header("authorization"), Some(token));
-
-        // EKS Pod Identity: the token in AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE.
-        std::env::remove_var("AWS_CONTAINER_AUTHORIZATION_TOKEN");
-        let token_file = env.file("pod-identity-token", token);
-        std::env::set_var("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", &token_file);
-        let registry = CredentialsRegistry::new();
-        let pod = registry.get(&default_chain(None));
-        let refresher = start_refresher(&registry);
-        let id = filled(&pod, Duration::from_secs(15)).await;
-        assert!(key_id(&id).starts_with("ASIAECSC"));
-
-        // A wrong token is refused: that source stays empty and counts failures.
-        refresher.stop().await;
-        env.file("pod-identity-token", "CANARY-wrong-token");
-        let registry = CredentialsRegistry::new();
-        let wrong = registry.get(&default_chain(None));
-        let refresher = start_refresher(&registry);
-        wait_for("a failed refresh", Duration::from_secs(15), || {
-            (wrong.stats().refresh_failed >= 1).then_some(())
-        })
-        .await;
-        refresher.stop().await;
-        assert!(wrong.current().is_none());
-        assert!(wrong.stats().last_error.is_some());
-        env.assert_no_secret_leaked(&[&cell, &pod, &wrong]);
-    });
-}
-
-#[test]
-fn web_identity_then_assume_role_through_sts() {
-    let env = TestEnv::new();
-    run(async {
-        let roles = Issuer::new("ROLE", Duration::from_secs(3600));
-        let web = Issuer::new("WEBI", Duration::from_secs(3600));
-        let sts = sts_stub(roles.clone(), web.clone()).await;
-        let jwt = "eyJhbGciOiJSUzI1NiJ9.CANARY-web-identity-jwt.c2lnbmF0dXJl";
-        let token_file = env.file("eks-token", jwt);
-        std::env::set_var("AWS_WEB_IDENTITY_TOKEN_FILE", &token_file);
-        std::env::set_var("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/irsa-role");
-        std::env::set_var("AWS_ROLE_SESSION_NAME", "lambda-proxy-irsa");
-        std::env::set_var("AWS_ENDPOINT_URL_STS", sts.url());
-
-        let registry = CredentialsRegistry::new();
-        let irsa = registry.get(&default_chain(None));
-        let cross = registry.get(&SourceSpec::AssumeRole {
-            base: Box::new(default_chain(None)),
-            role_arn: "arn:aws:iam::210987654321:role/invoker".into(),
-            session_name: "lambda-proxy-xacct".into(),
-            external_id: Some("CANARY-external-id-42".into()),
-            duration_seconds: Some(1800),
-            sts_endpoint_url: None, // AWS_ENDPOINT_URL_STS applies
-            region: REGION.into(),
-        });
-        let refresher = start_refresher(&registry);
-        let irsa_id = filled(&irsa, Duration::from_secs(15)).await;
-        let cross_id = filled(&cross, Duration::from_secs(15)).await;
-        refresher.stop().await;
-        assert!(key_id(&irsa_id).starts_with("ASIAWEBI"));
-        assert!(key_id(&cross_id).starts_with("ASIAROLE"));
-
-        let wi = sts_requests(&sts, "AssumeRoleWithWebIdentity");
-        assert!(wi.len() >= 2, "one for each source: {}", wi.len());
-        for (req, form) in &wi {
-            assert_eq!(form["RoleArn"], "arn:aws:iam::123456789012:role/irsa-role");
-            assert_eq!(form["RoleSessionName"], "lambda-proxy-irsa");
-            assert_eq!(form["WebIdentityToken"], jwt);
-            assert!(req.header("authorization").is_none(), "unsigned call");
-        }
-        let ar = sts_requests(&sts, "AssumeRole");
-        assert_eq!(ar.len(), 1);
-        let (req, form) = &ar[0];
-        assert_eq!(form["RoleArn"], "arn:aws:iam::210987654321:role/invoker");
-        assert_eq!(form["RoleSessionName"], "lambda-proxy-xacct");
-        assert_eq!(form["ExternalId"], "CANARY-external-id-42");
-        assert_eq!(form["DurationSeconds"], "1800");
-        assert!(
-            signed_with(req).starts_with("ASIAWEBI"),
-            "signed with the web identity credentials"
-        );
-        env.assert_no_secret_leaked(&[&irsa, &cross]);
-    });
-}
-
-#[test]
-fn assume_role_on_static_keys_with_sts_endpoint_url() {
-    let env = TestEnv::new();
-    run(async {
-        let roles = Issuer::new("ROLE", Duration::from_secs(900));
-        let sts = sts_stub(roles.clone(), Issuer::new("WEBI", Duration::from_secs(1))).await;
-        let registry = CredentialsRegistry::new();
-        let spec = SourceSpec::AssumeRole {
-            base: Box::new(static_spec("AKIAIOSFODNN7EXAMPLE", "base")),
-            role_arn: "arn:aws:iam::123456789012:role/plain".into(),
-            session_name: "plain-session".into(),
-            external_id: None,
-            duration_seconds: None,
-            sts_endpoint_url: Some(sts.url()),
-            region: "eu-west-1".into(),
-        };
-        let cell = registry.get(&spec);
-        assert_eq!(
-            cell.name(),
-            "assume-role(arn:aws:iam::123456789012:role/plain) on static"
-        );
-        let refresher = start_refresher(&registry);
-        let id = filled(&cell, Duration::from_secs(15)).await;
-        refresher.stop().await;
-        assert_eq!(key_id(&id), "ASIAROLE000000000001");
-        let left = cell.stats().seconds_to_expiry.unwrap();
-        assert!(left > 850.0 && left <= 900.0, "{left}");
-        let ar = sts_requests(&sts, "AssumeRole");
-        assert_eq!(ar.len(), 1);
-        let (req, form) = &ar[0];
-        assert_eq!(signed_with(req), "AKIAIOSFODNN7EXAMPLE");
-        assert!(req
-            .header("authorization")
-            .unwrap()
-            .contains("/eu-west-1/sts/aws4_request"));
-        assert!(req.header("x-amz-security-token").is_some());
-        assert_eq!(form["RoleSessionName"], "plain-session");
-        assert!(!form.contains_key("ExternalId"));
-        assert!(!form.contains_key("DurationSeconds"));
-        env.assert_no_secret_leaked(&[&cell]);
-    });
-}
-
-#[test]
-fn shared_files_profiles_role_chains_and_credential_process() {
-    let env = TestEnv::new();
-    run(async {
-        let roles = Issuer::new("ROLE", Duration::from_secs(3600));
-        let sts = sts_stub(roles.clone(), Issuer::new("WEBI", Duration::from_secs(1))).await;
-        std::env::set_var("AWS_ENDPOINT_URL_STS", sts.url());
-        let s = |tag: &str| secret40(&format!("{CANARY}/profile/{tag}/"));
-        let credentials = env.file(
-            "credentials",
-            &format!(
-                "[default]\naws_access_key_id = AKIADEFAULT000000000\naws_secret_access_key = {}\n\n\
-                 [prod]\naws_access_key_id = AKIAPROD000000000000\naws_secret_access_key = {}\n\
-                 aws_session_token = CANARY-prod-session-token\n\n\
-                 [staging]\naws_access_key_id = AKIASTAGING000000000\naws_secret_access_key = {}\n",
-                s("default"),
-                s("prod"),
-                s("staging")
-            ),
-        );
-        let expiry = iso8601(SystemTime::now() + Duration::from_secs(1200));
-        let process_json = format!(
-            r#"{{"Version": 1, "AccessKeyId": "ASIAPROCESS000000001", "SecretAccessKey": "{}", "SessionToken": "CANARY-process-token", "Expiration": "{expiry}"}}"#,
-            s("process")
-        );
-        let config = env.file(
-            "config",
-            &format!(
-                "[profile chained]\nrole_arn = arn:aws:iam::123456789012:role/chained\n\
-                 source_profile = prod\nrole_session_name = chained-session\n\
-                 external_id = CANARY-chained-external-id\nregion = us-east-1\n\n\
-                 [profile process]\ncredential_process = printf '%s' '{process_json}'\n"
-            ),
-        );
-        std::env::set_var("AWS_SHARED_CREDENTIALS_FILE", &credentials);
-        std::env::set_var("AWS_CONFIG_FILE", &config);
-        std::env::set_var("AWS_PROFILE", "staging");
-
-        let registry = CredentialsRegistry::new();
-        let prod = registry.get(&default_chain(Some("prod")));
-        let staging = registry.get(&default_chain(None));
-        let default = registry.get(&default_chain(Some("default")));
-        let chained = registry.get(&default_chain(Some("chained")));
-        let process = registry.get(&default_chain(Some("process")));
-        assert_eq!(prod.name(), "default-chain(profile=prod)");
-        let refresher = start_refresher(&registry);
-        let mut got = HashMap::new();
-        for cell in [&prod, &staging, &default, &chained, &process] {
-            let id = filled(cell, Duration::from_secs(15)).await;
-            got.insert(cell.name().to_string(), key_id(&id));
-        }
-        refresher.stop().await;
-        assert_eq!(got[prod.name()], "AKIAPROD000000000000");
-        assert_eq!(got[staging.name()], "AKIASTAGING000000000");
-        assert_eq!(got[default.name()], "AKIADEFAULT000000000");
-        assert_eq!(got[chained.name()], "ASIAROLE000000000001");
-        assert_eq!(got[process.name()], "ASIAPROCESS000000001");
-        let prod_creds = prod.current().unwrap();
-        let prod_creds = prod_creds.data::<Credentials>().unwrap();
-        assert_eq!(
-            prod_creds.session_token(),
-            Some("CANARY-prod-session-token")
-        );
-        assert_eq!(
-            prod.stats().seconds_to_expiry,
-            None,
-            "long-term keys never expire"
-        );
-        let left = process.stats().seconds_to_expiry.unwrap();
-        assert!(left > 1100.0 && left <= 1200.0, "{left}");
-
-        let ar = sts_requests(&sts, "AssumeRole");
-        let (req, form) = &ar[0];
-        assert_eq!(
-            signed_with(req),
-            "AKIAPROD000000000000",
-            "source_profile keys"
-        );
-        assert_eq!(form["RoleSessionName"], "chained-session");
-        assert_eq!(form["ExternalId"], "CANARY-chained-external-id");
-        env.assert_no_secret_leaked(&[&prod, &staging, &default, &chained, &process]);
-    });
-}
-
-#[test]
-fn environment_variables_and_cells_added_after_start() {
-    let env = TestEnv::new();
-    run(async {
-        std::env::set_var("AWS_ACCESS_KEY_ID", "AKIAENVIRONMENT00001");
-        std::env::set_var(
-            "AWS_SECRET_ACCESS_KEY",
-            secret40(&format!("{CANARY}/environment/")),
-        );
-        std::env::set_var("AWS_SESSION_TOKEN", "CANARY-environment-session-token");
-        let registry = CredentialsRegistry::new();
-        let refresher = start_refresher(&registry);
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        // Added after the refresher started, as a hot reload would.
-        let cell = registry.get(&default_chain(None));
-        let same = registry.get(&default_chain(None));
-        assert!(Arc::ptr_eq(&cell, &same), "identical specs share a cell");
-        let stat = registry.get(&static_spec("AKIASTATIC0000000001", "env-test"));
-        assert!(stat.current().is_some(), "static cells are filled at once");
-        let id = filled(&cell, Duration::from_secs(5)).await;
-        refresher.stop().await;
-        let creds = id.data::<Credentials>().unwrap();
-        assert_eq!(creds.access_key_id(), "AKIAENVIRONMENT00001");
-        assert_eq!(
-            creds.session_token(),
-            Some("CANARY-environment-session-token")
-        );
-        assert_eq!(cell.stats().refresh_ok, 1);
-        assert_eq!(stat.stats().refresh_ok, 0, "static cells never refresh");
-        assert_eq!(registry.cells().len(), 2);
-        env.assert_no_secret_leaked(&[&cell, &stat]);
-    });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Refresh behaviour
-// ---------------------------------------------------------------------------------------------
-
-#[test]
-fn rotation_before_expiry_without_gaps() {
-    let env = TestEnv::new();
-    run(async {
-        let issuer = Issuer::new("ROTA", Duration::from_secs(4));
-        let imds = imds_stub(issuer.clone()).await;
-        std::env::remove_var("AWS_EC2_METADATA_DISABLED");
-        std::env::set_var("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.url());
-        let registry = CredentialsRegistry::new();
-        let cell = registry.get(&default_chain(None));
-        let refresher = start_refresher(&registry);
-        let first = filled(&cell, Duration::from_secs(15)).await;
-        let mut keys = vec![key_id(&first)];
-        let mut expiry = first.expiration().expect("IMDS credentials expire");
-        let until = Instant::now() + Duration::from_secs(11);
-        while Instant::now() < until {
-            let id = cell
-                .current()
-                .expect("current() never returns None during rotation");
-            let key = key_id(&id);
-            if &key != keys.last().unwrap() {
-                assert!(
-                    SystemTime::now() < expiry,
-                    "rotated only after the old credentials expired"
-                );
-                keys.push(key);
-                expiry = id.expiration().unwrap();
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        refresher.stop().await;
-        assert!(keys.len() >= 3, "rotations seen: {keys:?}");
-        let mut unique = keys.clone();
-        unique.dedup();
-        assert_eq!(unique, keys, "a new key id each time");
-        assert!(cell.stats().refresh_ok >= 3);
-        assert_eq!(cell.stats().refresh_failed, 0);
-
-        // Stopped means stopped: no more fetches.
-        let issued = issuer.count();
-        tokio::time::sleep(Duration::from_secs(5)).await;
-        assert_eq!(issuer.count(), issued);
-        env.assert_no_secret_leaked(&[&cell]);
-    });
-}
-
-#[test]
-fn failing_refresh_keeps_last_good_until_expiry_and_retries() {
-    let env = TestEnv::new();
-    run(async {
-        let issuer = Issuer::new("FAIL", Duration::from_secs(6));
-        let token = "CANARY-ecs-token-for-failures";
-        let mode = Arc::new(AtomicU8::new(1)); // failing from the start
-        let ecs = ecs_stub(issuer.clone(), token, mode.clone()).await;
-        std::env::set_var(
-            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-            format!("{}/creds", ecs.url()),
-        );
-        std::env::set_var("AWS_CONTAINER_AUTHORIZATION_TOKEN", token);
-        let registry = CredentialsRegistry::new();
-        let cell = registry.get(&default_chain(None));
-        let refresher = start_refresher(&registry);
-
-        // Initial fetch fails: nothing to sign with, retried with backoff.
-        wait_for("a failed initial fetch", Duration::from_secs(10), || {
-            (cell.stats().refresh_failed >= 1).then_some(())
-        })
-        .await;
-        assert!(cell.current().is_none());
-        mode.store(0, Ordering::SeqCst);
-        let good = filled(&cell, Duration::from_secs(10)).await;
-        let good_key = key_id(&good);
-        let expiry = good.expiration().unwrap();
-
-        // From now on every refresh fails: the last good identity stays until its expiry.
-        mode.store(1, Ordering::SeqCst);
-        let failed_before = cell.stats().refresh_failed;
-        while SystemTime::now() + Duration::from_millis(100) < expiry {
-            let id = cell
-                .current()
-                .expect("last good credentials kept until expiry");
-            assert_eq!(key_id(&id), good_key);
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        wait_for("expiry", Duration::from_secs(2), || {
-            cell.current().is_none().then_some(())
-        })
-        .await;
-        let failed_at_expiry = cell.stats().refresh_failed;
-        assert!(
-            failed_at_expiry > failed_before,
-            "the refresh before expiry failed"
-        );
-        wait_for("another failed retry", Duration::from_secs(10), || {
-            (cell.stats().refresh_failed > failed_at_expiry).then_some(())
-        })
-        .await;
-        assert!(
-            cell.current().is_none(),
-            "expired credentials are never handed out"
-        );
-        let stats = cell.stats();
-        let error = stats.last_error.clone().expect("last error recorded");
-        assert!(error.contains("StatusCode(400)"), "{error}");
-        assert_eq!(stats.seconds_to_expiry, Some(0.0));
-
-        // The source recovers: so does the cell.
-        mode.store(0, Ordering::SeqCst);
-        let back = filled(&cell, Duration::from_secs(40)).await;
-        assert_ne!(key_id(&back), good_key);
-        assert_eq!(cell.stats().last_error, None);
-        refresher.stop().await;
-        env.assert_no_secret_leaked(&[&cell]);
-    });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -80,8 +80,8 @@ impl Env {
             .collect()
     }
 
-    fn gateway(&self, routes: &str, extra_top: &str) -> Gateway {
-        Gateway::start_env(routes, extra_top, &self.pairs())
+    fn gateway(&self, config: &GatewayConfig) -> Gateway {
+        Gateway::start_env(&config.body_yaml(), &config.listeners_yaml(), &self.pairs())
     }
 }
 
@@ -89,27 +89,39 @@ impl Env {
 struct StaticKey {
     id: &'static str,
     secret: String,
-    token: String,
+    token: Option<String>,
 }
 
 impl StaticKey {
+    /// With a session token.
     fn new(id: &'static str, tag: &str) -> StaticKey {
+        StaticKey {
+            token: Some(format!("{CANARY}-static-session-token-{tag}")),
+            ..StaticKey::long_term(id, tag)
+        }
+    }
+
+    /// Long-term keys: no session token.
+    fn long_term(id: &'static str, tag: &str) -> StaticKey {
         assert_eq!(id.len(), 20);
         StaticKey {
             id,
             secret: secret40(&format!("{CANARY}/static/{tag}/")),
-            token: format!("{CANARY}-static-session-token-{tag}"),
+            token: None,
         }
     }
 
     fn emulator_credential(&self) -> String {
-        format!("{}:{}:{}", self.id, self.secret, self.token)
+        match &self.token {
+            Some(token) => format!("{}:{}:{token}", self.id, self.secret),
+            None => format!("{}:{}", self.id, self.secret),
+        }
     }
 
     fn seen(&self) -> Seen {
         Seen {
             key: self.id.into(),
-            token: Some(self.token.clone()),
+            token: self.token.clone(),
         }
     }
 }
@@ -128,40 +140,80 @@ fn emulator(issuers: &[&Issuer], statics: &[&StaticKey]) -> Emulator {
     Emulator::start_with(&args)
 }
 
-fn yaml_value(v: &str) -> String {
-    if v.parse::<u64>().is_ok() {
-        v.to_string()
-    } else {
-        format!("'{v}'")
-    }
-}
-
-/// A `function_uri` route to the emulator's SigV4 stage; `iam` fields go under
-/// `authorization.iam` (none: the default chain).
-fn uri_route(up: SocketAddr, name: &str, iam: &[(&str, &str)]) -> String {
+/// A `function_uri` route to the emulator's SigV4 stage; its credentials from the default chain
+/// unless [`iam`] adds fields under `authorization.iam`.
+fn uri_route(up: SocketAddr, name: &str) -> Route {
     assert!(name.starts_with("uri-"));
-    let mut s = format!(
-        "  - name: {name}\n    uri: '/{name}/*'\n    function_uri: 'http://{up}/iam/prod'\n    authorization:\n      iam:\n        service: execute-api\n"
-    );
-    for (k, v) in iam {
-        s += &format!("        {k}: {}\n", yaml_value(v));
-    }
-    s
+    Route::function_uri(&format!("/{name}/*"), &format!("http://{up}/iam/prod"))
+        .name(name)
+        .set_in(&["authorization", "iam", "service"], "execute-api")
 }
 
-/// A `function_name` route invoking the emulator's `inspect`; `fields` are Kong's credential
-/// fields (none: the default chain).
-fn fn_route(up: SocketAddr, name: &str, fields: &[(&str, &str)]) -> String {
+/// `authorization.iam.<field>` of a `function_uri` route.
+fn iam(route: Route, field: &str, value: impl serde::Serialize) -> Route {
+    route.set_in(&["authorization", "iam", field], value)
+}
+
+/// A `function_name` route invoking the emulator's `inspect` with Kong's event; its credentials
+/// from the default chain unless Kong's credential fields are set on it.
+fn fn_route(up: SocketAddr, name: &str) -> Route {
     assert!(name.starts_with("fn-"));
-    let mut s = format!(
-        "  - name: {name}\n    uri: /{name}\n    function_name: inspect\n    aws_region: {REGION}\n    host: {}\n    port: {}\n    disable_https: true\n",
-        up.ip(),
-        up.port()
-    );
-    for (k, v) in fields {
-        s += &format!("    {k}: {}\n", yaml_value(v));
-    }
-    s
+    Route::function_name(name, "inspect")
+        .without_keys()
+        .kong_payload()
+        .endpoint(&up.ip().to_string(), up.port())
+        .plain_http()
+}
+
+/// Both route kinds, `uri-<tag>` and `fn-<tag>`, on the default chain.
+fn both_kinds(up: SocketAddr, tag: &str) -> [Route; 2] {
+    [
+        uri_route(up, &format!("uri-{tag}")),
+        fn_route(up, &format!("fn-{tag}")),
+    ]
+}
+
+/// A named source (`credentials.<name>`): AssumeRole on static keys.
+fn named_role(
+    config: GatewayConfig,
+    name: &str,
+    base: &StaticKey,
+    fields: &[(&str, &str)],
+) -> GatewayConfig {
+    let at = |f| ["credentials", name, f];
+    let config = config
+        .set_in(&at("access_key_id"), base.id)
+        .set_in(&at("secret_access_key"), &base.secret)
+        .set_in(&at("session_token"), base.token.as_deref().unwrap());
+    fields.iter().fold(config, |c, (k, v)| c.set_in(&at(k), v))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Credential metrics (read from the gateway's metrics listener)
+// ---------------------------------------------------------------------------------------------
+
+/// `credential_refreshes_total` of `source` by result: (ok, failed).
+fn refreshes(metrics: SocketAddr, source: &str) -> (u64, u64) {
+    let of = |result: &str| {
+        let labels = [
+            format!("source=\"{source}\""),
+            format!("result=\"{result}\""),
+        ];
+        let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+        metric_sum(metrics, "lambda_proxy_credential_refreshes_total", &labels)
+            .map_or(0, |v| v as u64)
+    };
+    (of("ok"), of("failed"))
+}
+
+/// `credential_expiry_seconds` of `source` (absent: no expiry, or no credentials yet).
+fn expiry_seconds(metrics: SocketAddr, source: &str) -> Option<f64> {
+    let label = format!("source=\"{source}\"");
+    metric_sum(metrics, "lambda_proxy_credential_expiry_seconds", &[&label])
+}
+
+fn metrics_addr() -> SocketAddr {
+    format!("127.0.0.1:{}", free_port()).parse().unwrap()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -273,6 +325,11 @@ fn clean_log(gw: &Gateway) -> String {
     log
 }
 
+/// [`wait_until`] off the runtime's scheduling (the stand-ins run on this runtime).
+fn wait_blocking(what: &str, within: Duration, cond: impl FnMut() -> bool) {
+    tokio::task::block_in_place(|| wait_until(what, within, cond))
+}
+
 fn stand_in_token(req: &Req) -> Option<&str> {
     req.header("x-amz-security-token")
 }
@@ -300,19 +357,20 @@ async fn imdsv2_instance_role_signs_both_route_kinds() {
     let mut env = Env::new();
     env.set("AWS_EC2_METADATA_DISABLED", "false")
         .set("AWS_EC2_METADATA_SERVICE_ENDPOINT", &imds.url());
-    let routes = format!(
-        "routes:\n{}{}",
-        uri_route(emu.http, "uri-imds", &[]),
-        fn_route(emu.http, "fn-imds", &[])
+    let metrics = metrics_addr();
+    let gw = env.gateway(
+        &GatewayConfig::new()
+            .metrics(metrics)
+            .routes(both_kinds(emu.http, "imds")),
     );
-    let gw = env.gateway(&routes, "");
     let c = client();
     let want = Seen::issued(&issuer, 1);
     assert_eq!(ready(&c, &gw, "uri-imds").await, want);
     assert_eq!(call(&c, &gw, "fn-imds").await.unwrap(), want);
     assert_eq!(issuer.count(), 1, "both routes share one source");
 
-    // IMDSv2: the token PUT (with its TTL) before any GET, and every GET carries the token.
+    // IMDSv2: the token PUT (with its TTL) before any GET, and every GET carries the token:
+    // one for the role name, one for its credentials.
     let seen: Vec<Req> = imds.requests().into_iter().skip(1).collect();
     let put = seen
         .iter()
@@ -324,10 +382,14 @@ async fn imdsv2_instance_role_signs_both_route_kinds() {
     let first_get = seen.iter().position(|r| r.method == "GET").expect("GET");
     assert!(put < first_get, "{seen:#?}");
     let gets: Vec<&Req> = seen.iter().filter(|r| r.method == "GET").collect();
-    assert!(gets.len() >= 2, "role name, then credentials: {seen:#?}");
+    assert_eq!(gets.len(), 2, "role name, then credentials: {seen:#?}");
     for get in gets {
         assert_eq!(get.header("x-aws-ec2-metadata-token"), Some(IMDS_TOKEN));
     }
+    // One refresh, none failed, the credentials' hour ahead.
+    assert_eq!(refreshes(metrics, "route:uri-imds"), (1, 0));
+    let left = expiry_seconds(metrics, "route:uri-imds").expect("an expiry");
+    assert!(left > 3500.0 && left <= 3600.0, "{left}");
     let log = clean_log(&gw);
     assert!(
         log.contains("credentials: route:uri-imds: refreshed"),
@@ -342,20 +404,14 @@ async fn container_credentials_ecs_token_and_pod_identity_token_file() {
     let ecs = ecs_stub(issuer.clone(), token, Arc::new(AtomicU8::new(0))).await;
     let emu = emulator(&[&issuer], &[]);
     let uri = format!("{}/creds", ecs.url());
-    let routes = |tag: &str| {
-        format!(
-            "routes:\n{}{}",
-            uri_route(emu.http, &format!("uri-{tag}"), &[]),
-            fn_route(emu.http, &format!("fn-{tag}"), &[])
-        )
-    };
+    let routes = |tag: &str| GatewayConfig::new().routes(both_kinds(emu.http, tag));
     let c = client();
 
     // ECS: the token in AWS_CONTAINER_AUTHORIZATION_TOKEN.
     let mut env = Env::new();
     env.set("AWS_CONTAINER_CREDENTIALS_FULL_URI", &uri)
         .set("AWS_CONTAINER_AUTHORIZATION_TOKEN", token);
-    let ecs_gw = env.gateway(&routes("ecs"), "");
+    let ecs_gw = env.gateway(&routes("ecs"));
     let first = Seen::issued(&issuer, 1);
     assert_eq!(ready(&c, &ecs_gw, "uri-ecs").await, first);
     assert_eq!(call(&c, &ecs_gw, "fn-ecs").await.unwrap(), first);
@@ -365,7 +421,7 @@ async fn container_credentials_ecs_token_and_pod_identity_token_file() {
     let token_file = env.file("pod-identity-token", token);
     env.set("AWS_CONTAINER_CREDENTIALS_FULL_URI", &uri)
         .set("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", &token_file);
-    let pod_gw = env.gateway(&routes("pod"), "");
+    let pod_gw = env.gateway(&routes("pod"));
     let second = Seen::issued(&issuer, 2);
     assert_eq!(ready(&c, &pod_gw, "fn-pod").await, second);
     assert_eq!(call(&c, &pod_gw, "uri-pod").await.unwrap(), second);
@@ -379,6 +435,32 @@ async fn container_credentials_ecs_token_and_pod_identity_token_file() {
     }
     clean_log(&ecs_gw);
     clean_log(&pod_gw);
+
+    // A wrong token is refused: that source stays empty, counts failures, and both route
+    // kinds answer 503 `credentials_unavailable`.
+    let mut env = Env::new();
+    let wrong_file = env.file("pod-identity-token", "CANARY-wrong-token");
+    env.set("AWS_CONTAINER_CREDENTIALS_FULL_URI", &uri)
+        .set("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", &wrong_file);
+    let metrics = metrics_addr();
+    let wrong_gw = env.gateway(&routes("wrong").metrics(metrics));
+    wait_blocking("a failed refresh", Duration::from_secs(15), || {
+        refreshes(metrics, "route:uri-wrong").1 >= 1
+    });
+    for route in ["uri-wrong", "fn-wrong"] {
+        let err = call(&c, &wrong_gw, route).await.unwrap_err();
+        assert!(
+            err.contains("503") && err.contains("credentials_unavailable"),
+            "{err}"
+        );
+    }
+    assert_eq!(refreshes(metrics, "route:uri-wrong").0, 0);
+    assert_eq!(issuer.count(), 2, "nothing issued on a wrong token");
+    let log = clean_log(&wrong_gw);
+    assert!(
+        log.contains("credentials: route:uri-wrong: refresh failed"),
+        "{log}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -397,32 +479,23 @@ async fn web_identity_and_assume_role_on_it_through_sts() {
     let invoker = "arn:aws:iam::210987654321:role/invoker";
     let external_id = "CANARY-external-id-42";
     // The same AssumeRole spelled with each route kind's names: one source, one STS call.
-    let routes = format!(
-        "routes:\n{}{}{}{}",
-        uri_route(emu.http, "uri-irsa", &[]),
-        fn_route(emu.http, "fn-irsa", &[]),
-        uri_route(
-            emu.http,
-            "uri-xacct",
-            &[
-                ("assume_role_arn", invoker),
-                ("role_session_name", "lambda-proxy-xacct"),
-                ("external_id", external_id),
-                ("duration_seconds", "1800"),
-            ]
-        ),
-        fn_route(
-            emu.http,
-            "fn-xacct",
-            &[
-                ("aws_assume_role_arn", invoker),
-                ("aws_role_session_name", "lambda-proxy-xacct"),
-                ("aws_assume_role_external_id", external_id),
-                ("aws_assume_role_duration", "1800"),
-            ]
-        ),
-    );
-    let gw = env.gateway(&routes, "");
+    let uri_xacct = [
+        ("assume_role_arn", invoker),
+        ("role_session_name", "lambda-proxy-xacct"),
+        ("external_id", external_id),
+    ]
+    .into_iter()
+    .fold(uri_route(emu.http, "uri-xacct"), |r, (k, v)| iam(r, k, v));
+    let fn_xacct = fn_route(emu.http, "fn-xacct")
+        .set("aws_assume_role_arn", invoker)
+        .set("aws_role_session_name", "lambda-proxy-xacct")
+        .set("aws_assume_role_external_id", external_id)
+        .set("aws_assume_role_duration", 1800);
+    let config = GatewayConfig::new()
+        .routes(both_kinds(emu.http, "irsa"))
+        .route(iam(uri_xacct, "duration_seconds", 1800))
+        .route(fn_xacct);
+    let gw = env.gateway(&config);
     let c = client();
 
     let irsa = ready(&c, &gw, "uri-irsa").await;
@@ -454,6 +527,7 @@ async fn web_identity_and_assume_role_on_it_through_sts() {
         "signed with web identity keys"
     );
     assert_eq!(stand_in_token(req).map(String::from), web.token_of(&base));
+    // STS is signed in the route's region.
     assert!(req
         .header("authorization")
         .unwrap()
@@ -465,80 +539,142 @@ async fn web_identity_and_assume_role_on_it_through_sts() {
 async fn shared_files_static_keys_named_sources_and_environment_keys() {
     let roles = Issuer::new("ROLE", Duration::from_secs(3600));
     let sts = sts_stub(roles.clone(), Issuer::new("WEBI", Duration::from_secs(60))).await;
+    // A second STS for a plain AssumeRole (no external id, session name or duration given),
+    // issuing credentials that live 900 s.
+    let plain_roles = Issuer::new("PLAN", Duration::from_secs(900));
+    let plain_sts = sts_stub(
+        plain_roles.clone(),
+        Issuer::new("WEBI", Duration::from_secs(60)),
+    )
+    .await;
     let prod = StaticKey::new("AKIAPROD000000000000", "prod");
+    let default = StaticKey::long_term("AKIADEFAULT000000000", "default");
+    let staging = StaticKey::long_term("AKIASTAGING000000000", "staging");
+    let process = StaticKey {
+        token: Some(format!("{CANARY}-process-token")),
+        ..StaticKey::long_term("ASIAPROCESS000000001", "process")
+    };
     let on_uri = StaticKey::new("AKIASTATICURI0000001", "uri");
     let on_fn = StaticKey::new("AKIASTATICFN00000001", "fn");
     let named_base = StaticKey::new("AKIANAMEDBASE0000001", "named");
+    let plain_base = StaticKey::new("AKIAPLAINBASE0000001", "plain");
     let from_env = StaticKey::new("AKIAENVIRONMENT00001", "env");
-    let emu = emulator(&[&roles], &[&prod, &on_uri, &on_fn, &from_env]);
+    let late = StaticKey::new("AKIASTATICLATE000001", "late");
+    let emu = emulator(
+        &[&roles, &plain_roles],
+        &[
+            &prod, &default, &staging, &process, &on_uri, &on_fn, &from_env, &late,
+        ],
+    );
 
     let mut env = Env::new();
     let credentials = env.file(
         "credentials",
         &format!(
-            "[default]\naws_access_key_id = AKIADEFAULT000000000\naws_secret_access_key = {}\n\n\
-             [prod]\naws_access_key_id = {}\naws_secret_access_key = {}\naws_session_token = {}\n",
-            secret40(&format!("{CANARY}/profile/default/")),
+            "[default]\naws_access_key_id = {}\naws_secret_access_key = {}\n\n\
+             [prod]\naws_access_key_id = {}\naws_secret_access_key = {}\naws_session_token = {}\n\n\
+             [staging]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            default.id,
+            default.secret,
             prod.id,
             prod.secret,
-            prod.token
+            prod.token.as_deref().unwrap(),
+            staging.id,
+            staging.secret,
         ),
     );
-    let config = env.file(
+    let expiry = iso8601(SystemTime::now() + Duration::from_secs(1200));
+    let process_json = format!(
+        r#"{{"Version": 1, "AccessKeyId": "{}", "SecretAccessKey": "{}", "SessionToken": "{}", "Expiration": "{expiry}"}}"#,
+        process.id,
+        process.secret,
+        process.token.as_deref().unwrap()
+    );
+    let config_file = env.file(
         "config",
-        "[profile chained]\nrole_arn = arn:aws:iam::123456789012:role/chained\n\
-         source_profile = prod\nrole_session_name = chained-session\n\
-         external_id = CANARY-chained-external-id\nregion = us-east-1\n",
+        &format!(
+            "[profile chained]\nrole_arn = arn:aws:iam::123456789012:role/chained\n\
+             source_profile = prod\nrole_session_name = chained-session\n\
+             external_id = CANARY-chained-external-id\nregion = us-east-1\n\n\
+             [profile process]\ncredential_process = printf '%s' '{process_json}'\n"
+        ),
     );
     env.set("AWS_SHARED_CREDENTIALS_FILE", &credentials)
-        .set("AWS_CONFIG_FILE", &config)
+        .set("AWS_CONFIG_FILE", &config_file)
+        .set("AWS_PROFILE", "staging")
         .set("AWS_ENDPOINT_URL_STS", &sts.url());
-    let named = format!(
-        "credentials:\n  xacct:\n    access_key_id: {}\n    secret_access_key: '{}'\n    session_token: '{}'\n    \
-         assume_role_arn: 'arn:aws:iam::210987654321:role/named'\n    role_session_name: named-session\n    \
-         external_id: CANARY-named-external-id\n    sts_endpoint_url: '{}'\n",
-        named_base.id,
-        named_base.secret,
-        named_base.token,
-        sts.url()
-    );
-    let routes = format!(
-        "routes:\n{}{}{}{}{}{}",
-        uri_route(emu.http, "uri-prod", &[("profile", "prod")]),
-        fn_route(emu.http, "fn-chained", &[("aws_profile", "chained")]),
-        uri_route(
-            emu.http,
-            "uri-static",
-            &[
-                ("accesskey", on_uri.id),
-                ("secretkey", &on_uri.secret),
-                ("session_token", &on_uri.token)
-            ]
-        ),
-        fn_route(
-            emu.http,
-            "fn-static",
-            &[
-                ("aws_key", on_fn.id),
-                ("aws_secret", &on_fn.secret),
-                ("aws_session_token", &on_fn.token)
-            ]
-        ),
-        uri_route(emu.http, "uri-named", &[("credentials", "xacct")]),
-        fn_route(emu.http, "fn-named", &[("credentials", "xacct")]),
-    );
-    let gw = env.gateway(&routes, &named);
+    let static_uri = [
+        ("accesskey", on_uri.id),
+        ("secretkey", &on_uri.secret),
+        ("session_token", on_uri.token.as_deref().unwrap()),
+    ]
+    .into_iter()
+    .fold(uri_route(emu.http, "uri-static"), |r, (k, v)| iam(r, k, v));
+    let plain_role = [
+        ("accesskey", plain_base.id),
+        ("secretkey", &plain_base.secret),
+        ("session_token", plain_base.token.as_deref().unwrap()),
+        ("assume_role_arn", "arn:aws:iam::123456789012:role/plain"),
+        ("sts_endpoint_url", &plain_sts.url()),
+    ]
+    .into_iter()
+    .fold(uri_route(emu.http, "uri-plainrole"), |r, (k, v)| {
+        iam(r, k, v)
+    });
+    let metrics = metrics_addr();
+    let config = named_role(
+        GatewayConfig::new().metrics(metrics),
+        "xacct",
+        &named_base,
+        &[
+            ("assume_role_arn", "arn:aws:iam::210987654321:role/named"),
+            ("role_session_name", "named-session"),
+            ("external_id", "CANARY-named-external-id"),
+            ("sts_endpoint_url", &sts.url()),
+        ],
+    )
+    .routes([
+        iam(uri_route(emu.http, "uri-prod"), "profile", "prod"),
+        fn_route(emu.http, "fn-chained").set("aws_profile", "chained"),
+        fn_route(emu.http, "fn-default").set("aws_profile", "default"),
+        iam(uri_route(emu.http, "uri-process"), "profile", "process"),
+        uri_route(emu.http, "uri-staging"),
+        static_uri,
+        fn_route(emu.http, "fn-static")
+            .set("aws_key", on_fn.id)
+            .set("aws_secret", &on_fn.secret)
+            .set("aws_session_token", on_fn.token.as_deref().unwrap()),
+        plain_role,
+        iam(uri_route(emu.http, "uri-named"), "credentials", "xacct"),
+        fn_route(emu.http, "fn-named").set("credentials", "xacct"),
+    ]);
+    let gw = env.gateway(&config);
     let c = client();
 
     assert_eq!(ready(&c, &gw, "uri-prod").await, prod.seen());
+    assert_eq!(ready(&c, &gw, "fn-default").await, default.seen());
+    // AWS_PROFILE picks the profile of the default chain.
+    assert_eq!(ready(&c, &gw, "uri-staging").await, staging.seen());
+    assert_eq!(ready(&c, &gw, "uri-process").await, process.seen());
     assert_eq!(ready(&c, &gw, "uri-static").await, on_uri.seen());
     assert_eq!(ready(&c, &gw, "fn-static").await, on_fn.seen());
+    assert_eq!(
+        ready(&c, &gw, "uri-plainrole").await,
+        Seen::issued(&plain_roles, 1)
+    );
     let chained = ready(&c, &gw, "fn-chained").await;
     let xacct = ready(&c, &gw, "uri-named").await;
     assert_eq!(call(&c, &gw, "fn-named").await.unwrap(), xacct);
     let mut both = [chained.clone(), xacct.clone()];
     both.sort();
     assert_eq!(both, [Seen::issued(&roles, 1), Seen::issued(&roles, 2)]);
+
+    // Long-term keys never expire; credential_process and STS credentials do, when they say.
+    assert_eq!(expiry_seconds(metrics, "route:uri-prod"), None);
+    let left = expiry_seconds(metrics, "route:uri-process").expect("an expiry");
+    assert!(left > 1100.0 && left <= 1200.0, "{left}");
+    let left = expiry_seconds(metrics, "route:uri-plainrole").expect("an expiry");
+    assert!(left > 850.0 && left <= 900.0, "{left}");
 
     let ar = sts_requests(&sts, "AssumeRole");
     assert_eq!(ar.len(), 2);
@@ -552,28 +688,59 @@ async fn shared_files_static_keys_named_sources_and_environment_keys() {
     assert_eq!(form["RoleArn"], "arn:aws:iam::123456789012:role/chained");
     assert_eq!(form["RoleSessionName"], "chained-session");
     assert_eq!(form["ExternalId"], "CANARY-chained-external-id");
-    assert_eq!(stand_in_token(req), Some(prod.token.as_str()));
+    assert_eq!(stand_in_token(req), prod.token.as_deref());
     // The named source: its sts_endpoint_url, signed with its static keys.
     let (req, form) = by_base(named_base.id);
     assert_eq!(form["RoleArn"], "arn:aws:iam::210987654321:role/named");
     assert_eq!(form["RoleSessionName"], "named-session");
     assert_eq!(form["ExternalId"], "CANARY-named-external-id");
-    assert_eq!(stand_in_token(req), Some(named_base.token.as_str()));
+    assert_eq!(stand_in_token(req), named_base.token.as_deref());
+    // The plain AssumeRole: the route's sts_endpoint_url, the default session name, and no
+    // external id or duration when none is configured.
+    let ar = sts_requests(&plain_sts, "AssumeRole");
+    assert_eq!(ar.len(), 1);
+    let (req, form) = &ar[0];
+    assert_eq!(signed_with(req), plain_base.id);
+    assert_eq!(stand_in_token(req), plain_base.token.as_deref());
+    assert_eq!(form["RoleArn"], "arn:aws:iam::123456789012:role/plain");
+    assert_eq!(form["RoleSessionName"], "lambda-proxy");
+    assert!(!form.contains_key("ExternalId"), "{form:?}");
+    assert!(!form.contains_key("DurationSeconds"), "{form:?}");
     clean_log(&gw);
 
     // Plain environment keys (their own process: env keys come first in the default chain).
     let mut env = Env::new();
     env.set("AWS_ACCESS_KEY_ID", from_env.id)
         .set("AWS_SECRET_ACCESS_KEY", &from_env.secret)
-        .set("AWS_SESSION_TOKEN", &from_env.token);
-    let routes = format!(
-        "routes:\n{}{}",
-        uri_route(emu.http, "uri-env", &[]),
-        fn_route(emu.http, "fn-env", &[])
-    );
-    let env_gw = env.gateway(&routes, "");
+        .set("AWS_SESSION_TOKEN", from_env.token.as_deref().unwrap());
+    let metrics = metrics_addr();
+    let config = GatewayConfig::new()
+        .metrics(metrics)
+        .routes(both_kinds(emu.http, "env"));
+    let env_gw = env.gateway(&config);
     assert_eq!(ready(&c, &env_gw, "fn-env").await, from_env.seen());
     assert_eq!(call(&c, &env_gw, "uri-env").await.unwrap(), from_env.seen());
+
+    // Sources added by a reload, after the refresher started: a route with the same source
+    // shares its cell (no second fetch), a static source serves at once and never refreshes.
+    let config = config.routes([
+        uri_route(emu.http, "uri-env2"),
+        fn_route(emu.http, "fn-late")
+            .set("aws_key", late.id)
+            .set("aws_secret", &late.secret)
+            .set("aws_session_token", late.token.as_deref().unwrap()),
+    ]);
+    env_gw.rewrite_routes(&config.body_yaml());
+    env_gw.signal("HUP");
+    assert_eq!(ready(&c, &env_gw, "uri-env2").await, from_env.seen());
+    assert_eq!(call(&c, &env_gw, "fn-late").await.unwrap(), late.seen());
+    assert_eq!(refreshes(metrics, "route:uri-env"), (1, 0));
+    assert_eq!(refreshes(metrics, "route:fn-late"), (0, 0));
+    let (_, scrape) = raw_get(metrics, "/metrics");
+    assert!(
+        !scrape.contains("route:uri-env2"),
+        "a cell of its own:\n{scrape}"
+    );
     clean_log(&env_gw);
 }
 
@@ -598,12 +765,14 @@ async fn rotation_under_load_without_a_failed_request() {
     let mut env = Env::new();
     env.set("AWS_EC2_METADATA_DISABLED", "false")
         .set("AWS_EC2_METADATA_SERVICE_ENDPOINT", &imds.url());
-    let routes = format!(
-        "routes:\n{}{}",
-        uri_route(emu.http, "uri-rota", &[]),
-        fn_route(emu.http, "fn-rota", &[])
+    let metrics = metrics_addr();
+    let gw = Arc::new(
+        env.gateway(
+            &GatewayConfig::new()
+                .metrics(metrics)
+                .routes(both_kinds(emu.http, "rota")),
+        ),
     );
-    let gw = Arc::new(env.gateway(&routes, ""));
     let c = client();
     ready(&c, &gw, "uri-rota").await;
     ready(&c, &gw, "fn-rota").await;
@@ -663,7 +832,25 @@ async fn rotation_under_load_without_a_failed_request() {
     let during = &log[log_before..];
     assert!(during.contains("credentials: route:uri-rota: refreshed"));
     assert!(!during.contains("refresh failed"), "{during}");
+    // No request met expired credentials: every rotation came before the old set expired.
     assert!(!during.contains("answering 503"), "{during}");
+    let (ok, failed) = refreshes(metrics, "route:uri-rota");
+    assert!(
+        ok >= 3 && failed == 0,
+        "refreshes: {ok} ok, {failed} failed"
+    );
+
+    // The refresher stops on shutdown: SIGTERM ends the process within its grace bounds.
+    let mut gw = Arc::try_unwrap(gw).unwrap_or_else(|_| panic!("the load tasks ended"));
+    gw.signal("TERM");
+    wait_blocking(
+        "the gateway exits on SIGTERM",
+        Duration::from_secs(20),
+        || gw.try_wait().is_some(),
+    );
+    let issued = issuer.count();
+    assert!(!gw.log_text().contains("panicked"));
+    assert_eq!(issuer.count(), issued, "nothing fetched after exit");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -672,7 +859,7 @@ async fn failing_refresh_serves_last_good_until_expiry_then_503() {
     // error that echoes its token and the last secret it issued), and so do the retries.
     let issuer = Issuer::new("FAIL", Duration::from_secs(8));
     let token = "CANARY-ecs-token-for-failures";
-    let mode = Arc::new(AtomicU8::new(0));
+    let mode = Arc::new(AtomicU8::new(1)); // failing from the start
     let ecs = ecs_stub(issuer.clone(), token, mode.clone()).await;
     let emu = emulator(&[&issuer], &[]);
     let mut env = Env::new();
@@ -681,13 +868,22 @@ async fn failing_refresh_serves_last_good_until_expiry_then_503() {
         &format!("{}/creds", ecs.url()),
     )
     .set("AWS_CONTAINER_AUTHORIZATION_TOKEN", token);
-    let routes = format!(
-        "routes:\n{}{}",
-        uri_route(emu.http, "uri-fail", &[]),
-        fn_route(emu.http, "fn-fail", &[])
+    let metrics = metrics_addr();
+    let gw = env.gateway(
+        &GatewayConfig::new()
+            .metrics(metrics)
+            .routes(both_kinds(emu.http, "fail")),
     );
-    let gw = env.gateway(&routes, "");
     let c = client();
+
+    // The initial fetch fails: nothing to sign with (503), retried with backoff until the
+    // source answers.
+    wait_blocking("a failed initial fetch", Duration::from_secs(10), || {
+        refreshes(metrics, "route:uri-fail").1 >= 1
+    });
+    let err = call(&c, &gw, "fn-fail").await.unwrap_err();
+    assert!(err.contains("503 "), "{err}");
+    mode.store(0, Ordering::SeqCst);
     let good = ready(&c, &gw, "uri-fail").await;
     mode.store(1, Ordering::SeqCst);
     assert_eq!(good, Seen::issued(&issuer, 1));
@@ -704,6 +900,7 @@ async fn failing_refresh_serves_last_good_until_expiry_then_503() {
             assert_eq!(seen.as_ref(), Ok(&good), "{route} before expiry");
             served += 1;
         }
+        // Kept: paces this bounded loop (one round every 100 ms until just before expiry).
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(served >= 10, "{served}");
@@ -719,6 +916,7 @@ async fn failing_refresh_serves_last_good_until_expiry_then_503() {
             .unwrap();
         let after = expiry + Duration::from_millis(300);
         if let Ok(wait) = after.duration_since(SystemTime::now()) {
+            // Kept: the behaviour under test, a body that arrives after the expiry.
             std::thread::sleep(wait);
         }
         s.write_all(b"body").unwrap();
@@ -748,6 +946,7 @@ async fn failing_refresh_serves_last_good_until_expiry_then_503() {
     // After expiry: 503 JSON with retry-after, on both route kinds.
     let after = expiry + Duration::from_millis(300);
     if let Ok(wait) = after.duration_since(SystemTime::now()) {
+        // Kept: waits out the credentials' deliberate expiry.
         tokio::time::sleep(wait).await;
     }
     for (route, request) in [
@@ -764,7 +963,18 @@ async fn failing_refresh_serves_last_good_until_expiry_then_503() {
         assert_eq!(v["error"], "credentials_unavailable", "{route}: {body}");
     }
     assert_eq!(issuer.count(), 1, "nothing was issued while failing");
+    // Expired counts as 0 s left, and the retries go on after the expiry.
+    assert_eq!(expiry_seconds(metrics, "route:uri-fail"), Some(0.0));
+    let failed_at_expiry = refreshes(metrics, "route:uri-fail").1;
+    wait_blocking("another failed retry", Duration::from_secs(15), || {
+        refreshes(metrics, "route:uri-fail").1 > failed_at_expiry
+    });
     let log = gw.log_text();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("route:uri-fail: refresh failed") && l.contains("StatusCode(400)")),
+        "the scrubbed error names the refusal:\n{log}"
+    );
     for route in ["uri-fail", "fn-fail"] {
         let want = format!("route {route}: no valid AWS credentials from `route:uri-fail`");
         assert!(log.contains(&want), "{want:?} not in:\n{log}");
@@ -774,6 +984,7 @@ async fn failing_refresh_serves_last_good_until_expiry_then_503() {
     mode.store(0, Ordering::SeqCst);
     let back = ready(&c, &gw, "fn-fail").await;
     assert_eq!(back, Seen::issued(&issuer, 2));
+    assert_eq!(refreshes(metrics, "route:uri-fail").0, 2);
     clean_log(&gw);
 }
 
@@ -788,14 +999,16 @@ struct DashT {
 }
 
 /// Runs `lambda-proxy -t -c FILE` (off the runtime's threads, so the stand-ins keep answering).
-async fn dash_t(env: &Env, name: &str, extra_top: &str, routes: &str) -> DashT {
-    let yaml = format!(
-        "version: 1\nthreads: 2\npid_file: {d}/pid\nupgrade_sock: {d}/upgrade.sock\n{extra_top}\n\
-         listeners:\n  - address: 127.0.0.1:{port}\n{routes}\n",
-        d = env.dir.path().display(),
-        port = free_port()
-    );
-    let path = env.file(name, &yaml);
+async fn dash_t(env: &Env, name: &str, config: &GatewayConfig) -> DashT {
+    let d = env.dir.path().display();
+    let config = config
+        .clone()
+        .set_in(&["version"], 1)
+        .set_in(&["threads"], 2)
+        .set_in(&["pid_file"], format!("{d}/pid"))
+        .set_in(&["upgrade_sock"], format!("{d}/upgrade.sock"))
+        .listener(format!("127.0.0.1:{}", free_port()).parse().unwrap());
+    let path = env.file(name, &config.to_yaml());
     let vars = env.vars.clone();
     tokio::task::spawn_blocking(move || {
         let mut cmd = Command::new(gateway_bin());
@@ -845,39 +1058,33 @@ async fn dash_t_names_routes_of_failing_sources_and_prints_no_secret() {
     .await;
     // Routes to a closed port: `-t` sends nothing upstream.
     let fake: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let named = format!(
-        "credentials:\n  denied:\n    access_key_id: {}\n    secret_access_key: '{}'\n    session_token: '{}'\n    \
-         assume_role_arn: 'arn:aws:iam::123456789012:role/denied'\n    external_id: CANARY-denied-external-id\n    \
-         sts_endpoint_url: '{}'\n",
-        denied_base.id,
-        denied_base.secret,
-        denied_base.token,
-        denier.url()
+    let named = named_role(
+        GatewayConfig::new(),
+        "denied",
+        &denied_base,
+        &[
+            ("assume_role_arn", "arn:aws:iam::123456789012:role/denied"),
+            ("external_id", "CANARY-denied-external-id"),
+            ("sts_endpoint_url", &denier.url()),
+        ],
     );
-    let resolvable = format!(
-        "{}{}",
-        fn_route(
-            fake,
-            "fn-static",
-            &[
-                ("aws_key", on_fn.id),
-                ("aws_secret", &on_fn.secret),
-                ("aws_session_token", &on_fn.token)
-            ]
-        ),
-        uri_route(
-            fake,
-            "uri-role",
-            &[
-                ("accesskey", role_base.id),
-                ("secretkey", &role_base.secret),
-                ("session_token", &role_base.token),
-                ("assume_role_arn", "arn:aws:iam::123456789012:role/ok"),
-                ("external_id", "CANARY-dash-t-external-id"),
-                ("sts_endpoint_url", &sts.url()),
-            ]
-        ),
-    );
+    let role = [
+        ("accesskey", role_base.id),
+        ("secretkey", &role_base.secret),
+        ("session_token", role_base.token.as_deref().unwrap()),
+        ("assume_role_arn", "arn:aws:iam::123456789012:role/ok"),
+        ("external_id", "CANARY-dash-t-external-id"),
+        ("sts_endpoint_url", &sts.url()),
+    ]
+    .into_iter()
+    .fold(uri_route(fake, "uri-role"), |r, (k, v)| iam(r, k, v));
+    let resolvable = [
+        fn_route(fake, "fn-static")
+            .set("aws_key", on_fn.id)
+            .set("aws_secret", &on_fn.secret)
+            .set("aws_session_token", on_fn.token.as_deref().unwrap()),
+        role,
+    ];
 
     // A default chain reaching for ECS at a closed port, and a refused AssumeRole.
     let mut env = Env::new();
@@ -889,14 +1096,12 @@ async fn dash_t_names_routes_of_failing_sources_and_prints_no_secret() {
         "AWS_CONTAINER_AUTHORIZATION_TOKEN",
         "CANARY-dash-t-container-token",
     );
-    let routes = format!(
-        "routes:\n{resolvable}{}{}{}",
-        uri_route(fake, "uri-chain", &[]),
-        fn_route(fake, "fn-chain", &[]),
-        fn_route(fake, "fn-denied", &[("credentials", "denied")]),
-    );
+    let mixed = named
+        .routes(resolvable.clone())
+        .routes(both_kinds(fake, "chain"))
+        .route(fn_route(fake, "fn-denied").set("credentials", "denied"));
     let started = Instant::now();
-    let run = dash_t(&env, "mixed.yaml", &named, &routes).await;
+    let run = dash_t(&env, "mixed.yaml", &mixed).await;
     eprintln!("-t (mixed) took {:?}", started.elapsed());
     assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
     let lines: Vec<&str> = run
@@ -927,12 +1132,9 @@ async fn dash_t_names_routes_of_failing_sources_and_prints_no_secret() {
 
     // IMDS disabled and no other source: the default chain has nothing.
     let env = Env::new();
-    let routes = format!(
-        "routes:\n{}{}",
-        fn_route(fake, "fn-nothing", &[]),
-        uri_route(fake, "uri-nothing", &[])
-    );
-    let run = dash_t(&env, "nothing.yaml", "", &routes).await;
+    let nothing =
+        GatewayConfig::new().routes([fn_route(fake, "fn-nothing"), uri_route(fake, "uri-nothing")]);
+    let run = dash_t(&env, "nothing.yaml", &nothing).await;
     assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
     assert!(
         run.stderr.contains(
@@ -943,7 +1145,7 @@ async fn dash_t_names_routes_of_failing_sources_and_prints_no_secret() {
     );
 
     // Only resolvable sources: OK.
-    let run = dash_t(&env, "ok.yaml", "", &format!("routes:\n{resolvable}")).await;
+    let run = dash_t(&env, "ok.yaml", &GatewayConfig::new().routes(resolvable)).await;
     assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
     assert!(
         run.stdout

@@ -143,22 +143,25 @@ fn connections_that_cannot_be_opened_are_retried_with_backoff_then_given_up() {
     let fault = FaultProxy::start(emu.https);
     let metrics_addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let ca = emu.ca_pem();
-    let tls = format!("    ca_file: '{}'\n", ca.display());
-    let routes = format!(
-        "routes:\n  - name: uri\n    uri: /uri/*\n    function_uri: 'https://localhost:{p}/open'\n    keepalive: false\n{tls}\
-         \x20 - name: uri-once\n    uri: /once/*\n    function_uri: 'https://localhost:{p}/open'\n    keepalive: false\n    retries: {{attempts: 1}}\n{tls}\
-         {inv}{inv_once}",
-        p = fault.port(),
-        inv = invoke_route_yaml("inv", "echo", "localhost", fault.port(), &format!("{tls}    keepalive: false\n")),
-        inv_once = invoke_route_yaml(
-            "inv-once",
-            "echo",
-            "localhost",
-            fault.port(),
-            &format!("{tls}    keepalive: false\n    retries:\n      attempts: 1\n")
-        ),
-    );
-    let gw = Gateway::start_full(&routes, &format!("metrics:\n  address: {metrics_addr}\n"));
+    let uri = |uri: &str, name: &str| {
+        Route::function_uri(uri, &format!("https://localhost:{}/open", fault.port()))
+            .name(name)
+            .set("keepalive", false)
+            .ca_file(&ca)
+    };
+    let inv = |name: &str| {
+        Route::function_name(name, "echo")
+            .endpoint("localhost", fault.port())
+            .ca_file(&ca)
+            .set("keepalive", false)
+    };
+    let config = GatewayConfig::new().metrics(metrics_addr).routes([
+        uri("/uri/*", "uri"),
+        uri("/once/*", "uri-once").set_in(&["retries", "attempts"], 1),
+        inv("inv"),
+        inv("inv-once").set_in(&["retries", "attempts"], 1),
+    ]);
+    let gw = Gateway::launch(&config);
 
     // Two failed TLS handshakes, then the emulator: the client sees one 200.
     for (path, route) in [("/uri/a", "uri"), ("/inv", "inv")] {
@@ -211,20 +214,21 @@ fn a_silent_upstream_times_out_with_504_and_invoke_clients_keep_their_connection
     let emu = Emulator::start();
     let fault = FaultProxy::start(emu.http);
     fault.set(Fault::Silent);
-    let routes = format!(
-        "routes:\n  - name: silent\n    uri: /silent/*\n    function_uri: 'http://127.0.0.1:{p}/open'\n    timeout: 400\n\
-         {slow}{ok}",
-        p = fault.port(),
-        slow = invoke_route_yaml(
-            "slow",
-            "sleep",
-            "127.0.0.1",
-            emu.http.port(),
-            "    disable_https: true\n    timeout: 400\n"
-        ),
-        ok = invoke_route_yaml("ok", "echo", "127.0.0.1", emu.http.port(), "    disable_https: true\n"),
-    );
-    let gw = Gateway::start(&routes);
+    let on_emu = |name: &str, function: &str| {
+        Route::function_name(name, function)
+            .endpoint("127.0.0.1", emu.http.port())
+            .plain_http()
+    };
+    let config = GatewayConfig::new().routes([
+        Route::function_uri(
+            "/silent/*",
+            &format!("http://127.0.0.1:{}/open", fault.port()),
+        )
+        .timeout_ms(400),
+        on_emu("slow", "sleep").timeout_ms(400),
+        on_emu("ok", "echo"),
+    ]);
+    let gw = Gateway::launch(&config);
 
     // function_name: 504 at the timeout, then the same client connection serves the next call.
     let mut c = KeepAlive::connect(gw.addr);
@@ -259,26 +263,23 @@ fn a_silent_upstream_times_out_with_504_and_invoke_clients_keep_their_connection
 fn upstream_resets_give_502_before_the_response_and_a_visible_cut_after() {
     let emu = Emulator::start();
     let fault = FaultProxy::start(emu.http);
-    let routes = format!(
-        "routes:\n  - name: uri\n    uri: /uri/*\n    function_uri: 'http://127.0.0.1:{p}/open'\n    keepalive: false\n\
-         \x20 - name: bytes\n    uri: /bytes/*\n    function_uri: 'http://127.0.0.1:{p}/bytes'\n    keepalive: false\n{big}{small}",
-        p = fault.port(),
-        big = invoke_route_yaml(
-            "big",
-            "large",
-            "127.0.0.1",
-            fault.port(),
-            "    disable_https: true\n    keepalive: false\n"
-        ),
-        small = invoke_route_yaml(
-            "small",
-            "echo",
-            "127.0.0.1",
-            fault.port(),
-            "    disable_https: true\n    keepalive: false\n"
-        ),
-    );
-    let gw = Gateway::start(&routes);
+    let via_fault = |uri: &str, stage: &str| {
+        Route::function_uri(uri, &format!("http://127.0.0.1:{}{stage}", fault.port()))
+            .set("keepalive", false)
+    };
+    let inv = |name: &str, function: &str| {
+        Route::function_name(name, function)
+            .endpoint("127.0.0.1", fault.port())
+            .plain_http()
+            .set("keepalive", false)
+    };
+    let config = GatewayConfig::new().routes([
+        via_fault("/uri/*", "/open"),
+        via_fault("/bytes/*", "/bytes"),
+        inv("big", "large"),
+        inv("small", "echo"),
+    ]);
+    let gw = Gateway::launch(&config);
 
     // Reset before any response byte: 502; a synchronous invoke that may have reached Lambda
     // is not sent again (one connection).
@@ -315,20 +316,17 @@ fn upstream_resets_give_502_before_the_response_and_a_visible_cut_after() {
 fn throttles_are_mapped_not_amplified_and_event_throttles_are_retried() {
     let emu = Emulator::start();
     let metrics_addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let plain = "    disable_https: true\n";
-    let routes = format!(
-        "routes:\n{}{}{}",
-        invoke_route_yaml("sync", "throttle", "127.0.0.1", emu.http.port(), plain),
-        invoke_route_yaml(
-            "event",
-            "throttle",
-            "127.0.0.1",
-            emu.http.port(),
-            &format!("{plain}    invocation_type: Event\n")
-        ),
-        invoke_route_yaml("count", "throttle", "127.0.0.1", emu.http.port(), plain),
-    );
-    let gw = Gateway::start_full(&routes, &format!("metrics:\n  address: {metrics_addr}\n"));
+    let throttle = |name: &str| {
+        Route::function_name(name, "throttle")
+            .endpoint("127.0.0.1", emu.http.port())
+            .plain_http()
+    };
+    let config = GatewayConfig::new().metrics(metrics_addr).routes([
+        throttle("sync"),
+        throttle("event").set("invocation_type", "Event"),
+        throttle("count"),
+    ]);
+    let gw = Gateway::launch(&config);
     let count = |key: &str| -> u64 {
         let r =
             KeepAlive::connect(gw.addr).post("/count", &format!(r#"{{"key":"{key}","times":0}}"#));

@@ -50,6 +50,12 @@ fn wait_for_port(addr: SocketAddr, child: &mut Child, what: &str) {
     wait_for_listen(addr, child, what, Duration::from_secs(30))
 }
 
+/// `metrics.address` of a configuration, when it has one.
+fn metrics_address(conf: &str) -> Option<SocketAddr> {
+    let v: serde_yaml::Value = serde_yaml::from_str(conf).ok()?;
+    v.get("metrics")?.get("address")?.as_str()?.parse().ok()
+}
+
 /// Waits until `child` (called `what`) accepts connections on `addr`; panics when it exits
 /// first or after `within` (and then stops it).
 pub fn wait_for_listen(addr: SocketAddr, child: &mut Child, what: &str, within: Duration) {
@@ -183,11 +189,6 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// `routes_yaml` is the `routes:` list (and any other gateway sections), without listeners.
-    pub fn start(routes_yaml: &str) -> Gateway {
-        Self::start_full(routes_yaml, "")
-    }
-
     /// `extra_top` adds top-level settings or listeners (`listeners:` replaces the default).
     pub fn start_full(routes_yaml: &str, extra_top: &str) -> Gateway {
         Self::start_env(routes_yaml, extra_top, &[])
@@ -247,6 +248,10 @@ impl Gateway {
             .spawn()
             .expect("start gateway");
         wait_for_port(addr, &mut child, "gateway");
+        // Tests scrape the metrics listener right after start: ready means that one too.
+        if let Some(metrics) = metrics_address(&std::fs::read_to_string(&conf).unwrap()) {
+            wait_for_port(metrics, &mut child, "gateway metrics listener");
+        }
         Gateway {
             addr,
             dir,
@@ -504,34 +509,6 @@ pub fn raw_get(addr: SocketAddr, target: &str) -> (u16, String) {
         addr,
         format!("GET {target} HTTP/1.1\r\nHost: gw.test\r\nConnection: close\r\n\r\n").as_bytes(),
     )
-}
-
-/// One `function_name` route calling `function` at `host:port`, matched on `/<name>`, signed
-/// with the test credentials; `extra` adds lines (`    disable_https: true\n`, ...). The
-/// event is the raw body (`request_payload: raw`) unless `extra` chooses an event.
-pub fn invoke_route_yaml(name: &str, function: &str, host: &str, port: u16, extra: &str) -> String {
-    let payload = raw_payload_unless_chosen(extra);
-    format!(
-        "  - name: {name}\n    uri: /{name}\n    function_name: '{function}'\n    aws_region: us-east-1\n    host: {host}\n    port: {port}\n    aws_key: {AKID}\n    aws_secret: '{SECRET}'\n{payload}{extra}"
-    )
-}
-
-/// `    request_payload: raw\n`, unless the route lines in `extra` choose the event themselves
-/// (most tests send bodies without a content type and want them passed through untouched;
-/// the default, Kong's argument object, has its own tests).
-pub fn raw_payload_unless_chosen(extra: &str) -> &'static str {
-    if [
-        "request_payload",
-        "awsgateway_compatible:",
-        "forward_request_",
-    ]
-    .iter()
-    .any(|k| extra.contains(k))
-    {
-        ""
-    } else {
-        "    request_payload: raw\n"
-    }
 }
 
 /// The sum of the samples of metric `name` whose line contains every one of `labels`, from one
