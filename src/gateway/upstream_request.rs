@@ -46,12 +46,10 @@ pub fn upstream_request_filter(req: &mut RequestHeader, ctx: &mut RequestCtx) ->
             return Err(GatewayError::credentials_unavailable().into_pingora());
         };
         let signing_started = Instant::now();
-        let signed = signing.signer.sign_request_header_as(
-            &identity,
-            req,
-            &payload.sha256,
-            SystemTime::now(),
-        );
+        let signed =
+            signing
+                .signer
+                .sign_request_header(&identity, req, &payload.sha256, SystemTime::now());
         crate::metrics::signing(signing_started.elapsed());
         signed.map_err(|e| Error::explain(InternalError, format!("signing failed: {e}")))?;
     }
