@@ -54,9 +54,10 @@
 //! child hands back to it (`SubrequestInfo::outcome`); the child records only its upstream
 //! connection. Nothing is counted twice.
 //!
-//! Hot path: per route, the labelled handles are resolved once and cached in a copy-on-write map
-//! (`ArcSwap`, lock-free reads, keyed by route name); recording a request costs a map lookup and
-//! a few atomic adds, without allocating.
+//! Hot path: per route, the labelled handles are resolved once, cached in a copy-on-write map
+//! (`ArcSwap`, lock-free reads, keyed by route name and kind) and held on the route
+//! ([`RouteHandles`]); recording a request costs a few atomic adds, without a lookup by name
+//! and without allocating.
 //!
 //! Modules: `labels` (bounded label values: route, kind, status class, AWS error type),
 //! `requests` (per-request series and the per-route handles), `upstream` (AWS calls:
@@ -78,7 +79,9 @@ pub use process::{
     access_log_dropped, body_budget_refusal, buffered_body_bytes, record_reload, runtime_tasks,
 };
 
-pub use requests::{request_done, request_refused, InFlight, RefusedReason, RequestDone};
+pub use requests::{
+    request_done, request_refused, InFlight, RefusedReason, RequestDone, RouteHandles,
+};
 pub use upstream::{
     function_error, invoke_api_error, retry, signing, throttle, upstream_connection, RetryReason,
 };
@@ -133,9 +136,12 @@ mod tests {
 
     #[test]
     fn recording_reaches_the_default_registry() {
+        let table = crate::routing::RouteTable::from_yaml_for_tests(
+            "  - {name: unit-route, uri: /u, function_uri: 'http://127.0.0.1:1/u'}\n",
+        );
+        let route = table.route_for_tests("unit-route");
         let done = RequestDone {
-            route: "unit-route",
-            kind: Kind::FunctionUri,
+            route: Some(&route),
             status: 503,
             duration: Duration::from_millis(3),
             aws_duration: Some(Duration::from_millis(2)),
@@ -144,7 +150,7 @@ mod tests {
         };
         request_done(&done);
         request_done(&done);
-        upstream_connection("unit-route", Kind::FunctionUri, true);
+        upstream_connection(&route, true);
         let labels = [
             ("route", "unit-route"),
             ("kind", "function_uri"),

@@ -14,6 +14,7 @@ use prometheus::{
 
 use super::labels::{class_index, Kind, NO_ROUTE, STATUS_CLASSES};
 use super::upstream::{FUNCTION_ERRORS, THROTTLES, UPSTREAM_CONNECTIONS};
+use crate::routing::Route;
 
 /// Whole requests and AWS calls: 1 ms … 900 s (Lambda's longest timeout).
 const DURATION_BUCKETS: &[f64] = &[
@@ -161,12 +162,12 @@ type RouteMap = ArcSwap<HashMap<Arc<str>, Arc<RouteMetrics>>>;
 /// One map per kind (a reload may give a name to a route of the other kind).
 static ROUTES: LazyLock<[RouteMap; 3]> = LazyLock::new(Default::default);
 
-pub(super) fn route_metrics(route: &str, kind: Kind) -> Arc<RouteMetrics> {
+fn route_metrics(route: &str, kind: Kind) -> Arc<RouteMetrics> {
     let map = &ROUTES[kind.index()];
     if let Some(m) = map.load().get(route) {
         return m.clone();
     }
-    // First request of this route (route names are bounded by the configuration).
+    // First request of this route name and kind (names are bounded by the configuration).
     let created = Arc::new(RouteMetrics::new(route, kind));
     map.rcu(|old| {
         let mut m = HashMap::clone(old);
@@ -176,11 +177,39 @@ pub(super) fn route_metrics(route: &str, kind: Kind) -> Arc<RouteMetrics> {
     map.load().get(route).cloned().unwrap_or(created)
 }
 
+/// A route's metric handles: resolved on the route's first request (through the map above,
+/// so a reloaded route with the same name and kind gets the same series) and then held on the
+/// route ([`crate::routing::Route::metrics`]), so recording needs no lookup by name. Not
+/// resolved when the route table is built: a route's series appear with its first request.
+#[derive(Default)]
+pub struct RouteHandles(OnceLock<Arc<RouteMetrics>>);
+
+impl std::fmt::Debug for RouteHandles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RouteHandles")
+    }
+}
+
+/// Requests without a route (404, 405, health, refusals before routing).
+static NO_ROUTE_METRICS: LazyLock<Arc<RouteMetrics>> =
+    LazyLock::new(|| route_metrics(NO_ROUTE, Kind::None));
+
+/// The handles of `route` (route `-` without one).
+pub(super) fn handles(route: Option<&Route>) -> &RouteMetrics {
+    match route {
+        Some(r) => r
+            .metrics
+            .0
+            .get_or_init(|| route_metrics(&r.name, Kind::of(Some(r)))),
+        None => &NO_ROUTE_METRICS,
+    }
+}
+
 /// What `logging` knows about a finished client request.
 #[derive(Debug, Clone, Copy)]
 pub struct RequestDone<'a> {
-    pub route: &'a str,
-    pub kind: Kind,
+    /// The matched route (its name and kind are the labels); `None`: route `-`.
+    pub route: Option<&'a Route>,
     /// The status written to the client; 0 when none was.
     pub status: u16,
     /// The whole request.
@@ -193,7 +222,7 @@ pub struct RequestDone<'a> {
 
 /// Records a finished client request: once per request, from `logging`.
 pub fn request_done(r: &RequestDone<'_>) {
-    let m = route_metrics(r.route, r.kind);
+    let m = handles(r.route);
     m.requests(r.status).inc();
     m.duration.observe(r.duration.as_secs_f64());
     if let (Some(h), Some(aws)) = (&m.aws_duration, r.aws_duration) {
@@ -234,7 +263,7 @@ impl RefusedReason {
 /// sent, 0 for none) and in `requests_refused_total`. No duration or body histograms: such a
 /// request has no context that measured them.
 pub fn request_refused(reason: RefusedReason, status: u16) {
-    route_metrics(NO_ROUTE, Kind::None).requests(status).inc();
+    handles(None).requests(status).inc();
     REQUESTS_REFUSED.with_label_values(&[reason.as_str()]).inc();
 }
 

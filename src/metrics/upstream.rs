@@ -8,8 +8,9 @@ use prometheus::{
     register_histogram, register_int_counter_vec, Histogram, HistogramOpts, IntCounterVec,
 };
 
-use super::labels::{aws_error_label, Kind};
-use super::requests::route_metrics;
+use super::labels::aws_error_label;
+use super::requests::handles;
+use crate::routing::Route;
 
 /// One SigV4 signature: 1 µs … 10 ms.
 const SIGNING_BUCKETS: &[f64] = &[
@@ -71,8 +72,8 @@ pub(super) static SIGNING: LazyLock<Histogram> = LazyLock::new(|| {
 });
 
 /// An upstream connection was taken from the pool (`reused`) or newly made.
-pub fn upstream_connection(route: &str, kind: Kind, reused: bool) {
-    if let Some(c) = &route_metrics(route, kind).connections {
+pub fn upstream_connection(route: &Route, reused: bool) {
+    if let Some(c) = &handles(Some(route)).connections {
         c[usize::from(reused)].inc();
     }
 }
