@@ -60,7 +60,7 @@ pub fn init_logging() {
 
 /// The command line: Pingora's own options ([`Opt`]: `-c`, `-d`, `-u`, `-t`) with this binary's
 /// name, version and help text. docs/lambda-proxy.8 and the README describe the same options
-/// (tests/cli.rs checks that they agree).
+/// (tests/gateway/cli.rs checks that they agree).
 pub fn command() -> clap::Command {
     use clap::CommandFactory;
     Opt::command()

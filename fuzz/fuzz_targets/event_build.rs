@@ -1,4 +1,4 @@
-//! Lambda events (`invoke::event`) built from arbitrary request heads and bodies.
+//! Lambda events (`function_name::event`) built from arbitrary request heads and bodies.
 //!
 //! The input is a small structured request (method, path, query, header pairs, body, host,
 //! proxy path, time) and per-route settings. `kong_args_event` must be valid JSON (an object,

@@ -1,4 +1,4 @@
-//! `invoke::stream::EventStreamDecoder` (InvokeWithResponseStream bodies) on arbitrary bytes
+//! `function_name::stream::EventStreamDecoder` (InvokeWithResponseStream bodies) on arbitrary bytes
 //! in arbitrary chunk splits, and the `encode_event` round trip.
 //!
 //! Checks:

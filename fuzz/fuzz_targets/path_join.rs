@@ -1,4 +1,4 @@
-//! `target::forward_path(base, rest)`: joining a wildcard route's raw remainder to the target's
+//! `function_uri::forward_path(base, rest)`: joining a wildcard route's raw remainder to the target's
 //! base path.
 //!
 //! Checks, for any base and remainder (and for bases as `UpstreamUrl::parse` normalises them):
@@ -7,13 +7,14 @@
 //! * `Ok(out)`: `out` starts with the base, the appended part starts with `/`, has no empty
 //!   segment except a final one, and none of its segments is `.` or `..`, nor becomes a `..`
 //!   path component (split on `/` or `\`) after percent-decoding it up to 4 times, the depth
-//!   `path.rs` decodes to (`%2e%2e`, `%252e%252e`, `%25252e%25252e`, ...);
+//!   `function_uri/path.rs` decodes to (`%2e%2e`, `%252e%252e`, `%25252e%25252e`, ...);
 //! * `Err(Traversal)` only when the remainder has such a segment (no false refusals of a
 //!   remainder whose every segment stays clear of `..` after that decoding).
 #![no_main]
 
 use arbitrary::Arbitrary;
-use lambda_proxy::target::{forward_path, PathError, UpstreamUrl};
+use lambda_proxy::function_uri::{forward_path, PathError};
+use lambda_proxy::upstream::UpstreamUrl;
 use libfuzzer_sys::fuzz_target;
 use percent_encoding::percent_decode_str;
 

@@ -1,7 +1,7 @@
-//! `invoke::result::parse_proxy_result` (payload formats 1.0 and 2.0) and
+//! `function_name::result::parse_proxy_result` (payload formats 1.0 and 2.0) and
 //! `split_stream_prelude` on arbitrary bytes.
 //!
-//! Checks (the module's documented rules, `src/invoke/result.rs`):
+//! Checks (the module's documented rules, `src/function_name/result/`):
 //! * never panics;
 //! * an accepted result: status 100-599, no hop-by-hop or `content-length` header, the payload
 //!   is valid JSON (grammar; the v2 inferred body, which the client gets, also UTF-8); a text body is the `body` string byte for byte, an absent/`null` body is

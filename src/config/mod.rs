@@ -7,10 +7,12 @@
 
 mod lint;
 mod model;
+mod route;
 mod secret;
 mod validate;
 
 pub use model::*;
+pub use route::*;
 pub use validate::resolve as validate_resolve;
 
 use std::fmt;

@@ -5,7 +5,7 @@
 //! request, not the client's body (Pingora 0.9.1 can forward a different body only through a
 //! subrequest pipe); with proxy integration the response head depends on the response body;
 //! streamed results must be decoded from event-stream frames; and error mapping needs AWS's
-//! error body. The call still uses Pingora's connector, peers, TLS and pool (`invoke::call`).
+//! error body. The call still uses Pingora's connector, peers, TLS and pool (`crate::function_name::call`).
 //!
 //! Status mapping (see docs/design.md): Event 202, DryRun 204; function errors
 //! (`X-Amz-Function-Error`) → `unhandled_status` / `handled_status` (default 502); Invoke API
@@ -120,7 +120,7 @@ pub async fn handle(
     // Metrics: the AWS call ends with the response head (see `crate::metrics`).
     ctx.aws_duration = Some(aws_started.elapsed());
     ctx.upstream_reused = Some(call.reused);
-    metrics::upstream_connection(&route.name, metrics::Kind::FunctionName, call.reused);
+    metrics::upstream_connection(&route, call.reused);
     let result = respond_with_result(session, ctx, t, &mut call).await;
     call.finish(&gw.invoker, t.keepalive, t.idle_timeout).await;
     result

@@ -189,7 +189,7 @@ pub(super) fn invoke_head(
     };
     let payload_hash = sha256_hex(event);
     let signing_started = Instant::now();
-    let signed = t.signing.signer.sign_request_header_as(
+    let signed = t.signing.signer.sign_request_header(
         &identity,
         &mut head,
         &payload_hash,

@@ -7,7 +7,7 @@
 //! before it reads them (all of `Content-Length` up front, else chunk by chunk) and gives them
 //! back when it ends, whatever way it ends (the reservation is dropped with the request
 //! context). A request that does not fit is answered 503 with `Retry-After` and its body is
-//! not read (`proxy::request_filter::budget_exhausted`).
+//! not read (`crate::gateway::respond::budget_exhausted`).
 //!
 //! One atomic counter, updated with a compare-and-swap only when a reservation grows: no lock,
 //! no allocation.

@@ -272,9 +272,21 @@ mod tests {
             (InvalidCert, 502, "upstream_tls_error"),
             (InvalidHTTPHeader, 502, "upstream_error"),
             (HTTPStatus(413), 413, "body_too_large"),
+            (WriteTimedout, 504, "upstream_timeout"),
+            (TLSHandshakeTimedout, 504, "upstream_timeout"),
+            (HandshakeError, 502, "upstream_tls_error"),
+            (ConnectError, 502, "upstream_unreachable"),
+            (BindError, 502, "upstream_unreachable"),
+            (SocketError, 502, "upstream_unreachable"),
+            (HTTPStatus(429), 429, "error"),
         ] {
             let (s, c) = classify(&err(etype.clone(), ErrorSource::Upstream));
             assert_eq!((s, c.as_str()), (status, code), "{etype:?}");
+            // Raised inside the gateway, a known fault is classified the same way.
+            if code != "upstream_error" {
+                let (s, c) = classify(&err(etype.clone(), ErrorSource::Internal));
+                assert_eq!((s, c.as_str()), (status, code), "internal {etype:?}");
+            }
         }
         let (s, c) = classify(&err(ErrorType::InternalError, ErrorSource::Internal));
         assert_eq!((s, c), (502, ErrorCode::GatewayError));
@@ -289,6 +301,10 @@ mod tests {
             (WriteError, 0, ErrorCode::ClientGone),
             (InvalidHTTPHeader, 400, ErrorCode::BadRequest),
             (HTTPStatus(413), 413, ErrorCode::Error),
+            (HTTPStatus(431), 431, ErrorCode::Error),
+            (WriteTimedout, 0, ErrorCode::ClientGone),
+            (ReadError, 0, ErrorCode::ClientGone),
+            (ConnectTimedout, 400, ErrorCode::BadRequest),
         ] {
             let e = err(etype.clone(), ErrorSource::Downstream);
             assert_eq!(classify(&e), (status, code), "{etype:?}");

@@ -19,10 +19,8 @@ pub fn record_metrics(session: &Session, ctx: &mut RequestCtx) {
     if ctx.is_subrequest() || session.subrequest_ctx.is_some() {
         return;
     }
-    let (route, kind) = metrics::route_labels(ctx.route().map(|r| &**r));
     metrics::request_done(&metrics::RequestDone {
-        route,
-        kind,
+        route: ctx.route().map(|r| &**r),
         status: session.response_written().map_or(0, |r| r.status.as_u16()),
         duration: ctx.started.elapsed(),
         aws_duration: ctx.aws_duration,

@@ -143,8 +143,9 @@ impl ProxyHttp for Gateway {
     ) -> Result<()> {
         ctx.upstream_reused = Some(reused);
         ctx.report_upstream();
-        let (route, kind) = crate::metrics::route_labels(ctx.route().map(|r| &**r));
-        crate::metrics::upstream_connection(route, kind, reused);
+        if let Some(route) = ctx.route() {
+            crate::metrics::upstream_connection(route, reused);
+        }
         Ok(())
     }
 

@@ -198,4 +198,44 @@ mod tests {
         let many: Vec<(&str, &str)> = (0..4).map(|_| ("x-mid", mid.as_str())).collect();
         assert_eq!(check(&req(&many), None).unwrap().status, 431);
     }
+
+    #[test]
+    fn lengths_hosts_and_limits_at_their_edges() {
+        let code = |r: &RequestHeader, raw: Option<&[u8]>| {
+            check(r, raw).map(|x| (x.status, x.code.as_str()))
+        };
+        // A Content-Length must be one plain number.
+        for bad in ["", "abc", "-1", "+5", "5 "] {
+            let r = req(&[("content-length", bad)]);
+            assert_eq!(code(&r, None), Some((400, "bad_framing")), "{bad:?}");
+        }
+        assert_eq!(code(&req(&[("content-length", "0")]), None), None);
+        // `chunked` is read case-insensitively, surrounding blanks aside.
+        assert_eq!(
+            code(&req(&[("transfer-encoding", " Chunked ")]), None),
+            None
+        );
+        // Repeated Transfer-Encoding lines in the raw head, which Pingora may merge.
+        let raw = b"POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\ntransfer-encoding: chunked\r\n\r\n";
+        let one_te = req(&[("transfer-encoding", "chunked")]);
+        assert_eq!(code(&one_te, Some(raw)), Some((400, "bad_framing")));
+        // A raw head with one of each is fine; the parsed head decides the rest.
+        let raw = b"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n";
+        assert_eq!(code(&req(&[("content-length", "5")]), Some(raw)), None);
+        // HTTP/2 carries `:authority`: no Host needed, but two are still refused.
+        let mut h2 = RequestHeader::build("GET", b"/x", None).unwrap();
+        h2.set_version(http::Version::HTTP_2);
+        assert_eq!(code(&h2, None), None);
+        h2.append_header("host", "a").unwrap();
+        h2.append_header("host", "b").unwrap();
+        assert_eq!(code(&h2, None), Some((400, "bad_host")));
+        // The value limit is inclusive.
+        let edge = "a".repeat(MAX_HEADER_VALUE_BYTES);
+        assert_eq!(code(&req(&[("x-edge", &edge)]), None), None);
+        let over = "a".repeat(MAX_HEADER_VALUE_BYTES + 1);
+        assert_eq!(
+            code(&req(&[("x-edge", &over)]), None),
+            Some((431, "headers_too_large"))
+        );
+    }
 }

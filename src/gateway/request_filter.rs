@@ -228,7 +228,8 @@ fn strip_port(h: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use super::{normalize_host, strip_port};
+    use super::{normalize_host, request_host, strip_port};
+    use pingora::http::RequestHeader;
 
     #[test]
     fn host_without_port() {
@@ -236,8 +237,26 @@ mod tests {
         assert_eq!(strip_port("a.example.com"), "a.example.com");
         assert_eq!(strip_port("[::1]:80"), "::1");
         assert_eq!(strip_port("127.0.0.1"), "127.0.0.1");
+        // Only an all-digit tail is a port.
+        assert_eq!(strip_port("a.example.com:"), "a.example.com");
+        assert_eq!(strip_port("a.example.com:x1"), "a.example.com:x1");
+        assert_eq!(strip_port("[::1]"), "::1");
+        assert_eq!(strip_port("[2001:db8::1]:8443"), "2001:db8::1");
         assert_eq!(normalize_host("A.Example.COM."), "a.example.com");
         assert_eq!(normalize_host("b.example."), "b.example");
         assert_eq!(normalize_host("c.example"), "c.example");
+    }
+
+    #[test]
+    fn request_host_is_the_host_header_else_the_authority() {
+        let mut h1 = RequestHeader::build("GET", b"/x", None).unwrap();
+        h1.append_header("host", "API.Example.COM.:8080").unwrap();
+        assert_eq!(request_host(&h1).as_deref(), Some("api.example.com"));
+        // HTTP/2: no Host header, the `:authority` of the URI.
+        let mut h2 = RequestHeader::build("GET", b"/x", None).unwrap();
+        h2.set_uri(http::Uri::from_static("https://B.Example.com:8443/x"));
+        assert_eq!(request_host(&h2).as_deref(), Some("b.example.com"));
+        let none = RequestHeader::build("GET", b"/x", None).unwrap();
+        assert_eq!(request_host(&none), None);
     }
 }

@@ -34,6 +34,8 @@ pub struct Route {
     pub hosts: Vec<String>,
     pub methods: Vec<String>,
     pub target: RouteKind,
+    /// Its metric handles, resolved on its first request (`crate::metrics`).
+    pub metrics: crate::metrics::RouteHandles,
 }
 
 impl Route {
@@ -163,6 +165,7 @@ impl RouteTable {
                 hosts: rc.hosts.iter().map(|h| normalize_host(h)).collect(),
                 methods: rc.methods.clone(),
                 target,
+                metrics: Default::default(),
             }));
             for u in rc.uri.iter().chain(rc.uris.iter()) {
                 match u.strip_suffix('*') {
@@ -233,15 +236,29 @@ impl RouteTable {
 }
 
 #[cfg(test)]
+impl RouteTable {
+    /// Unit tests: the table of a file with one listener and `routes` (the YAML list items
+    /// under `routes:`), built like the gateway builds it (default resolver, a fresh
+    /// credentials registry). Panics when the file is refused.
+    pub(crate) fn from_yaml_for_tests(routes: &str) -> RouteTable {
+        let text = format!("listeners: [{{address: '127.0.0.1:1'}}]\nroutes:\n{routes}");
+        let c = Config::from_yaml_str(std::path::Path::new("t.yaml"), &text).unwrap();
+        RouteTable::build(&c, &Resolver::default(), &CredentialsRegistry::new()).unwrap()
+    }
+
+    /// Unit tests: the route called `name`.
+    pub(crate) fn route_for_tests(&self, name: &str) -> Arc<Route> {
+        let found = self.routes.iter().find(|r| &*r.name == name);
+        found.cloned().expect("no such route")
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
-    use std::path::Path;
-
     fn table(yaml: &str) -> RouteTable {
-        let text = format!("listeners: [{{address: '127.0.0.1:1'}}]\nroutes:\n{yaml}");
-        let c = Config::from_yaml_str(Path::new("t.yaml"), &text).unwrap();
-        RouteTable::build(&c, &Resolver::default(), &CredentialsRegistry::new()).unwrap()
+        RouteTable::from_yaml_for_tests(yaml)
     }
 
     fn name(t: &RouteTable, path: &str, host: Option<&str>, m: &str) -> String {
@@ -288,5 +305,34 @@ mod tests {
         assert_eq!(name(&t, "/api/q", Some("exact.test"), "GET"), "hosted:q");
         assert_eq!(name(&t, "/~user/x", None, "GET"), "odd:=");
         assert_eq!(name(&t, "/t", None, "TRACE"), "tracer:=");
+    }
+
+    #[test]
+    fn wildcard_hosts_need_a_whole_label() {
+        let t = table(
+            "  - {name: wild, uri: /w, hosts: ['*.example.com'], function_uri: 'http://127.0.0.1:1/a'}\n\
+             \x20 - {name: exact, uri: /e, hosts: [exact.test], function_uri: 'http://127.0.0.1:1/b'}\n\
+             \x20 - {name: any, uri: /a, function_uri: 'http://127.0.0.1:1/c'}\n",
+        );
+        let wild = |host: Option<&str>| name(&t, "/w", host, "GET");
+        assert_eq!(wild(Some("a.example.com")), "wild:=");
+        assert_eq!(wild(Some("a.b.example.com")), "wild:=");
+        assert_eq!(wild(Some("A.EXAMPLE.com")), "wild:=");
+        // The suffix alone, a label glued to it, an empty label, another suffix: no match.
+        for host in [
+            "example.com",
+            "abcexample.com",
+            ".example.com",
+            "a.example.org",
+        ] {
+            assert_eq!(wild(Some(host)), "404", "{host}");
+        }
+        // A route with hosts needs a host; one without takes any, and none.
+        assert_eq!(wild(None), "404");
+        assert_eq!(name(&t, "/e", Some("exact.test"), "GET"), "exact:=");
+        assert_eq!(name(&t, "/e", Some("a.exact.test"), "GET"), "404");
+        assert_eq!(name(&t, "/e", None, "GET"), "404");
+        assert_eq!(name(&t, "/a", None, "GET"), "any:=");
+        assert_eq!(name(&t, "/a", Some("whatever.test"), "GET"), "any:=");
     }
 }

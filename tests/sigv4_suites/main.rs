@@ -1,5 +1,5 @@
 //! The official AWS SigV4 test suites, fed through the entry points the proxy calls: a route's
-//! `RequestSigner::for_scope(region, service)` and `sign_request_header_as` on a Pingora
+//! `RequestSigner::for_scope(region, service)` and `sign_request_header` on a Pingora
 //! `RequestHeader`, with credentials as the route's credentials cell holds them.
 //!
 //! * Suite 1 (`v4.rs`): the 40 `v4` cases of `aws-signing-test-suite` that ship inside the

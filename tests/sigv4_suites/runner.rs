@@ -1,6 +1,6 @@
 //! One case: its context, what the suite expects, and the runner, which signs the case the
 //! way the proxy does (a route's [`RequestSigner::for_scope`], the credentials as the
-//! credentials cell holds them, [`RequestSigner::sign_request_header_as`] on a Pingora head).
+//! credentials cell holds them, [`RequestSigner::sign_request_header`] on a Pingora head).
 //!
 //! The proxy signs with fixed settings (double URI encoding, path normalisation, the session
 //! token signed, no `x-amz-content-sha256`) and an allow-list of headers. Where a case asks
@@ -330,13 +330,13 @@ pub(crate) fn run_case(case: &Case) -> Result<Vec<Adjustment>, String> {
     let signer = RequestSigner::for_scope(&case.ctx.region, &case.ctx.service);
     let mut head = head_from_request(case);
     signer
-        .sign_request_header_as(
+        .sign_request_header(
             &case.ctx.identity(),
             &mut head,
             &sha256_hex(&case.request.body),
             case.ctx.time,
         )
-        .map_err(|e| format!("{name}: sign_request_header_as failed: {e}"))?;
+        .map_err(|e| format!("{name}: sign_request_header failed: {e}"))?;
     let authz = head_value(&head, "authorization").ok_or(format!("{name}: no authorization"))?;
 
     let adjustments = adjustments(case);
@@ -401,7 +401,7 @@ impl SuiteRun {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "{title}: {}/{} passed through RequestSigner::sign_request_header_as, {} of them \
+            "{title}: {}/{} passed through RequestSigner::sign_request_header, {} of them \
              with the suite's own signature, the others with the suite's canonical request \
              adjusted to what the proxy signs",
             run.results.iter().filter(|r| r.is_ok()).count(),

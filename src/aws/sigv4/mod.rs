@@ -11,7 +11,7 @@
 //! * [`RequestSigner::for_scope`] is built once per route at config load (region, service and
 //!   the settings, which are the SDK defaults for non-S3 services: double URI encoding, path
 //!   normalisation, the session token signed, no `x-amz-content-sha256` header).
-//! * [`RequestSigner::sign_request_header_as`] is what the proxy calls on the final upstream
+//! * [`RequestSigner::sign_request_header`] is what the proxy calls on the final upstream
 //!   head (`upstream_request_filter`, and the Invoke call), with the credentials of the
 //!   route's [`CredentialsCell`](crate::aws::credentials::CredentialsCell). Which headers and
 //!   which request target are signed: [`canonical`] (an allow-list, [`is_allow_listed`]).
@@ -110,7 +110,7 @@ impl RequestSigner {
     ///
     /// On error the client-sent signing headers have already been removed and nothing was
     /// added: the request must not be forwarded.
-    pub fn sign_request_header_as(
+    pub fn sign_request_header(
         &self,
         identity: &Identity,
         req: &mut RequestHeader,

@@ -41,7 +41,7 @@ fn signed(
 ) -> RequestHeader {
     let mut req = head(method, target, headers);
     signer
-        .sign_request_header_as(id, &mut req, payload, suite_time())
+        .sign_request_header(id, &mut req, payload, suite_time())
         .unwrap();
     req
 }
@@ -119,7 +119,7 @@ fn known_signature_lambda_arn_double_encoded() {
         &[("Host", "lambda.us-east-2.amazonaws.com")],
     );
     RequestSigner::for_scope("us-east-2", "lambda")
-        .sign_request_header_as(
+        .sign_request_header(
             &identity(SECRET, None),
             &mut req,
             EMPTY_PAYLOAD_SHA256,
@@ -212,7 +212,7 @@ fn allow_list() {
     let mut req2 = req.clone();
     req2.insert_header("User-Agent", "something-else").unwrap();
     signer
-        .sign_request_header_as(&id, &mut req2, &payload, suite_time())
+        .sign_request_header(&id, &mut req2, &payload, suite_time())
         .unwrap();
     assert_eq!(head_value(&req2, "authorization").unwrap(), authz);
 
@@ -221,7 +221,7 @@ fn allow_list() {
     req3.insert_header("X-Amz-Invocation-Type", "RequestResponse")
         .unwrap();
     signer
-        .sign_request_header_as(&id, &mut req3, &payload, suite_time())
+        .sign_request_header(&id, &mut req3, &payload, suite_time())
         .unwrap();
     assert_ne!(head_value(&req3, "authorization").unwrap(), authz);
 }
@@ -251,9 +251,8 @@ fn errors() {
     let signer = suite_signer();
     let id = identity(SECRET, None);
     let t = suite_time();
-    let sign = |req: &mut RequestHeader, payload: &str| {
-        signer.sign_request_header_as(&id, req, payload, t)
-    };
+    let sign =
+        |req: &mut RequestHeader, payload: &str| signer.sign_request_header(&id, req, payload, t);
     // No host.
     let mut req = head("GET", "/", &[("X-Amz-Foo", "1")]);
     let e = sign(&mut req, EMPTY_PAYLOAD_SHA256).unwrap_err();
@@ -286,12 +285,12 @@ fn absolute_form_target_must_match_host_and_resigning_replaces() {
     let host = [("Host", "example.amazonaws.com")];
     let mut req = head("GET", "http://other.example/x?a=1", &host);
     assert!(signer
-        .sign_request_header_as(&id, &mut req, EMPTY_PAYLOAD_SHA256, t)
+        .sign_request_header(&id, &mut req, EMPTY_PAYLOAD_SHA256, t)
         .is_err());
 
     let mut req = head("GET", "http://example.amazonaws.com/x?a=1", &host);
     signer
-        .sign_request_header_as(&id, &mut req, EMPTY_PAYLOAD_SHA256, t)
+        .sign_request_header(&id, &mut req, EMPTY_PAYLOAD_SHA256, t)
         .unwrap();
     let origin_form = signed(&signer, &id, "GET", "/x?a=1", &host, EMPTY_PAYLOAD_SHA256);
     assert_eq!(authz(&req), authz(&origin_form));
@@ -299,7 +298,7 @@ fn absolute_form_target_must_match_host_and_resigning_replaces() {
     // A retry signs the already-signed head again, later: one set of headers, new date.
     let later = t + Duration::from_secs(61);
     signer
-        .sign_request_header_as(&id, &mut req, EMPTY_PAYLOAD_SHA256, later)
+        .sign_request_header(&id, &mut req, EMPTY_PAYLOAD_SHA256, later)
         .unwrap();
     for h in ["authorization", "x-amz-date", "x-amz-security-token"] {
         assert_eq!(req.headers.get_all(h).iter().count(), 1, "{h}");
@@ -321,7 +320,7 @@ fn debug_and_errors_never_show_secrets() {
     let bad = identity(SECRET, Some("bad\ntoken-SECRETPART"));
     let mut req = head("GET", "/", &[("Host", "h")]);
     let e = signer
-        .sign_request_header_as(&bad, &mut req, EMPTY_PAYLOAD_SHA256, suite_time())
+        .sign_request_header(&bad, &mut req, EMPTY_PAYLOAD_SHA256, suite_time())
         .unwrap_err();
     let text = format!("{e} {e:?}");
     assert!(!text.contains("SECRETPART"), "{text}");
