@@ -7,17 +7,14 @@ use pingora::prelude::*;
 use pingora::proxy::Session;
 
 use super::request_body::{continue_if_expected, declared_length};
-use super::respond::{credentials_unavailable, refuse};
-use super::{respond, Gateway, RequestCtx, SubrequestInfo};
-use super::{ErrorCode, GatewayError};
-use super::{LargeBody, Selection, UriRequest};
+use super::request_uri::{canonical_query, normalize_path, TargetError};
+use super::respond::{self, credentials_unavailable, refuse};
+use super::{ErrorCode, Gateway, GatewayError, RequestCtx};
+use super::{LargeBody, Selection, SubrequestInfo, UriRequest};
 use crate::config::ApiKeyPolicy;
 use crate::function_name::handler as invoke;
-use crate::function_uri::forward_path;
-use crate::function_uri::signed_body;
-use crate::gateway::request_uri::{canonical_query, normalize_path, TargetError};
-use crate::routing::RouteKind;
-use crate::routing::RouteMatch;
+use crate::function_uri::{forward_path, signed_body};
+use crate::routing::{RouteKind, RouteMatch};
 
 pub async fn request_filter(
     gw: &Gateway,
