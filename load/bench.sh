@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# One-machine benchmark of lambda-proxy against nginx, with public tools only (wrk, nginx and
-# taskset from the distribution). See load/README.md for what it measures and how to read it.
+# One-machine benchmark of lambda-proxy against nginx and nginx + a Lua SigV4 signer, with public
+# tools only (wrk, nginx, its Lua module and taskset from the distribution). See load/README.md for what it measures and how to read it.
 #
 #   ./load/bench.sh                 build, then saturation, latency (1 connection; half-saturation
 #                                   fixed rate) and peak RSS with 1,000 keep-alive clients
@@ -86,12 +86,15 @@ log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 # ---------------------------------------------------------------------------------------------
-# Prerequisites: nginx, wrk, taskset (util-linux), curl, python3 from the distribution.
+# Prerequisites: nginx, its Lua module (libnginx-mod-http-lua, which brings lua-resty-core and
+# LuaJIT), wrk, taskset (util-linux), curl, python3 from the distribution.
 # ---------------------------------------------------------------------------------------------
 NGINX_BIN=$(command -v nginx || true)
 [ -z "$NGINX_BIN" ] && [ -x /usr/sbin/nginx ] && NGINX_BIN=/usr/sbin/nginx
+NGINX_MODULES=/usr/lib/nginx/modules
 missing=()
 [ -n "$NGINX_BIN" ] || missing+=(nginx)
+[ -f "$NGINX_MODULES/ngx_http_lua_module.so" ] || missing+=(libnginx-mod-http-lua)
 command -v wrk >/dev/null || missing+=(wrk)
 command -v taskset >/dev/null || missing+=(util-linux)
 command -v curl >/dev/null || missing+=(curl)
@@ -151,12 +154,12 @@ RESULTS=$WORK/results.jsonl
 # ---------------------------------------------------------------------------------------------
 # Processes, stopped by PID whatever happens.
 # ---------------------------------------------------------------------------------------------
-EMU_PID="" GW_PID="" NGX_PID="" NGX_WORKER=""
+EMU_PID="" GW_PID="" NGX_PID="" NGX_WORKER="" LUA_PID="" LUA_WORKER="" STRICT_PID=""
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
-  for p in $GW_PID $NGX_PID $EMU_PID; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in $GW_PID $NGX_PID $EMU_PID; do
+  for p in $GW_PID $NGX_PID $LUA_PID $STRICT_PID $EMU_PID; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in $GW_PID $NGX_PID $LUA_PID $STRICT_PID $EMU_PID; do
     for _ in $(seq 1 30); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$p" 2>/dev/null || true
   done
@@ -167,9 +170,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-read -r EMU_PORT GW_PORT MET_PORT NGX_PORT < <(python3 - <<'PY'
+read -r EMU_PORT GW_PORT MET_PORT NGX_PORT LUA_PORT LUA_CHECK_PORT STRICT_PORT < <(python3 - <<'PY'
 import socket
-socks = [socket.socket() for _ in range(4)]
+socks = [socket.socket() for _ in range(7)]
 for s in socks:
     s.bind(("127.0.0.1", 0))
 print(*[s.getsockname()[1] for s in socks])
@@ -319,13 +322,107 @@ http {
   }
 }
 NGINX
+# start_nginx NAME PORT PID_VAR WORKER_VAR: nginx with $WORK/NAME.conf on the proxy core; sets
+# PID_VAR (the master, stopped on exit) and WORKER_VAR once NAME answers on PORT.
+start_nginx() {
+  taskset -c "$PROXY_CPU" "$NGINX_BIN" -p "$WORK" -c "$WORK/$1.conf" -e "$WORK/$1-error.log" \
+    > "$WORK/$1.out" 2>&1 &
+  printf -v "$3" '%s' "$!"
+  wait_http "http://127.0.0.1:$2/open/up" "$1" "${!3}"
+  printf -v "$4" '%s' "$(pgrep -P "${!3}" | head -1)"
+  [ -n "${!4}" ] || die "no $1 worker process under ${!3}"
+}
 log "nginx on 127.0.0.1:$NGX_PORT (core $PROXY_CPU, worker_processes 1)"
-taskset -c "$PROXY_CPU" "$NGINX_BIN" -p "$WORK" -c "$WORK/nginx.conf" -e "$WORK/nginx-error.log" \
-  > "$WORK/nginx.out" 2>&1 &
-NGX_PID=$!
-wait_http "http://127.0.0.1:$NGX_PORT/open/up" nginx "$NGX_PID"
-NGX_WORKER=$(pgrep -P "$NGX_PID" | head -1)
-[ -n "$NGX_WORKER" ] || die "no nginx worker process under $NGX_PID"
+start_nginx nginx "$NGX_PORT" NGX_PID NGX_WORKER
+
+# --- nginx + Lua SigV4 signer, one worker process, on the proxy core ---------------------------
+# The engine under Kong's and APISIX's aws-lambda plugins: lua-nginx-module signs every request
+# (load/nginx/sigv4.lua: body SHA-256, canonical request, HMAC with the signing key cached per
+# day, all through LuaJIT FFI to libcrypto) and proxy_pass sends it over keep-alive connections.
+# Its access_log is on (nginx's default combined format, to a file), as nginx runs in production;
+# the plain nginx row above has it off. A second server signs for a strict emulator (SigV4
+# verified, unlike --fast) that is started only to check the signatures before the measurements.
+mkdir -p "$WORK/nginx-lua-tmp"
+sign_lua() { # host:port -> the access_by_lua_block that signs for the emulator at host:port
+  printf 'require("sigv4").sign("us-east-1", "lambda", "%s", "%s", "%s")' "$1" "$AKID" "$SECRET"
+}
+cat > "$WORK/nginx-lua.conf" <<NGINX
+load_module $NGINX_MODULES/ndk_http_module.so;
+load_module $NGINX_MODULES/ngx_http_lua_module.so;
+worker_processes 1;
+daemon off;
+pid $WORK/nginx-lua.pid;
+error_log $WORK/nginx-lua-error.log warn;
+worker_rlimit_nofile 65536;
+events { worker_connections 8192; }
+http {
+  access_log $WORK/nginx-lua-access.log;
+  lua_package_path "$ROOT/load/nginx/?.lua;;";
+  client_body_temp_path $WORK/nginx-lua-tmp/body;
+  proxy_temp_path $WORK/nginx-lua-tmp/proxy;
+  fastcgi_temp_path $WORK/nginx-lua-tmp/fastcgi;
+  uwsgi_temp_path $WORK/nginx-lua-tmp/uwsgi;
+  scgi_temp_path $WORK/nginx-lua-tmp/scgi;
+  # The whole body in memory (it is hashed); Lambda's 6 MB payload limit.
+  client_body_buffer_size 1m;
+  client_max_body_size 6m;
+  keepalive_requests 1000000;
+  upstream emulator {
+    server 127.0.0.1:$EMU_PORT;
+    keepalive 128;
+    keepalive_requests 1000000;
+  }
+  upstream strict {
+    server 127.0.0.1:$STRICT_PORT;
+    keepalive 8;
+  }
+  server {
+    listen 127.0.0.1:$LUA_PORT;
+    location / {
+      access_by_lua_block { $(sign_lua "127.0.0.1:$EMU_PORT") }
+      proxy_pass http://emulator;
+      proxy_http_version 1.1;
+      proxy_set_header Host 127.0.0.1:$EMU_PORT;
+      proxy_set_header Connection "";
+    }
+  }
+  server {
+    listen 127.0.0.1:$LUA_CHECK_PORT;
+    access_log off;
+    location / {
+      access_by_lua_block { $(sign_lua "127.0.0.1:$STRICT_PORT") }
+      proxy_pass http://strict;
+      proxy_http_version 1.1;
+      proxy_set_header Host 127.0.0.1:$STRICT_PORT;
+      proxy_set_header Connection "";
+    }
+  }
+}
+NGINX
+log "nginx + Lua SigV4 signer on 127.0.0.1:$LUA_PORT (core $PROXY_CPU, worker_processes 1, access_log on)"
+start_nginx nginx-lua "$LUA_PORT" LUA_PID LUA_WORKER
+
+# The signer's signatures, checked by the emulator's SigV4 verifier (service lambda on /url;
+# a query to sort, an encoded path, an empty body), then that emulator is stopped.
+log "checking the Lua signer against a SigV4-verifying emulator on 127.0.0.1:$STRICT_PORT"
+RUST_LOG=warn taskset -c "$LOAD_CPU" "$EMULATOR_BIN" --http "127.0.0.1:$STRICT_PORT" --threads 1 \
+  > "$WORK/emulator-strict.out" 2> "$WORK/emulator-strict.log" &
+STRICT_PID=$!
+for _ in $(seq 1 150); do grep -q READY "$WORK/emulator-strict.out" 2>/dev/null && break; sleep 0.1; done
+grep -q READY "$WORK/emulator-strict.out" || die "strict emulator did not start: $(cat "$WORK/emulator-strict.log")"
+for check in "POST /url/bench" "POST /url/a%20b/c?z=1&a=2&a=1&e=%2F" "GET /url/bench?x=y"; do
+  method=${check%% *}; target=${check#* }
+  if [ "$method" = POST ]; then
+    code=$(curl -s -o "$WORK/check-lua.out" -w '%{http_code}' -H 'content-type: application/json' \
+      --data-binary '{"check":"sigv4"}' "http://127.0.0.1:$LUA_CHECK_PORT$target")
+  else
+    code=$(curl -s -o "$WORK/check-lua.out" -w '%{http_code}' "http://127.0.0.1:$LUA_CHECK_PORT$target")
+  fi
+  [ "$code" = 200 ] || die "Lua signer: $method $target answered $code: $(head -c 300 "$WORK/check-lua.out")"
+done
+kill -TERM "$STRICT_PID" 2>/dev/null || true
+wait "$STRICT_PID" 2>/dev/null || true
+STRICT_PID=""
 
 # ---------------------------------------------------------------------------------------------
 # Paths
@@ -335,11 +432,12 @@ python3 -c 'import sys; n=int(sys.argv[1]); sys.stdout.write("{\"pad\":\"" + "x"
   "$BODY_BYTES" > "$BODY"
 LUA=$ROOT/load/wrk/bench.lua
 
-PATHS=(direct nginx fu_apikey fu_iam invoke_raw invoke_v2)
+PATHS=(direct nginx nginx_lua fu_apikey fu_iam invoke_raw invoke_v2)
 url_of() {
   case "$1" in
     direct) echo "http://127.0.0.1:$EMU_PORT/open/bench" ;;
     nginx) echo "http://127.0.0.1:$NGX_PORT/open/bench" ;;
+    nginx_lua) echo "http://127.0.0.1:$LUA_PORT/url/bench" ;;
     fu_apikey) echo "http://127.0.0.1:$GW_PORT/fu/bench" ;;
     fu_iam) echo "http://127.0.0.1:$GW_PORT/fu-iam/bench" ;;
     invoke_raw) echo "http://127.0.0.1:$GW_PORT/invoke" ;;
@@ -351,6 +449,7 @@ pids_of() {
   case "$1" in
     direct) echo "$EMU_PID" ;;
     nginx) echo "$NGX_PID $NGX_WORKER" ;;
+    nginx_lua) echo "$LUA_PID $LUA_WORKER" ;;
     *) echo "$GW_PID" ;;
   esac
 }
@@ -359,6 +458,7 @@ rss_pid_of() {
   case "$1" in
     direct) echo "$EMU_PID" ;;
     nginx) echo "$NGX_WORKER" ;;
+    nginx_lua) echo "$LUA_WORKER" ;;
     *) echo "$GW_PID" ;;
   esac
 }

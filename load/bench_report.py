@@ -23,12 +23,13 @@ RSS_TARGET_KB = 64 * 1024  # 64 MiB
 LABELS = {
     "direct": "direct to the emulator",
     "nginx": "nginx pass-through",
+    "nginx_lua": "nginx + Lua SigV4 signer (access_log on)",
     "fu_apikey": "gateway function_uri, unsigned (API key)",
     "fu_iam": "gateway function_uri, IAM-signed",
     "invoke_raw": "gateway Invoke, signed, raw event",
     "invoke_v2": "gateway Invoke, signed, API Gateway v2 event",
 }
-PROCESS = {"direct": "emulator", "nginx": "nginx"}
+PROCESS = {"direct": "emulator", "nginx": "nginx", "nginx_lua": "nginx + lua-nginx-module"}
 GATEWAY_PATHS = ["fu_apikey", "fu_iam", "invoke_raw", "invoke_v2"]
 
 
@@ -281,6 +282,14 @@ def main():
             f"({inv['rps']:,.0f} vs {ng['rps']:,.0f})", inv["rps"] >= 0.45 * ng["rps"])
         row("signed Invoke p99 no worse than nginx's (saturation)",
             f"{us(inv['wrk']['p99_us'])} vs {us(ng['wrk']['p99_us'])}", inv["wrk"]["p99_us"] <= ng["wrk"]["p99_us"])
+    lua = sat.get("nginx_lua")
+    for key, want in (("invoke_raw", 1.3), ("fu_iam", 1.15)):
+        r = sat.get(key)
+        if lua and r:
+            row(f"{LABELS[key]} ≥ {want}× the nginx + Lua SigV4 signer's req/s (issue 14)",
+                f"{r['rps'] / lua['rps']:.2f}× ({r['rps']:,.0f} vs {lua['rps']:,.0f}); "
+                f"CPU µs/req {r['cpu_us_per_req']:.1f} vs {lua['cpu_us_per_req']:.1f}",
+                r["rps"] >= want * lua["rps"])
     if ng and fu:
         row("unsigned function_uri ≥ 0.6× nginx req/s", f"{fu['rps'] / ng['rps']:.2f}× "
             f"({fu['rps']:,.0f} vs {ng['rps']:,.0f})", fu["rps"] >= 0.6 * ng["rps"])
