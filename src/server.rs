@@ -114,6 +114,13 @@ pub fn parse_args() -> Opt {
 }
 
 pub fn run() -> ! {
+    // Before any thread starts: a daemon tells its waiting parent it is ready with SIGUSR1
+    // (`daemon_wait_for_ready`, systemd's ExecReload `-u -d`). A process-directed signal goes
+    // to any thread that does not block it, so one thread started here without it blocked let
+    // an early SIGUSR1 kill the parent before it listened (`-u -d` then failed although the new
+    // process took over). Blocked from here in every thread; the patched Pingora unblocks it in
+    // the parent once it listens and in the daemon (vendor/README.md, pingora-core 0004).
+    set_sigusr1_blocked(true);
     init_logging();
     let opt = parse_args();
     let path = config_path(opt.conf.as_deref());
@@ -132,6 +139,11 @@ pub fn run() -> ! {
     };
     let mut config = config;
     config.server.daemon |= opt.daemon;
+    if !(config.server.daemon && config.server.daemon_wait_for_ready) {
+        // No parent will wait for SIGUSR1: its default action again (threads started above
+        // keep it blocked; the signal goes to this one).
+        set_sigusr1_blocked(false);
+    }
     run_preflight(&config, mode, warnings);
     if opt.test {
         check_credentials(&config, &table, &credentials);
@@ -459,4 +471,20 @@ fn fail(e: &ConfigError) -> ! {
     error!("{e}");
     eprintln!("lambda-proxy: configuration error: {e}");
     std::process::exit(1)
+}
+
+/// Blocks or unblocks SIGUSR1 for the calling thread (threads it starts inherit the mask).
+fn set_sigusr1_blocked(blocked: bool) {
+    // SAFETY: plain libc calls on a local, initialised signal set.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGUSR1);
+        let how = if blocked {
+            libc::SIG_BLOCK
+        } else {
+            libc::SIG_UNBLOCK
+        };
+        libc::pthread_sigmask(how, &set, std::ptr::null_mut());
+    }
 }

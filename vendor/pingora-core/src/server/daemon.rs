@@ -208,11 +208,22 @@ pub fn daemonize(conf: &ServerConf) -> DaemonizeResult {
 
     move_old_pid(&conf.pid_file);
 
+    // lambda-proxy patch 0004: SIGUSR1 is blocked from before the fork until the parent listens
+    // for it. A daemon that is ready before the parent registered its listener (after the fork)
+    // would otherwise kill the parent with SIGUSR1's default action: `-u -d` then fails although
+    // the new process took over. Blocked, the signal stays pending and is taken when the parent
+    // unblocks it in `wait_for_ready_or_exit`; the daemon unblocks it at once.
+    if conf.daemon_wait_for_ready {
+        set_sigusr1_blocked(true);
+    }
+
     match build_daemonize(conf).execute() {
         Outcome::Parent(result) => {
             result.unwrap_or_else(|e| panic!("Daemonize failed: {e}"));
         }
         Outcome::Child(result) => {
+            // The daemon itself never waits for SIGUSR1 (its caller may have blocked it too).
+            set_sigusr1_blocked(false);
             result.unwrap_or_else(|e| panic!("Daemonize child setup failed: {e}"));
             return DaemonizeResult {
                 notify_parent_pid: parent_pid,
@@ -247,6 +258,25 @@ pub fn daemonize(conf: &ServerConf) -> DaemonizeResult {
     process::exit(0);
 }
 
+/// lambda-proxy patch 0004: blocks or unblocks SIGUSR1 for the calling thread (the mask is
+/// inherited across `fork`). A process-directed SIGUSR1 goes to any thread that does not block
+/// it, so threads started before daemonizing must block it too: the caller blocks it before
+/// starting any (lambda-proxy: `server::run`).
+fn set_sigusr1_blocked(blocked: bool) {
+    // SAFETY: plain libc calls on a local, initialised signal set.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGUSR1);
+        let how = if blocked {
+            libc::SIG_BLOCK
+        } else {
+            libc::SIG_UNBLOCK
+        };
+        libc::pthread_sigmask(how, &set, std::ptr::null_mut());
+    }
+}
+
 /// Build a single-threaded tokio runtime for the parent's signal wait loop.
 ///
 /// The parent process is short-lived and only needs to wait for a signal and check the pid file.
@@ -278,6 +308,8 @@ fn wait_for_ready_or_exit(pid_file: &str, timeout: Duration) {
 
         let mut sigusr1 =
             signal(SignalKind::user_defined1()).expect("failed to register SIGUSR1 listener");
+        // lambda-proxy patch 0004: listening now; a SIGUSR1 sent meanwhile is delivered here.
+        set_sigusr1_blocked(false);
 
         let mut liveness_check = interval(LIVENESS_CHECK_INTERVAL);
         let mut daemon_pid: Option<libc::pid_t> = None;
