@@ -365,7 +365,7 @@ where
                         downstream_session.session_type()
                     );
                 }
-                // lambda-proxy patch (vendor/README.md): let the service log and count it.
+                // lambda-proxy patch 0001 (vendor/README.md): let the service log and count it.
                 self.inner.request_refused(&downstream_session, &e);
                 downstream_session.shutdown().await;
                 return None;
@@ -393,7 +393,7 @@ where
                 .unwrap_or_else(|e| {
                     error!("failed to send error response to downstream: {e}");
                 });
-            // lambda-proxy patch (vendor/README.md): let the service log and count it.
+            // lambda-proxy patch 0001 (vendor/README.md): let the service log and count it.
             let e = Error::explain(HTTPStatus(405), "CONNECT method proxying is not allowed");
             self.inner.request_refused(&downstream_session, &e);
             downstream_session.shutdown().await;

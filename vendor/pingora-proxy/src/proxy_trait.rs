@@ -550,7 +550,7 @@ pub trait ProxyHttp {
     /// when the connection is dropped without one. No `CTX` exists for such a request.
     /// The request header may not have been parsed: do not call `session.req_header()`.
     ///
-    /// lambda-proxy patch (see vendor/README.md): upstream Pingora has no hook here, so these
+    /// lambda-proxy patch 0001 (see vendor/README.md): upstream Pingora has no hook here, so these
     /// requests left no access log line and no metric.
     fn request_refused(&self, _session: &HttpSession, _error: &Error) {}
 

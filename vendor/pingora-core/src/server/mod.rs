@@ -271,7 +271,7 @@ impl Server {
                     .send(ExecutionPhase::GracefulTerminate)
                     .ok();
 
-                return ShutdownType::Graceful;
+                return ShutdownType::Graceful; // lambda-proxy patch 0002: in a loop now
             }
             ShutdownSignal::GracefulUpgrade => {
                 // TODO: still need to select! on signals in case a fast shutdown is needed
@@ -336,7 +336,7 @@ impl Server {
                 return ShutdownType::Graceful;
             }
         }
-        }
+        } // lambda-proxy patch 0002: end of the loop
     }
 
     #[cfg(windows)]
