@@ -27,6 +27,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::body::{BodyReader, BodyWriter};
 use super::common::*;
+use super::head_first::HeadFirst; // lambda-proxy patch 0005
 use crate::protocols::http::HttpTask;
 use crate::protocols::{Digest, SocketAddr, Stream, UniqueID, UniqueIDType};
 use crate::utils::{BufRef, KVRef};
@@ -54,6 +55,9 @@ pub struct HttpSession {
     pub(crate) digest: Box<Digest>,
     response_header: Option<Box<ResponseHeader>>,
     request_written: Option<Box<RequestHeader>>,
+    /// lambda-proxy patch 0005: the serialised request head, held back by
+    /// `write_request_header` and sent with the first body write (one send instead of two).
+    pending_head: Option<Bytes>,
     bytes_sent: usize,
     /// Total response body payload bytes received from upstream
     body_recv: usize,
@@ -91,6 +95,7 @@ impl HttpSession {
             keepalive_timeout: KeepaliveStatus::Off,
             response_header: None,
             request_written: None,
+            pending_head: None, // lambda-proxy patch 0005
             read_timeout: None,
             write_timeout: None,
             digest,
@@ -130,6 +135,15 @@ impl HttpSession {
         })?;
         trace!("Writing request header: {to_wire:?}");
 
+        // lambda-proxy patch 0005: when a body of known length follows, the head waits for
+        // its first piece (`do_write_body`) so that both leave in one write.
+        if defers_head(&req) {
+            let len = to_wire.len();
+            self.pending_head = Some(to_wire.freeze());
+            self.request_written = Some(req);
+            return Ok(len);
+        }
+
         let write_fut = self.underlying_stream.write_all(to_wire.as_ref());
         match self.write_timeout {
             Some(t) => match timeout(t, write_fut).await {
@@ -156,10 +170,26 @@ impl HttpSession {
     }
 
     async fn do_write_body(&mut self, buf: &[u8]) -> Result<Option<usize>> {
-        let written = self
-            .body_writer
-            .write_body(&mut self.underlying_stream, buf)
-            .await;
+        let written = match self.pending_head.take() {
+            // lambda-proxy patch 0005: the held-back head goes out with this piece of body.
+            Some(head) => {
+                let mut stream = HeadFirst::new(head, &mut self.underlying_stream);
+                let written = self.body_writer.write_body(&mut stream, buf).await;
+                if written.is_ok() && !stream.head.is_empty() {
+                    // Nothing of the body was written (empty piece): send the head alone.
+                    stream
+                        .flush()
+                        .await
+                        .or_err(WriteError, "while writing request headers")?;
+                }
+                written
+            }
+            None => {
+                self.body_writer
+                    .write_body(&mut self.underlying_stream, buf)
+                    .await
+            }
+        };
 
         if let Ok(Some(num_bytes)) = written {
             self.bytes_sent += num_bytes;
@@ -191,6 +221,13 @@ impl HttpSession {
     /// Flush local buffer and notify the server by sending the last chunk if chunked encoding is
     /// used.
     pub async fn finish_body(&mut self) -> Result<Option<usize>> {
+        if let Some(head) = self.pending_head.take() {
+            // lambda-proxy patch 0005: no body was written; the head still goes out first.
+            HeadFirst::new(head, &mut self.underlying_stream)
+                .flush()
+                .await
+                .or_err(WriteError, "while writing request headers")?;
+        }
         let res = self.body_writer.finish(&mut self.underlying_stream).await?;
         self.underlying_stream
             .flush()
@@ -914,6 +951,17 @@ pub(crate) fn request_target_has_forbidden_byte(path: &[u8]) -> bool {
 
 // TODO: change it to to_buf
 #[inline]
+/// lambda-proxy patch 0005: whether `write_request_header` holds the head back for the first
+/// body write. Only for a body of known, non-zero length that the server does not have to
+/// invite first: not `Expect: 100-continue` (the client waits for the interim answer), not an
+/// upgrade, not chunked (a streamed body whose first piece may be far off).
+fn defers_head(req: &RequestHeader) -> bool {
+    !is_expect_continue_req(req)
+        && !is_upgrade_req(req)
+        && !is_chunked_encoding_from_headers(&req.headers)
+        && matches!(content_length_for_framing(&req.headers), Ok(Some(n)) if n > 0)
+}
+
 pub fn http_req_header_to_wire(req: &RequestHeader) -> Option<BytesMut> {
     let mut buf = BytesMut::with_capacity(512);
 

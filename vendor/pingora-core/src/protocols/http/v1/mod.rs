@@ -17,6 +17,8 @@
 pub(crate) mod body;
 pub mod client;
 pub mod common;
+// lambda-proxy patch 0005
+mod head_first;
 pub(crate) mod header;
 pub mod server;
 
