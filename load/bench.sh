@@ -2,7 +2,8 @@
 # One-machine benchmark of lambda-proxy against nginx and nginx + a Lua SigV4 signer, with public
 # tools only (wrk, nginx, its Lua module and taskset from the distribution). See load/README.md for what it measures and how to read it.
 #
-#   ./load/bench.sh                 build, then saturation, latency (1 connection; half-saturation
+#   ./load/bench.sh                 build, then saturation (every gateway path with its access log
+#                                   off, text and json), latency (1 connection; half-saturation
 #                                   fixed rate) and peak RSS with 1,000 keep-alive clients
 #   ./load/bench.sh --quick         5 s runs, 1 s warm-ups (a quick look, not for RESULTS.md)
 #   ./load/bench.sh --help          every option
@@ -31,7 +32,9 @@ DO_BUILD=1
 DO_INSTALL=1
 OUT=""
 KEEP=0
-ACCESS_LOG=off     # gateway access log: off (RUST_LOG=warn, as nginx's access_log off), text, json
+# Gateway access log modes of the saturation runs: off (access_log.enabled: false, RUST_LOG=warn,
+# like nginx's access_log off), text, json (RUST_LOG=warn,access=info, to a file).
+LOG_MODES=off,text,json
 
 usage() {
   cat <<'TXT'
@@ -49,10 +52,19 @@ usage: load/bench.sh [options]
   --no-build        use the existing target/release binaries (fixed-rate is built if missing)
   --no-install      do not apt-get install missing tools (nginx, wrk, taskset, curl)
   --quick           --duration 5 --warmup 1
-  --out FILE        also write the markdown report to FILE
+  --out FILE        also write the markdown report to FILE and its chart to FILE's stem + .svg
+                    (next to FILE: --out /tmp/bench.md writes /tmp/bench.svg)
   --keep            keep the work directory (configs, logs, raw results)
-  --access-log MODE off (default: RUST_LOG=warn, like nginx's access_log off), text or json:
-                    the gateway writes its access log (to a file in the work directory)
+  --access-log-modes LIST
+                    gateway access log modes measured at saturation, comma-separated, among
+                    off, text and json (default off,text,json: three rows per gateway path).
+                    off: access_log.enabled false and RUST_LOG=warn; text / json: that format,
+                    RUST_LOG=warn,access=info, stderr to a file in the work directory. The
+                    gateway is restarted for each path and mode. nginx pass-through runs with
+                    access_log off, and on (combined, to a file) when text or json is listed.
+                    The unloaded, fixed-rate and RSS runs use one mode: text when listed, else
+                    the first one. Fewer modes, shorter run.
+  --access-log MODE the same as --access-log-modes MODE (one mode)
 TXT
 }
 
@@ -73,17 +85,55 @@ while [ $# -gt 0 ]; do
     --quick) DURATION=5; WARMUP=1; shift ;;
     --out) OUT=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
-    --access-log) ACCESS_LOG=$2; shift 2 ;;
+    --access-log-modes|--access-log) LOG_MODES=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "bench.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
   esac
 done
 COMMAND="./load/bench.sh${*:+ $*}"
-case "$ACCESS_LOG" in off|text|json) ;; *) echo "bench.sh: --access-log off|text|json" >&2; exit 2 ;; esac
-ARGS_TEXT="access_log=${ACCESS_LOG} duration=${DURATION}s warmup=${WARMUP}s connections=${CONNS} body=${BODY_BYTES}B rate_connections=${RATE_CONNS} rss_connections=${RSS_CONNS} proxy_cpu=${PROXY_CPU} load_cpu=${LOAD_CPU}"
+for n in "$DURATION" "$WARMUP" "$CONNS" "$BODY_BYTES" "$RSS_CONNS" "$RATE_CONNS" "$PROXY_CPU" "$LOAD_CPU"; do
+  case "$n" in ''|*[!0-9]*) echo "bench.sh: not a whole number: $n" >&2; exit 2 ;; esac
+done
+[ "$DURATION" -gt 0 ] || { echo "bench.sh: --duration must be at least 1" >&2; exit 2; }
+IFS=, read -r -a MODES <<< "$LOG_MODES"
+[ ${#MODES[@]} -gt 0 ] || { echo "bench.sh: --access-log-modes: empty list" >&2; exit 2; }
+LOG_ON=0          # 1 when a mode with the access log on is listed (nginx then runs it on too)
+declare -A SEEN=()
+for m in "${MODES[@]}"; do
+  case "$m" in off) ;; text|json) LOG_ON=1 ;; *) echo "bench.sh: --access-log-modes: off, text or json, not '$m'" >&2; exit 2 ;; esac
+  [ -z "${SEEN[$m]:-}" ] || { echo "bench.sh: --access-log-modes: $m twice" >&2; exit 2; }
+  SEEN[$m]=1
+done
+# The mode of the unloaded, fixed-rate and RSS runs: text (the gateway's default) when listed.
+DETAIL_MODE=${MODES[0]}
+[ -n "${SEEN[text]:-}" ] && DETAIL_MODE=text
+ARGS_TEXT="access_log_modes=${LOG_MODES} detail_mode=${DETAIL_MODE} duration=${DURATION}s warmup=${WARMUP}s connections=${CONNS} body=${BODY_BYTES}B rate_connections=${RATE_CONNS} rss_connections=${RSS_CONNS} proxy_cpu=${PROXY_CPU} load_cpu=${LOAD_CPU}"
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
+
+# The expected length of the measurements (without the build): measured runs of warm-up +
+# duration each, about 1 s of set-up per run (/proc reads, metrics scrapes, client start), about
+# 1 s per gateway restart, and the RSS runs' second waves.
+estimate_seconds() {
+  local run=$((WARMUP + DURATION)) n_sat restarts total
+  n_sat=$((3 + LOG_ON + 4 * ${#MODES[@]}))      # direct, nginx, [nginx log on], nginx + Lua, gateway
+  restarts=$((4 * ${#MODES[@]}))
+  total=$((n_sat * (run + 1)))
+  if [ "$DO_LATENCY" = 1 ]; then
+    # unloaded: 7 paths; fixed rate: 4 gateway paths + nginx + direct each, + nginx + Lua for 3
+    total=$((total + (7 + 15) * (run + 1)))
+    restarts=$((restarts + 1))
+  fi
+  if [ "$DO_RSS" = 1 ]; then
+    # nginx, nginx + Lua, 2 gateway paths: wave 1 (warm-up + duration), wave 2 (duration), a wait
+    total=$((total + 4 * (run + DURATION + 4)))
+    restarts=$((restarts + 2))
+  fi
+  echo $((total + restarts + 10))
+}
+EST=$(estimate_seconds)
+log "expected duration: about $((EST / 60)) min $((EST % 60)) s of measurements (plus the build unless --no-build); access log modes: ${MODES[*]} (unloaded, fixed-rate and RSS runs: $DETAIL_MODE)"
 
 # ---------------------------------------------------------------------------------------------
 # Prerequisites: nginx, its Lua module (libnginx-mod-http-lua, which brings lua-resty-core and
@@ -124,7 +174,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   NGINX_BIN=$(command -v nginx || echo /usr/sbin/nginx)
 fi
 ncpu=$(nproc)
-[ "$PROXY_CPU" -lt "$ncpu" ] && [ "$LOAD_CPU" -lt "$ncpu" ] || die "need cores $PROXY_CPU and $LOAD_CPU (nproc=$ncpu)"
+{ [ "$PROXY_CPU" -lt "$ncpu" ] && [ "$LOAD_CPU" -lt "$ncpu" ]; } || die "need cores $PROXY_CPU and $LOAD_CPU (nproc=$ncpu)"
 [ "$PROXY_CPU" != "$LOAD_CPU" ] || die "--proxy-cpu and --load-cpu must differ"
 
 if [ "$DO_BUILD" = 1 ]; then
@@ -140,7 +190,7 @@ if [ "$DO_BUILD" = 1 ] || [ ! -x "$FIXED_RATE" ]; then
 fi
 GATEWAY_BIN=$ROOT/target/release/lambda-proxy
 EMULATOR_BIN=$ROOT/target/release/lambda-proxy-emulator
-[ -x "$GATEWAY_BIN" ] && [ -x "$EMULATOR_BIN" ] || die "no release binaries (run without --no-build)"
+{ [ -x "$GATEWAY_BIN" ] && [ -x "$EMULATOR_BIN" ]; } || die "no release binaries (run without --no-build)"
 
 # 1,000 clients need more than the usual 1024 descriptors (the children inherit this).
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -170,9 +220,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-read -r EMU_PORT GW_PORT MET_PORT NGX_PORT LUA_PORT LUA_CHECK_PORT STRICT_PORT < <(python3 - <<'PY'
+read -r EMU_PORT GW_PORT MET_PORT NGX_PORT NGX_LOG_PORT LUA_PORT LUA_CHECK_PORT STRICT_PORT < <(python3 - <<'PY'
 import socket
-socks = [socket.socket() for _ in range(7)]
+socks = [socket.socket() for _ in range(8)]
 for s in socks:
     s.bind(("127.0.0.1", 0))
 print(*[s.getsockname()[1] for s in socks])
@@ -222,106 +272,41 @@ grep -q READY "$WORK/emulator.out" || die "emulator did not start: $(cat "$WORK/
 # --- the gateway, one worker thread, on the proxy core -----------------------------------------
 AKID=AKIDEXAMPLE
 SECRET=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY
-cat > "$WORK/gateway.yaml" <<YAML
-version: 1
-threads: 1
-pid_file: $WORK/gateway.pid
-upgrade_sock: $WORK/gateway-upgrade.sock
-grace_period_seconds: 1
-graceful_shutdown_timeout_seconds: 1
-listeners:
-  - address: 127.0.0.1:$GW_PORT
-metrics:
-  address: 127.0.0.1:$MET_PORT
-access_log:
-  format: $([ "$ACCESS_LOG" = json ] && echo json || echo text)
-routes:
-  - name: fu-apikey
-    uri: /fu/*
-    function_uri: http://127.0.0.1:$EMU_PORT/apikey/prod
-    authorization:
-      apikey: bench-api-key
-  - name: fu-iam
-    uri: /fu-iam/*
-    function_uri: http://127.0.0.1:$EMU_PORT/iam/prod
-    authorization:
-      iam:
-        accesskey: $AKID
-        secretkey: $SECRET
-  - name: invoke-raw
-    uri: /invoke
-    function_name: echo
-    aws_region: us-east-1
-    host: 127.0.0.1
-    port: $EMU_PORT
-    disable_https: true
-    aws_key: $AKID
-    aws_secret: $SECRET
-  - name: invoke-v2
-    uri: /invoke-v2/*
-    function_name: proxy
-    aws_region: us-east-1
-    host: 127.0.0.1
-    port: $EMU_PORT
-    disable_https: true
-    aws_key: $AKID
-    aws_secret: $SECRET
-    awsgateway_compatible: true
-    awsgateway_compatible_payload_version: "2.0"
-    is_proxy_integration: true
-YAML
-"$GATEWAY_BIN" -t -c "$WORK/gateway.yaml" > "$WORK/gateway-t.log" 2>&1 || die "gateway config: $(cat "$WORK/gateway-t.log")"
-# The access log (target `access`, info) is on only with --access-log text|json.
-GW_RUST_LOG=warn
-[ "$ACCESS_LOG" = off ] || GW_RUST_LOG=warn,access=info
+# The gateway's, nginx's and nginx + Lua's configurations (gateway_yaml, nginx_conf, nginx_lua_conf).
+# shellcheck source=load/bench_conf.sh
+. "$ROOT/load/bench_conf.sh"
+for m in "${MODES[@]}"; do
+  gateway_yaml "$m" > "$WORK/gateway-$m.yaml"
+  "$GATEWAY_BIN" -t -c "$WORK/gateway-$m.yaml" > "$WORK/gateway-t.log" 2>&1 || die "gateway config ($m): $(cat "$WORK/gateway-t.log")"
+done
+# start_gateway MODE: a fresh gateway with access log MODE; its stderr (the access log, and any
+# warning) goes to $WORK/gateway-MODE.log. The access log (target `access`, info) is on only in
+# the text and json modes.
+GW_MODE=""
 start_gateway() {
-  RUST_LOG=$GW_RUST_LOG taskset -c "$PROXY_CPU" "$GATEWAY_BIN" -c "$WORK/gateway.yaml" >> "$WORK/gateway.out" 2>> "$WORK/gateway.log" &
+  local rust_log=warn
+  [ "$1" = off ] || rust_log=warn,access=info
+  GW_MODE=$1
+  RUST_LOG=$rust_log taskset -c "$PROXY_CPU" "$GATEWAY_BIN" -c "$WORK/gateway-$1.yaml" \
+    >> "$WORK/gateway.out" 2>> "$WORK/gateway-$1.log" &
   GW_PID=$!
   wait_http "http://127.0.0.1:$GW_PORT/healthz" gateway "$GW_PID"
 }
 stop_gateway() {
+  [ -n "$GW_PID" ] || return 0
   kill -TERM "$GW_PID" 2>/dev/null || true
   for _ in $(seq 1 50); do kill -0 "$GW_PID" 2>/dev/null || break; sleep 0.1; done
   kill -KILL "$GW_PID" 2>/dev/null || true
   wait "$GW_PID" 2>/dev/null || true
   GW_PID=""
 }
-log "lambda-proxy on 127.0.0.1:$GW_PORT, metrics :$MET_PORT (core $PROXY_CPU, threads: 1)"
-start_gateway
+restart_gateway() { stop_gateway; start_gateway "$1"; }
+log "lambda-proxy on 127.0.0.1:$GW_PORT, metrics :$MET_PORT (core $PROXY_CPU, threads: 1, access log $DETAIL_MODE)"
+start_gateway "$DETAIL_MODE"
 
 # --- nginx, one worker process, on the proxy core ---------------------------------------------
 mkdir -p "$WORK/nginx-tmp"
-cat > "$WORK/nginx.conf" <<NGINX
-worker_processes 1;
-daemon off;
-pid $WORK/nginx.pid;
-error_log $WORK/nginx-error.log warn;
-worker_rlimit_nofile 65536;
-events { worker_connections 8192; }
-http {
-  access_log off;
-  client_body_temp_path $WORK/nginx-tmp/body;
-  proxy_temp_path $WORK/nginx-tmp/proxy;
-  fastcgi_temp_path $WORK/nginx-tmp/fastcgi;
-  uwsgi_temp_path $WORK/nginx-tmp/uwsgi;
-  scgi_temp_path $WORK/nginx-tmp/scgi;
-  # No per-connection request cap on either side (lambda-proxy has none).
-  keepalive_requests 1000000;
-  upstream emulator {
-    server 127.0.0.1:$EMU_PORT;
-    keepalive 128;
-    keepalive_requests 1000000;
-  }
-  server {
-    listen 127.0.0.1:$NGX_PORT;
-    location / {
-      proxy_pass http://emulator;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-    }
-  }
-}
-NGINX
+nginx_conf > "$WORK/nginx.conf"
 # start_nginx NAME PORT PID_VAR WORKER_VAR: nginx with $WORK/NAME.conf on the proxy core; sets
 # PID_VAR (the master, stopped on exit) and WORKER_VAR once NAME answers on PORT.
 start_nginx() {
@@ -332,7 +317,7 @@ start_nginx() {
   printf -v "$4" '%s' "$(pgrep -P "${!3}" | head -1)"
   [ -n "${!4}" ] || die "no $1 worker process under ${!3}"
 }
-log "nginx on 127.0.0.1:$NGX_PORT (core $PROXY_CPU, worker_processes 1)"
+log "nginx on 127.0.0.1:$NGX_PORT, access_log on: :$NGX_LOG_PORT (core $PROXY_CPU, worker_processes 1)"
 start_nginx nginx "$NGX_PORT" NGX_PID NGX_WORKER
 
 # --- nginx + Lua SigV4 signer, one worker process, on the proxy core ---------------------------
@@ -343,62 +328,7 @@ start_nginx nginx "$NGX_PORT" NGX_PID NGX_WORKER
 # the plain nginx row above has it off. A second server signs for a strict emulator (SigV4
 # verified, unlike --fast) that is started only to check the signatures before the measurements.
 mkdir -p "$WORK/nginx-lua-tmp"
-sign_lua() { # host:port -> the access_by_lua_block that signs for the emulator at host:port
-  printf 'require("sigv4").sign("us-east-1", "lambda", "%s", "%s", "%s")' "$1" "$AKID" "$SECRET"
-}
-cat > "$WORK/nginx-lua.conf" <<NGINX
-load_module $NGINX_MODULES/ndk_http_module.so;
-load_module $NGINX_MODULES/ngx_http_lua_module.so;
-worker_processes 1;
-daemon off;
-pid $WORK/nginx-lua.pid;
-error_log $WORK/nginx-lua-error.log warn;
-worker_rlimit_nofile 65536;
-events { worker_connections 8192; }
-http {
-  access_log $WORK/nginx-lua-access.log;
-  lua_package_path "$ROOT/load/nginx/?.lua;;";
-  client_body_temp_path $WORK/nginx-lua-tmp/body;
-  proxy_temp_path $WORK/nginx-lua-tmp/proxy;
-  fastcgi_temp_path $WORK/nginx-lua-tmp/fastcgi;
-  uwsgi_temp_path $WORK/nginx-lua-tmp/uwsgi;
-  scgi_temp_path $WORK/nginx-lua-tmp/scgi;
-  # The whole body in memory (it is hashed); Lambda's 6 MB payload limit.
-  client_body_buffer_size 1m;
-  client_max_body_size 6m;
-  keepalive_requests 1000000;
-  upstream emulator {
-    server 127.0.0.1:$EMU_PORT;
-    keepalive 128;
-    keepalive_requests 1000000;
-  }
-  upstream strict {
-    server 127.0.0.1:$STRICT_PORT;
-    keepalive 8;
-  }
-  server {
-    listen 127.0.0.1:$LUA_PORT;
-    location / {
-      access_by_lua_block { $(sign_lua "127.0.0.1:$EMU_PORT") }
-      proxy_pass http://emulator;
-      proxy_http_version 1.1;
-      proxy_set_header Host 127.0.0.1:$EMU_PORT;
-      proxy_set_header Connection "";
-    }
-  }
-  server {
-    listen 127.0.0.1:$LUA_CHECK_PORT;
-    access_log off;
-    location / {
-      access_by_lua_block { $(sign_lua "127.0.0.1:$STRICT_PORT") }
-      proxy_pass http://strict;
-      proxy_http_version 1.1;
-      proxy_set_header Host 127.0.0.1:$STRICT_PORT;
-      proxy_set_header Connection "";
-    }
-  }
-}
-NGINX
+nginx_lua_conf > "$WORK/nginx-lua.conf"
 log "nginx + Lua SigV4 signer on 127.0.0.1:$LUA_PORT (core $PROXY_CPU, worker_processes 1, access_log on)"
 start_nginx nginx-lua "$LUA_PORT" LUA_PID LUA_WORKER
 
@@ -432,11 +362,18 @@ python3 -c 'import sys; n=int(sys.argv[1]); sys.stdout.write("{\"pad\":\"" + "x"
   "$BODY_BYTES" > "$BODY"
 LUA=$ROOT/load/wrk/bench.lua
 
-PATHS=(direct nginx nginx_lua fu_apikey fu_iam invoke_raw invoke_v2)
+# Reference paths (nginx_log: nginx pass-through with access_log on, when a gateway mode has the
+# access log on) and gateway paths (each measured in every access log mode at saturation).
+REF_PATHS=(direct nginx)
+[ "$LOG_ON" = 1 ] && REF_PATHS+=(nginx_log)
+REF_PATHS+=(nginx_lua)
+GW_PATHS=(fu_apikey fu_iam invoke_raw invoke_v2)
+SIGNED_PATHS=" fu_iam invoke_raw invoke_v2 "
 url_of() {
   case "$1" in
     direct) echo "http://127.0.0.1:$EMU_PORT/open/bench" ;;
     nginx) echo "http://127.0.0.1:$NGX_PORT/open/bench" ;;
+    nginx_log) echo "http://127.0.0.1:$NGX_LOG_PORT/open/bench" ;;
     nginx_lua) echo "http://127.0.0.1:$LUA_PORT/url/bench" ;;
     fu_apikey) echo "http://127.0.0.1:$GW_PORT/fu/bench" ;;
     fu_iam) echo "http://127.0.0.1:$GW_PORT/fu-iam/bench" ;;
@@ -448,7 +385,7 @@ url_of() {
 pids_of() {
   case "$1" in
     direct) echo "$EMU_PID" ;;
-    nginx) echo "$NGX_PID $NGX_WORKER" ;;
+    nginx|nginx_log) echo "$NGX_PID $NGX_WORKER" ;;
     nginx_lua) echo "$LUA_PID $LUA_WORKER" ;;
     *) echo "$GW_PID" ;;
   esac
@@ -457,7 +394,7 @@ pids_of() {
 rss_pid_of() {
   case "$1" in
     direct) echo "$EMU_PID" ;;
-    nginx) echo "$NGX_WORKER" ;;
+    nginx|nginx_log) echo "$NGX_WORKER" ;;
     nginx_lua) echo "$LUA_WORKER" ;;
     *) echo "$GW_PID" ;;
   esac
@@ -468,9 +405,25 @@ route_of() {
     invoke_raw) echo invoke-raw ;; invoke_v2) echo invoke-v2 ;; *) echo "" ;;
   esac
 }
+# The access log of a path in the results: none (direct), off, combined (nginx's default format)
+# or the gateway's current mode; and the file it goes to (empty when off).
+log_of() {
+  case "$1" in
+    direct) echo none ;; nginx) echo off ;; nginx_log|nginx_lua) echo combined ;; *) echo "$GW_MODE" ;;
+  esac
+}
+log_file_of() {
+  case "$1" in
+    nginx_log) echo "$WORK/nginx-access.log" ;;
+    nginx_lua) echo "$WORK/nginx-lua-access.log" ;;
+    direct|nginx) echo "" ;;
+    *) [ "$GW_MODE" = off ] || echo "$WORK/gateway-$GW_MODE.log" ;;
+  esac
+}
+lines_of() { if [ -n "$1" ] && [ -f "$1" ]; then wc -l < "$1"; else echo 0; fi; }
 
 log "checking every path answers 200"
-for p in "${PATHS[@]}"; do
+for p in "${REF_PATHS[@]}" "${GW_PATHS[@]}"; do
   code=$(curl -s -o "$WORK/check-$p.out" -w '%{http_code}' -H 'content-type: application/json' \
     --data-binary "@$BODY" "$(url_of "$p")")
   [ "$code" = 200 ] || die "$p: $(url_of "$p") answered $code: $(head -c 300 "$WORK/check-$p.out")"
@@ -495,14 +448,18 @@ scrape() { curl -s --max-time 5 "http://127.0.0.1:$MET_PORT/metrics" > "$1" || :
 measure() {
   local mode=$1 p=$2 conns=$3 target=$4
   local url pids rpid route tag t0 t1 e0 e1 w0 reset wrk_json hwm rss_before rss_start pc0 pc1 lc0 lc1
+  local logm logf l0 l1
   url=$(url_of "$p"); pids=$(pids_of "$p"); rpid=$(rss_pid_of "$p"); route=$(route_of "$p")
+  logm=$(log_of "$p"); logf=$(log_file_of "$p")
   tag="$mode-$p"
+  [ -n "$route" ] && tag="$tag-$GW_MODE"
   rss_start=$(rss_kb "$rpid")
   local warm=${WARMUP_OVERRIDE:-$WARMUP}
   [ "$warm" -gt 0 ] && run_load "$WORK/$tag.warmup.txt" "$conns" "$warm" "$target" "$url" > /dev/null
   if [ -n "${NO_HWM_RESET:-}" ]; then reset=false; else reset=$(reset_hwm "$rpid"); fi
   rss_before=$(rss_kb "$rpid")
   [ -n "$route" ] && scrape "$WORK/$tag.metrics.before"
+  l0=$(lines_of "$logf")
   # shellcheck disable=SC2086
   t0=$(cpu_ticks $pids); e0=$(cpu_ticks "$EMU_PID"); w0=$(date +%s.%N)
   pc0=$(core_jiffies "$PROXY_CPU"); lc0=$(core_jiffies "$LOAD_CPU")
@@ -512,8 +469,11 @@ measure() {
   pc1=$(core_jiffies "$PROXY_CPU"); lc1=$(core_jiffies "$LOAD_CPU")
   hwm=$(hwm_kb "$rpid")
   [ -n "$route" ] && scrape "$WORK/$tag.metrics.after"
-  printf '{"mode":"%s","path":"%s","conns":%s,"target_rate":%s,"proxy_ticks":%s,"emu_ticks":%s,"window_s":%s,"hwm_kb":%s,"rss_start_kb":%s,"rss_before_kb":%s,"hwm_reset":%s,"proxy_core":[%s],"load_core":[%s],"route":"%s","metrics_before":"%s","metrics_after":"%s","wrk":%s}\n' \
-    "$mode" "$p" "$conns" "$target" "$((t1 - t0))" "$((e1 - e0))" \
+  # The gateway's writer thread writes within about 10 ms of a request.
+  [ -n "$route" ] && [ -n "$logf" ] && sleep 0.05
+  l1=$(lines_of "$logf")
+  printf '{"mode":"%s","path":"%s","log":"%s","log_lines":%s,"conns":%s,"target_rate":%s,"proxy_ticks":%s,"emu_ticks":%s,"window_s":%s,"hwm_kb":%s,"rss_start_kb":%s,"rss_before_kb":%s,"hwm_reset":%s,"proxy_core":[%s],"load_core":[%s],"route":"%s","metrics_before":"%s","metrics_after":"%s","wrk":%s}\n' \
+    "$mode" "$p" "$logm" "$((l1 - l0))" "$conns" "$target" "$((t1 - t0))" "$((e1 - e0))" \
     "$(python3 -c "import time; print(round(time.time() - $w0, 3))")" "$hwm" "$rss_start" "$rss_before" "$reset" \
     "$(python3 -c "a='$pc0'.split(); b='$pc1'.split(); print(int(b[0])-int(a[0]), ',', int(b[1])-int(a[1]))")" \
     "$(python3 -c "a='$lc0'.split(); b='$lc1'.split(); print(int(b[0])-int(a[0]), ',', int(b[1])-int(a[1]))")" \
@@ -523,47 +483,62 @@ measure() {
 }
 rps_of() { python3 -c 'import json,sys; w=json.loads(sys.argv[1]); print(w["requests"] / (w["duration_us"] / 1e6))' "$1"; }
 
-# --- 1. saturation: fixed connections, as fast as each path goes -----------------------------
+# --- 1. saturation: fixed connections, as fast as each path goes. Every gateway path runs in
+# each access log mode back to back, each from a freshly started gateway.
 declare -A SAT
-for p in "${PATHS[@]}"; do
+for p in "${REF_PATHS[@]}"; do
   log "saturation: $p ($CONNS connections, ${WARMUP}s warm-up + ${DURATION}s)"
   w=$(measure sat "$p" "$CONNS" 0)
   SAT[$p]=$(rps_of "$w")
   log "  $p: $(printf '%.0f' "${SAT[$p]}") req/s"
 done
+for p in "${GW_PATHS[@]}"; do
+  for m in "${MODES[@]}"; do
+    restart_gateway "$m"
+    log "saturation: $p, access log $m ($CONNS connections, ${WARMUP}s warm-up + ${DURATION}s)"
+    w=$(measure sat "$p" "$CONNS" 0)
+    SAT[$p@$m]=$(rps_of "$w")
+    log "  $p, access log $m: $(printf '%.0f' "${SAT[$p@$m]}") req/s"
+  done
+done
+[ "$GW_MODE" = "$DETAIL_MODE" ] || restart_gateway "$DETAIL_MODE"
 
-# --- 2. latency: one connection (unloaded round trip), then a fixed rate of half of each gateway
-# path's saturation rate, with direct and nginx at the same rate as references.
+# --- 2. latency (gateway in DETAIL_MODE): one connection (unloaded round trip), then a fixed rate
+# of half of each gateway path's saturation rate, with direct, nginx and (for the signed paths)
+# nginx + Lua at the same rate as references.
 if [ "$DO_LATENCY" = 1 ]; then
-  for p in "${PATHS[@]}"; do
+  for p in direct nginx nginx_lua "${GW_PATHS[@]}"; do
     log "unloaded: $p (1 connection, closed loop)"
     measure seq "$p" 1 0 > /dev/null
   done
-  for p in fu_apikey fu_iam invoke_raw invoke_v2; do
-    rate=$(python3 -c "print(int(float('${SAT[$p]}') / 2))")
-    log "fixed rate: $p, nginx and direct at $rate req/s (Poisson arrivals over $RATE_CONNS connections)"
-    for q in "$p" nginx direct; do
+  for p in "${GW_PATHS[@]}"; do
+    rate=$(python3 -c "print(max(1, int(float('${SAT[$p@$DETAIL_MODE]}') / 2)))")
+    refs=(nginx direct)
+    case "$SIGNED_PATHS" in *" $p "*) refs=(nginx_lua nginx direct) ;; esac
+    refs_text="${refs[*]}"
+    log "fixed rate: $p, then ${refs_text// /, } at $rate req/s (Poisson arrivals over $RATE_CONNS connections)"
+    for q in "$p" "${refs[@]}"; do
       measure "lat:$p" "$q" "$RATE_CONNS" "$rate" > /dev/null
     done
   done
 fi
 
-# --- 3. peak RSS with many keep-alive clients (saturating). The gateway is restarted before each
-# of its paths so that no earlier run's memory counts. Wave 1: one set of clients for
-# warm-up + duration, from a fresh process (no separate warm-up). Wave 2: the first clients have
-# gone and as many new ones connect (clients reconnecting), peak over both waves.
+# --- 3. peak RSS with many keep-alive clients (saturating; gateway in DETAIL_MODE). The gateway
+# is restarted before each of its paths so that no earlier run's memory counts. Wave 1: one set
+# of clients for warm-up + duration, from a fresh process (no separate warm-up). Wave 2: the
+# first clients have gone and as many new ones connect (clients reconnecting), peak over both.
 if [ "$DO_RSS" = 1 ]; then
-  for p in nginx fu_apikey invoke_raw; do
-    if [ "$p" != nginx ]; then stop_gateway; start_gateway; fi
+  for p in nginx nginx_lua fu_apikey invoke_raw; do
+    case "$p" in nginx*) ;; *) restart_gateway "$DETAIL_MODE" ;; esac
     log "RSS: $p with $RSS_CONNS keep-alive clients, two waves"
     rpid=$(rss_pid_of "$p")
-    fd0=$(ls "/proc/$rpid/fd" | wc -l)
+    fd0=$(find "/proc/$rpid/fd" -mindepth 1 -maxdepth 1 | wc -l)
     WARMUP_OVERRIDE=0 DURATION_OVERRIDE=$((WARMUP + DURATION)) measure rss1 "$p" "$RSS_CONNS" 0 > /dev/null
     # Wave 2 is 1,000 *new* clients once the first ones have gone: wait (at most 10 s) until the
     # first wave's connections are closed, so the two waves do not overlap (an overlap is 2,000
     # clients for a moment, and the peak would measure that).
     for _ in $(seq 1 100); do
-      [ "$(ls "/proc/$rpid/fd" | wc -l)" -le $((fd0 + 200)) ] && break
+      [ "$(find "/proc/$rpid/fd" -mindepth 1 -maxdepth 1 | wc -l)" -le $((fd0 + 200)) ] && break
       sleep 0.1
     done
     WARMUP_OVERRIDE=0 NO_HWM_RESET=1 measure rss2 "$p" "$RSS_CONNS" 0 > /dev/null
@@ -574,11 +549,25 @@ fi
 # Report
 # ---------------------------------------------------------------------------------------------
 REPORT=$WORK/report.md
+# The chart: next to the report, named after --out's stem (report.svg without --out).
+CHART_NAME=report.svg
+if [ -n "$OUT" ]; then
+  out_base=$(basename "$OUT")
+  CHART_NAME=${out_base%.*}.svg
+  [ "$out_base" = "${out_base%.*}" ] && CHART_NAME=$out_base.svg
+fi
 python3 "$ROOT/load/bench_report.py" "$RESULTS" --command "$COMMAND" --args "$ARGS_TEXT" \
   --versions "$("$NGINX_BIN" -v 2>&1 | head -1); $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2); $(rustc --version 2>/dev/null || echo rustc ?)" \
-  > "$REPORT"
-if [ "$ACCESS_LOG" != off ]; then
-  log "access log ($ACCESS_LOG): $(grep -vc '^\[' "$WORK/gateway.log" || true) lines in $WORK/gateway.log; dropped: $(curl -s --max-time 5 "http://127.0.0.1:$MET_PORT/metrics" | awk '/^lambda_proxy_access_log_dropped_total/ {print $2}')"
-fi
+  --chart "$WORK/$CHART_NAME" > "$REPORT"
+for m in "${MODES[@]}"; do
+  [ "$m" = off ] && continue
+  log "gateway access log ($m): $(grep -vc '^\[' "$WORK/gateway-$m.log" || true) lines in $WORK/gateway-$m.log"
+done
 cat "$REPORT"
-if [ -n "$OUT" ]; then cp "$REPORT" "$OUT"; log "report written to $OUT"; fi
+if [ -n "$OUT" ]; then
+  cp "$REPORT" "$OUT"
+  cp "$WORK/$CHART_NAME" "$(dirname "$OUT")/$CHART_NAME"
+  log "report written to $OUT, chart to $(dirname "$OUT")/$CHART_NAME"
+else
+  log "chart: $WORK/$CHART_NAME (kept with --keep, or written next to --out FILE)"
+fi

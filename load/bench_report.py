@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
-"""Turns load/bench.sh's raw results (one JSON object per run) into the markdown report.
+"""Turns load/bench.sh's raw results (one JSON object per run) into the markdown report, and
+draws its chart (load/bench_chart.py).
 
-usage: bench_report.py RESULTS.jsonl [--command CMD] [--args TEXT] [--versions TEXT]
+usage: bench_report.py RESULTS.jsonl [--command CMD] [--args TEXT] [--versions TEXT] [--chart FILE.svg]
 
 Every figure comes from the one harness run that wrote RESULTS.jsonl: wrk's counts and
 latency percentiles, utime+stime deltas of the measured processes (/proc/PID/stat), their
-VmHWM (/proc/PID/status, reset before each measured window) and the gateway's Prometheus
-counters scraped before and after each gateway run.
+VmHWM (/proc/PID/status, reset before each measured window), the access log lines written in
+each window, and the gateway's Prometheus counters scraped before and after each gateway run.
+
+--chart FILE.svg writes the chart (req/s at saturation, and p50 / p99 / p99.9 of the same runs,
+per row) and links it from the report as FILE.svg's base name: keep the two files side by side.
 """
 
 import argparse
@@ -17,20 +21,83 @@ import re
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_chart  # noqa: E402  (beside this file)
+
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 RSS_TARGET_KB = 64 * 1024  # 64 MiB
+LOG_COST_MAX = 0.05        # the access log may cost at most 5% of req/s
 
 LABELS = {
     "direct": "direct to the emulator",
-    "nginx": "nginx pass-through",
+    "nginx": "nginx pass-through, access_log off",
+    "nginx_log": "nginx pass-through, access_log on (combined, to a file)",
     "nginx_lua": "nginx + Lua SigV4 signer (access_log on)",
     "fu_apikey": "gateway function_uri, unsigned (API key)",
     "fu_iam": "gateway function_uri, IAM-signed",
     "invoke_raw": "gateway Invoke, signed, raw event",
     "invoke_v2": "gateway Invoke, signed, API Gateway v2 event",
 }
-PROCESS = {"direct": "emulator", "nginx": "nginx", "nginx_lua": "nginx + lua-nginx-module"}
+SHORT = {
+    "direct": "direct to the emulator",
+    "nginx": "nginx, access_log off",
+    "nginx_log": "nginx, access_log on",
+    "nginx_lua": "nginx + Lua signer, log on",
+    "fu_apikey": "gateway function_uri, API key",
+    "fu_iam": "gateway function_uri, IAM-signed",
+    "invoke_raw": "gateway Invoke raw, signed",
+    "invoke_v2": "gateway Invoke v2, signed",
+}
+PROCESS = {"direct": "emulator", "nginx": "nginx", "nginx_log": "nginx", "nginx_lua": "nginx + lua-nginx-module"}
+REF_PATHS = ["direct", "nginx", "nginx_log", "nginx_lua"]
 GATEWAY_PATHS = ["fu_apikey", "fu_iam", "invoke_raw", "invoke_v2"]
+SIGNED_PATHS = ["fu_iam", "invoke_raw", "invoke_v2"]
+LOG_MODES = ["off", "text", "json"]
+ROW_ORDER = REF_PATHS + [f"{p}@{m}" for p in GATEWAY_PATHS for m in LOG_MODES]
+DEFAULT_LOG = {"direct": "none", "nginx": "off", "nginx_log": "combined", "nginx_lua": "combined"}
+
+
+# The notes under the tables.
+NOTE_SATURATION = (
+    "CPU µs/req: utime+stime of the proxy process (for *direct*: the emulator) over the measured "
+    "window, divided by the requests wrk completed. Busy: the proxy process's CPU time over the "
+    "window (one core = 100%; below about 90% while its core is saturated, something else ran on "
+    "that core), and the share of the proxy core and of the load core (wrk + emulator) not idle over "
+    "the window, from /proc/stat (100% = saturated; the *direct* row's proxy core is idle by design). "
+    "Peak RSS: VmHWM, reset at the start of the window. "
+    "req/s vs log off: against the same path with its access log off (nginx: `access_log off`). "
+    "Log lines / req: access log lines written over the window per completed request (about 1 when "
+    "every request is logged). Errors: wrk connect/read/write errors, timeouts and non-2xx answers."
+)
+NOTE_ACCESS_LOG = (
+    "Each gateway figure comes from its own freshly started gateway, the three modes back to back. "
+    "Lines dropped: `lambda_proxy_access_log_dropped_total` over the window (lines the writer's "
+    "queue could not take; never requests). On a shared or noisy machine a few percent between "
+    "back-to-back runs is noise: read CPU µs/req alongside req/s."
+)
+NOTE_UNLOADED = (
+    "*direct* never leaves the load core (wrk and the emulator share it); every proxied path crosses "
+    "to the proxy core and back twice (client → proxy → emulator → proxy → client), so its added "
+    "latency includes waking the other core each time. *nginx* shows that floor for a minimal proxy."
+)
+
+
+def row_id(r):
+    """A row of the report: the path, and for a gateway path its access log mode."""
+    return f"{r['path']}@{r['log']}" if r["path"] in GATEWAY_PATHS else r["path"]
+
+
+def label(rid, short=False):
+    names = SHORT if short else LABELS
+    if "@" in rid:
+        path, mode = rid.split("@")
+        return f"{names[path]} · log {mode}" if short else f"{names[path]} — log {mode}"
+    return names[rid]
+
+
+def ordered(rows):
+    """rows: {row id: run}; their ids in report order."""
+    return sorted(rows, key=lambda k: ROW_ORDER.index(k) if k in ROW_ORDER else len(ROW_ORDER))
 
 
 def load(path):
@@ -41,6 +108,10 @@ def load(path):
             if line:
                 runs.append(json.loads(line))
     for r in runs:
+        # Results of earlier harness versions have no access log fields (their gateway log was off).
+        r.setdefault("log", DEFAULT_LOG.get(r["path"], "off"))
+        r.setdefault("log_lines", None)
+        r["id"] = row_id(r)
         w = r["wrk"]
         r["seconds"] = w["duration_us"] / 1e6
         r["rps"] = w["requests"] / r["seconds"] if r["seconds"] else 0.0
@@ -55,31 +126,54 @@ def load(path):
         lb, lt = r.get("load_core", [0, 0])
         r["proxy_core_busy"] = pb / pt if pt else 0.0
         r["load_core_busy"] = lb / lt if lt else 0.0
+        logged = r["log"] not in ("none", "off") and r["log_lines"] is not None
+        r["lines_per_req"] = r["log_lines"] / reqs if logged else None
     return runs
 
 
-METRIC_LINE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)\{([^}]*)\}\s+([0-9.eE+-]+)")
+METRIC_LINE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{([^}]*)\})?\s+([0-9.eE+-]+)")
 LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+
+
+def metric_lines(metrics_file):
+    """(name, labels, value) of every sample in a scrape; None when the file is missing."""
+    if not metrics_file or not os.path.exists(metrics_file):
+        return None
+    samples = []
+    with open(metrics_file, encoding="utf-8") as f:
+        for line in f:
+            m = METRIC_LINE.match(line)
+            if m:
+                samples.append((m.group(1), dict(LABEL.findall(m.group(2) or "")), float(m.group(3))))
+    return samples
 
 
 def reuse_counts(metrics_file, route):
     """(new, reused) from lambda_proxy_upstream_connections_total for one route."""
-    new = reused = 0.0
-    if not metrics_file or not os.path.exists(metrics_file):
+    samples = metric_lines(metrics_file)
+    if samples is None:
         return None
-    with open(metrics_file, encoding="utf-8") as f:
-        for line in f:
-            m = METRIC_LINE.match(line)
-            if not m or m.group(1) != "lambda_proxy_upstream_connections_total":
-                continue
-            labels = dict(LABEL.findall(m.group(2)))
-            if labels.get("route") != route:
-                continue
-            if labels.get("reused") == "true":
-                reused += float(m.group(3))
-            else:
-                new += float(m.group(3))
+    new = reused = 0.0
+    for name, labels, value in samples:
+        if name != "lambda_proxy_upstream_connections_total" or labels.get("route") != route:
+            continue
+        if labels.get("reused") == "true":
+            reused += value
+        else:
+            new += value
     return new, reused
+
+
+def dropped_lines(r):
+    """Access log lines the gateway dropped over a run's window (its queue was full), or None."""
+    before, after = metric_lines(r.get("metrics_before")), metric_lines(r.get("metrics_after"))
+    if before is None or after is None:
+        return None
+
+    def total(samples):
+        return sum(v for n, _, v in samples if n == "lambda_proxy_access_log_dropped_total")
+
+    return total(after) - total(before)
 
 
 def us(v):
@@ -98,6 +192,11 @@ def ratio(a, b):
     return f"{a / b:.2f}×" if b else "–"
 
 
+def pct(a, b):
+    """a relative to b, as a signed percentage."""
+    return f"{(a / b - 1) * 100:+.1f}%".replace("-", "−") if b else "–"
+
+
 def sh(cmd):
     try:
         return subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=10).stdout.strip()
@@ -111,149 +210,220 @@ def machine():
     return f"{sh('nproc')} cores (`nproc`), {model}, {mem} RAM, kernel {sh('uname -r')} ({sh('uname -m')})"
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("results")
-    ap.add_argument("--command", default="./load/bench.sh")
-    ap.add_argument("--args", default="")
-    ap.add_argument("--versions", default="")
-    a = ap.parse_args()
-    runs = load(a.results)
-    sat = {r["path"]: r for r in runs if r["mode"] == "sat"}
-    out = []
-    p = out.append
+class Report:
+    def __init__(self, runs, args):
+        self.runs = runs
+        self.a = args
+        self.out = []
+        self.sat = {r["id"]: r for r in runs if r["mode"] == "sat"}
+        self.seq = {r["id"]: r for r in runs if r["mode"] == "seq"}
+        self.lat = [r for r in runs if r["mode"].startswith("lat:")]
+        self.rss1 = {r["id"]: r for r in runs if r["mode"] == "rss1"}
+        self.rss2 = {r["id"]: r for r in runs if r["mode"] == "rss2"}
+        self.modes = [m for m in LOG_MODES if any(f"{p}@{m}" in self.sat for p in GATEWAY_PATHS)]
+        # The gateway's access log mode in the unloaded, fixed-rate and RSS runs.
+        detail = [r["log"] for r in runs if r["path"] in GATEWAY_PATHS and r["mode"] != "sat"]
+        self.detail = detail[0] if detail else None
+        self.reuse = {}
 
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    commit = sh("git rev-parse --short HEAD 2>/dev/null")
-    p("# lambda-proxy benchmark")
-    p("")
-    p(f"- date: {now}")
-    p(f"- command: `{a.command}` ({a.args})")
-    p(f"- machine: {machine()}")
-    if a.versions:
-        p(f"- tools: {a.versions}")
-    if commit:
-        p(f"- commit: {commit}")
-    p("- processes: lambda-proxy `threads: 1` or nginx `worker_processes 1` alone on the proxy core; "
-      "wrk (1 thread) and `lambda-proxy-emulator --fast --threads 1` on the load core")
-    p("")
+    def p(self, line=""):
+        self.out.append(line)
 
-    any_sat = next(iter(sat.values()), None)
-    if any_sat:
-        body = a.args.split("body=")[1].split()[0] if "body=" in a.args else "?"
-        p(f"## Saturation ({any_sat['conns']} keep-alive connections, POST {body} JSON, "
-          f"{any_sat['seconds']:.0f} s per path after a warm-up)")
-        p("")
-        p("| path | proxy process | req/s | × nginx | × direct | p50 | p99 | p99.9 | CPU µs/req | CPU × nginx "
-          "| busy: proxy core / load core | emulator CPU µs/req | peak RSS | errors |")
-        p("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
-        ng = sat.get("nginx")
-        di = sat.get("direct")
-        for key in LABELS:
-            r = sat.get(key)
-            if not r:
-                continue
+    def para(self, text):
+        """A paragraph and the blank line after it."""
+        self.p(text)
+        self.p()
+
+    def table_head(self, title, header, left=1):
+        """A section's title, then its table's header row (columns separated by " | ") and the
+        alignment row: the first `left` columns left-aligned, the others right-aligned."""
+        self.para(f"## {title}")
+        n = len(header.split(" | "))
+        self.p(f"| {header} |")
+        self.p("|" + "---|" * left + "--:|" * (n - left))
+
+    def gw(self, path, mode):
+        return self.sat.get(f"{path}@{mode}")
+
+    def lat_run(self, key, path):
+        """The fixed-rate run of `path` at half of gateway path `key`'s saturation rate."""
+        want = f"{path}@{self.detail}" if path in GATEWAY_PATHS else path
+        return next((r for r in self.lat if r["mode"] == f"lat:{key}" and r["id"] == want), None)
+
+    # -- sections ----------------------------------------------------------------------------
+    def header(self, chart_name):
+        a, p = self.a, self.p
+        now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        commit = sh("git rev-parse --short HEAD 2>/dev/null")
+        self.commit, self.date = commit, now
+        p("# lambda-proxy benchmark")
+        p()
+        p(f"- date: {now}")
+        p(f"- command: `{a.command}` ({a.args})")
+        p(f"- machine: {machine()}")
+        if a.versions:
+            p(f"- tools: {a.versions}")
+        if commit:
+            p(f"- commit: {commit}")
+        p("- processes: lambda-proxy `threads: 1` or nginx `worker_processes 1` alone on the proxy core; "
+          "wrk (1 thread) and `lambda-proxy-emulator --fast --threads 1` on the load core")
+        if self.modes:
+            p(f"- access log: each gateway path at saturation with its access log "
+              f"{' / '.join(f'**{m}**' for m in self.modes)} (off: `access_log.enabled: false`; text, json: "
+              "that format, `RUST_LOG=warn,access=info`, to a file), a fresh gateway for each; nginx "
+              "pass-through with `access_log off` and on (combined format, to a file); nginx + Lua with "
+              "`access_log` on."
+              + (f" The unloaded, fixed-rate and RSS runs: gateway access log **{self.detail}**."
+                 if self.detail else ""))
+        p()
+        if chart_name:
+            p(f"![req/s at saturation and p50 / p99 / p99.9 latency per path]({chart_name})")
+            p()
+
+    def saturation(self):
+        p, sat = self.p, self.sat
+        any_sat = next(iter(sat.values()), None)
+        if not any_sat:
+            return
+        body = self.a.args.split("body=")[1].split()[0] if "body=" in self.a.args else "?"
+        self.table_head(
+            f"Saturation ({any_sat['conns']} keep-alive connections, POST {body} JSON, "
+            f"{any_sat['seconds']:.0f} s per path after a warm-up)",
+            "path | proxy process | req/s | × nginx | × direct | req/s vs log off | p50 | p99 | p99.9 | CPU µs/req "
+            "| CPU × nginx | busy: proxy process / proxy core / load core | emulator CPU µs/req | peak RSS | log lines / req | errors",
+            left=2)
+        ng, di = sat.get("nginx"), sat.get("direct")
+        for rid in ordered(sat):
+            r = sat[rid]
             w = r["wrk"]
-            p("| {} | {} | {:,.0f} | {} | {} | {} | {} | {} | {:.1f} | {} | {:.0%} / {:.0%} | {:.1f} | {} | {} |".format(
-                LABELS[key], PROCESS.get(key, "lambda-proxy"), r["rps"],
+            off = None
+            if rid == "nginx_log":
+                off = ng
+            elif "@" in rid and not rid.endswith("@off"):
+                off = sat.get(rid.split("@")[0] + "@off")
+            p("| {} | {} | {:,.0f} | {} | {} | {} | {} | {} | {} | {:.1f} | {} | {:.0%} / {:.0%} / {:.0%} | {:.1f} | {} | {} | {} |".format(
+                label(rid), PROCESS.get(r["path"], "lambda-proxy"), r["rps"],
                 ratio(r["rps"], ng["rps"]) if ng else "–", ratio(r["rps"], di["rps"]) if di else "–",
+                pct(r["rps"], off["rps"]) if off else "–",
                 us(w["p50_us"]), us(w["p99_us"]), us(w["p999_us"]), r["cpu_us_per_req"],
                 ratio(r["cpu_us_per_req"], ng["cpu_us_per_req"]) if ng else "–",
-                r["proxy_core_busy"], r["load_core_busy"],
-                r["emu_us_per_req"], mb(r["hwm_kb"]), r["errors"]))
-        p("")
-        p("CPU µs/req: utime+stime of the proxy process (for *direct*: the emulator) over the measured "
-          "window, divided by the requests wrk completed. Busy: share of the proxy core and of the load "
-          "core (wrk + emulator) not idle over the window, from /proc/stat (100% = saturated; the "
-          "*direct* row's proxy core is idle by design). Peak RSS: VmHWM, reset at the start of the window. "
-          "Errors: wrk connect/read/write errors, timeouts and non-2xx answers.")
-        p("")
+                r["busy"], r["proxy_core_busy"], r["load_core_busy"], r["emu_us_per_req"], mb(r["hwm_kb"]),
+                f"{r['lines_per_req']:.3f}" if r["lines_per_req"] is not None else "–", r["errors"]))
+        p()
+        self.para(NOTE_SATURATION)
 
-    seq = {r["path"]: r for r in runs if r["mode"] == "seq"}
-    if seq:
-        p("## Unloaded round trip (1 connection, closed loop)")
-        p("")
-        p("| path | req/s | p50 | p99 | p99.9 | added p50 vs direct | added p50 vs nginx | CPU µs/req |")
-        p("|---|--:|--:|--:|--:|--:|--:|--:|")
-        sd, sn = seq.get("direct"), seq.get("nginx")
-        for key in LABELS:
-            r = seq.get(key)
-            if not r:
+    def access_log(self):
+        """Access log cost per gateway path: req/s and CPU per request, off against text and json."""
+        on = [m for m in self.modes if m != "off"]
+        if "off" not in self.modes or not on:
+            return
+        p, sat = self.p, self.sat
+        self.table_head(
+            "Access log cost at saturation (same path, access log off against on)",
+            " | ".join(["path", "req/s, log off"] + [f"req/s, {m} (vs off)" for m in on] + ["CPU µs/req, off"]
+                       + [f"CPU µs/req, {m}" for m in on] + [f"lines dropped, {m}" for m in on]))
+        for path in GATEWAY_PATHS:
+            off = self.gw(path, "off")
+            if not off:
                 continue
+            runs = [self.gw(path, m) for m in on]
+            drops = [dropped_lines(r) if r else None for r in runs]
+            p(f"| {LABELS[path]} | {off['rps']:,.0f} | "
+              + " | ".join(f"{r['rps']:,.0f} ({pct(r['rps'], off['rps'])})" if r else "–" for r in runs)
+              + f" | {off['cpu_us_per_req']:.1f} | "
+              + " | ".join(f"{r['cpu_us_per_req']:.1f}" if r else "–" for r in runs) + " | "
+              + " | ".join(f"{d:,.0f}" if d is not None else "–" for d in drops) + " |")
+        p()
+        ng, nl = sat.get("nginx"), sat.get("nginx_log")
+        if ng and nl:
+            self.para(f"For reference, nginx pass-through with `access_log` on (combined, to a file): "
+                      f"{nl['rps']:,.0f} req/s against {ng['rps']:,.0f} off ({pct(nl['rps'], ng['rps'])}), "
+                      f"CPU µs/req {nl['cpu_us_per_req']:.1f} against {ng['cpu_us_per_req']:.1f}.")
+        self.para(NOTE_ACCESS_LOG)
+
+    def unloaded(self):
+        p, seq = self.p, self.seq
+        if not seq:
+            return
+        self.table_head(f"Unloaded round trip (1 connection, closed loop; gateway access log {self.detail})",
+                        "path | req/s | p50 | p99 | p99.9 | added p50 vs direct | added p50 vs nginx | CPU µs/req")
+        sd, sn = seq.get("direct"), seq.get("nginx")
+        for rid in ordered(seq):
+            r = seq[rid]
             w = r["wrk"]
             p("| {} | {:,.0f} | {} | {} | {} | {} | {} | {:.1f} |".format(
-                LABELS[key], r["rps"], us(w["p50_us"]), us(w["p99_us"]), us(w["p999_us"]),
+                label(rid), r["rps"], us(w["p50_us"]), us(w["p99_us"]), us(w["p999_us"]),
                 us(w["p50_us"] - sd["wrk"]["p50_us"]) if sd else "–",
-                us(w["p50_us"] - sn["wrk"]["p50_us"]) if sn and key not in ("direct", "nginx") else "–",
+                us(w["p50_us"] - sn["wrk"]["p50_us"]) if sn and rid not in ("direct", "nginx") else "–",
                 r["cpu_us_per_req"]))
-        p("")
-        p("*direct* never leaves the load core (wrk and the emulator share it); every proxied path crosses "
-          "to the proxy core and back twice (client → proxy → emulator → proxy → client), so its added "
-          "latency includes waking the other core each time. *nginx* shows that floor for a minimal proxy.")
-        p("")
+        p()
+        self.para(NOTE_UNLOADED)
 
-    lat = [r for r in runs if r["mode"].startswith("lat:")]
-    if lat:
-        p("## Latency at a fixed rate (half of each gateway path's saturation rate; nginx and direct at the same rate)")
-        p("")
-        p("| path | target req/s | achieved req/s | p50 | p99 | p99.9 | p99 from schedule "
-          "| nginx p50 / p99 | direct p50 / p99 | added vs direct p50 / p99 | added vs nginx p50 / p99 | errors |")
-        p("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+    def fixed_rate(self):
+        p, lat = self.p, self.lat
+        if not lat:
+            return
+        self.table_head(
+            f"Latency at a fixed rate (half of each gateway path's saturation rate, gateway access log "
+            f"{self.detail}; nginx + Lua, nginx and direct at the same rate)",
+            "path | target req/s | achieved req/s | p50 | p99 | p99.9 | p99 from schedule "
+            "| nginx + Lua p50 / p99 | p99 ÷ nginx + Lua's | nginx p50 / p99 | direct p50 / p99 "
+            "| added vs direct p50 / p99 | added vs nginx p50 / p99 | errors")
         for key in GATEWAY_PATHS:
-            pr = next((r for r in lat if r["mode"] == f"lat:{key}" and r["path"] == key), None)
-            nr = next((r for r in lat if r["mode"] == f"lat:{key}" and r["path"] == "nginx"), None)
-            dr = next((r for r in lat if r["mode"] == f"lat:{key}" and r["path"] == "direct"), None)
+            pr, lr = self.lat_run(key, key), self.lat_run(key, "nginx_lua")
+            nr, dr = self.lat_run(key, "nginx"), self.lat_run(key, "direct")
             if not pr or not dr or not nr:
                 continue
             pw, nw, dw = pr["wrk"], nr["wrk"], dr["wrk"]
-            p("| {} | {:,} | {:,.0f} | {} | {} | {} | {} | {} / {} | {} / {} | {} / {} | {} / {} | {} |".format(
-                LABELS[key], pr["target_rate"], pr["rps"],
+            lw = lr["wrk"] if lr else None
+            p("| {} | {:,} | {:,.0f} | {} | {} | {} | {} | {} | {} | {} / {} | {} / {} | {} / {} | {} / {} | {} |".format(
+                label(pr["id"]), pr["target_rate"], pr["rps"],
                 us(pw["p50_us"]), us(pw["p99_us"]), us(pw["p999_us"]), us(pw.get("p99_sched_us")),
+                f"{us(lw['p50_us'])} / {us(lw['p99_us'])}" if lw else "–",
+                ratio(pw["p99_us"], lw["p99_us"]) if lw else "–",
                 us(nw["p50_us"]), us(nw["p99_us"]), us(dw["p50_us"]), us(dw["p99_us"]),
                 us(pw["p50_us"] - dw["p50_us"]), us(pw["p99_us"] - dw["p99_us"]),
                 us(pw["p50_us"] - nw["p50_us"]), us(pw["p99_us"] - nw["p99_us"]),
-                pr["errors"] + nr["errors"] + dr["errors"]))
-        p("")
-        p(f"Fixed rate: `load/fixed-rate`, open loop, Poisson arrivals at the target rate over "
-          f"{lat[0]['conns']} keep-alive connections (one thread each, microsecond sleeps). Latency "
-          "from writing the request to reading the whole answer; *from schedule* also counts a send "
-          "delayed by its busy connection or a late client wake-up.")
-        p("")
+                pr["errors"] + nr["errors"] + dr["errors"] + (lr["errors"] if lr else 0)))
+        p()
+        self.para(f"Fixed rate: `load/fixed-rate`, open loop, Poisson arrivals at the target rate over "
+                  f"{lat[0]['conns']} keep-alive connections (one thread each, microsecond sleeps). Latency "
+                  "from writing the request to reading the whole answer; *from schedule* also counts a send "
+                  "delayed by its busy connection or a late client wake-up. nginx + Lua runs at the rate of each "
+                  "signed gateway path (it has no unsigned peer).")
 
-    rss1 = {r["path"]: r for r in runs if r["mode"] == "rss1"}
-    rss2 = {r["path"]: r for r in runs if r["mode"] == "rss2"}
-    if rss1:
+    def rss(self):
+        p, rss1, rss2 = self.p, self.rss1, self.rss2
+        if not rss1:
+            return
         n = next(iter(rss1.values()))["conns"]
-        p(f"## Peak RSS with {n:,} keep-alive clients (saturating)")
-        p("")
-        p("| path | process | RSS at start | wave 1: req/s | wave 1: p99 | wave 1: peak RSS | (peak − start) / client "
-          "| wave 2: req/s | wave 2: peak RSS | errors |")
-        p("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|")
-        for key in LABELS:
-            r1, r2 = rss1.get(key), rss2.get(key)
-            if not r1:
-                continue
+        self.table_head(
+            f"Peak RSS with {n:,} keep-alive clients (saturating; gateway access log {self.detail})",
+            "path | process | RSS at start | wave 1: req/s | wave 1: p99 | wave 1: peak RSS | (peak − start) / client "
+            "| wave 2: req/s | wave 2: peak RSS | errors", left=2)
+        for rid in ordered(rss1):
+            r1, r2 = rss1[rid], rss2.get(rid)
             start = r1.get("rss_start_kb") or 0
+            proc = PROCESS.get(r1["path"], "lambda-proxy") + (" worker" if r1["path"].startswith("nginx") else "")
             p("| {} | {} | {} | {:,.0f} | {} | {} | {:.1f} KiB | {} | {} | {} |".format(
-                LABELS[key], PROCESS.get(key, "lambda-proxy") + (" worker" if key == "nginx" else ""),
-                mb(start), r1["rps"], us(r1["wrk"]["p99_us"]), mb(r1["hwm_kb"]), (r1["hwm_kb"] - start) / r1["conns"],
+                label(rid), proc, mb(start), r1["rps"], us(r1["wrk"]["p99_us"]), mb(r1["hwm_kb"]),
+                (r1["hwm_kb"] - start) / r1["conns"],
                 f"{r2['rps']:,.0f}" if r2 else "–", mb(max(r1["hwm_kb"], r2["hwm_kb"])) if r2 else "–",
                 r1["errors"] + (r2["errors"] if r2 else 0)))
-        p("")
-        p("Each gateway path starts from a fresh process (*RSS at start*). Wave 1: one wrk with "
-          f"{n:,} connections for the warm-up plus the measured time. Wave 2: those clients are gone and "
-          f"{n:,} new ones connect (clients reconnecting); its peak is over both waves. Both are "
-          "saturation runs, so the gateway also holds up to that many upstream connections. "
-          "MiB = 1,048,576 bytes (VmHWM's kB are KiB).")
-        p("")
+        p()
+        self.para("Each gateway path starts from a fresh process (*RSS at start*); the nginx workers have served "
+                  "the earlier runs. Wave 1: one wrk with "
+                  f"{n:,} connections for the warm-up plus the measured time. Wave 2: those clients are gone and "
+                  f"{n:,} new ones connect (clients reconnecting); its peak is over both waves. Both are "
+                  "saturation runs, so the gateway also holds up to that many upstream connections. "
+                  "MiB = 1,048,576 bytes (VmHWM's kB are KiB).")
 
-    reuse = {}
-    gw_runs = [r for r in runs if r.get("route")]
-    if gw_runs:
-        p("## Upstream connection reuse (`lambda_proxy_upstream_connections_total`, measured windows)")
-        p("")
-        p("| run | route | new | reused | reuse |")
-        p("|---|---|--:|--:|--:|")
+    def reuse_table(self):
+        p = self.p
+        gw_runs = [r for r in self.runs if r.get("route")]
+        if not gw_runs:
+            return
+        lines = []
         for r in gw_runs:
             before = reuse_counts(r["metrics_before"], r["route"])
             after = reuse_counts(r["metrics_after"], r["route"])
@@ -262,77 +432,164 @@ def main():
             new, reused = after[0] - before[0], after[1] - before[1]
             total = new + reused
             share = reused / total if total else None
-            reuse[(r["mode"], r["path"])] = share
-            p("| {} {} | {} | {:,.0f} | {:,.0f} | {} |".format(
-                r["mode"], r["path"], r["route"], new, reused, f"{share:.3%}" if share is not None else "–"))
-        p("")
+            self.reuse[(r["mode"], r["id"])] = share
+            lines.append("| {} {} | {} | {} | {:,.0f} | {:,.0f} | {} |".format(
+                r["mode"], r["path"], r["route"], r["log"], new, reused,
+                f"{share:.3%}" if share is not None else "–"))
+        if not lines:
+            return
+        self.table_head("Upstream connection reuse (`lambda_proxy_upstream_connections_total`, measured windows)",
+                        "run | route | access log | new | reused | reuse", left=3)
+        for line in lines:
+            p(line)
+        p()
 
-    # Targets
-    p("## Targets")
-    p("")
-    p("| target | figure | met |")
-    p("|---|---|---|")
+    def targets(self):
+        p, sat = self.p, self.sat
+        self.table_head("Targets", "target | figure | met", left=3)
 
-    def row(name, figure, ok):
-        p(f"| {name} | {figure} | {'met' if ok else '**not met**'} |")
+        def row(name, figure, ok):
+            p(f"| {name} | {figure} | {'met' if ok else '**not met**'} |")
 
-    ng, inv, fu, di = sat.get("nginx"), sat.get("invoke_raw"), sat.get("fu_apikey"), sat.get("direct")
-    if ng and inv:
-        row("signed Invoke (raw event) ≥ 0.45× nginx req/s", f"{inv['rps'] / ng['rps']:.2f}× "
-            f"({inv['rps']:,.0f} vs {ng['rps']:,.0f})", inv["rps"] >= 0.45 * ng["rps"])
-        row("signed Invoke p99 no worse than nginx's (saturation)",
-            f"{us(inv['wrk']['p99_us'])} vs {us(ng['wrk']['p99_us'])}", inv["wrk"]["p99_us"] <= ng["wrk"]["p99_us"])
-    lua = sat.get("nginx_lua")
-    for key, want in (("invoke_raw", 1.3), ("fu_iam", 1.15)):
-        r = sat.get(key)
-        if lua and r:
-            row(f"{LABELS[key]} ≥ {want}× the nginx + Lua SigV4 signer's req/s (issue 14)",
+        ng, nl, lua, di = sat.get("nginx"), sat.get("nginx_log"), sat.get("nginx_lua"), sat.get("direct")
+        # Against the Lua signer (access_log on): the gateway with its access log on too (text, the
+        # default, else json); log off when that is all there is.
+        like = next((m for m in ("text", "json", "off") if m in self.modes), None)
+        for key, want in (("invoke_raw", 1.3), ("fu_iam", 1.15)):
+            r = self.gw(key, like) if like else None
+            if not (lua and r):
+                continue
+            others = ", ".join(f"log {m}: {self.gw(key, m)['rps'] / lua['rps']:.2f}×"
+                               for m in self.modes if m != like)
+            row(f"{LABELS[key]}, access log {like}, ≥ {want}× the nginx + Lua SigV4 signer's req/s "
+                "(issue 14; the signer logs every request too)",
                 f"{r['rps'] / lua['rps']:.2f}× ({r['rps']:,.0f} vs {lua['rps']:,.0f}); "
-                f"CPU µs/req {r['cpu_us_per_req']:.1f} vs {lua['cpu_us_per_req']:.1f}",
+                f"CPU µs/req {r['cpu_us_per_req']:.1f} vs {lua['cpu_us_per_req']:.1f}"
+                + (f"; {others}" if others else ""),
                 r["rps"] >= want * lua["rps"])
-    if ng and fu:
-        row("unsigned function_uri ≥ 0.6× nginx req/s", f"{fu['rps'] / ng['rps']:.2f}× "
-            f"({fu['rps']:,.0f} vs {ng['rps']:,.0f})", fu["rps"] >= 0.6 * ng["rps"])
-    for key in GATEWAY_PATHS:
-        pr = next((r for r in lat if r["mode"] == f"lat:{key}" and r["path"] == key), None)
-        nr = next((r for r in lat if r["mode"] == f"lat:{key}" and r["path"] == "nginx"), None)
-        dr = next((r for r in lat if r["mode"] == f"lat:{key}" and r["path"] == "direct"), None)
-        if pr and dr:
-            a50 = pr["wrk"]["p50_us"] - dr["wrk"]["p50_us"]
-            a99 = pr["wrk"]["p99_us"] - dr["wrk"]["p99_us"]
-            n50 = f" (nginx at the same rate: {us(nr['wrk']['p50_us'] - dr['wrk']['p50_us'])})" if nr else ""
-            n99 = f" (nginx at the same rate: {us(nr['wrk']['p99_us'] - dr['wrk']['p99_us'])})" if nr else ""
-            row(f"added p50 ≤ 100 µs at half saturation: {LABELS[key]}", us(a50) + n50, a50 <= 100)
-            row(f"added p99 ≤ 1 ms at half saturation: {LABELS[key]}", us(a99) + n99, a99 <= 1000)
-    for key in GATEWAY_PATHS:
-        r1, r2 = rss1.get(key), rss2.get(key)
-        if r1:
-            row(f"RSS ≤ 64 MiB with {r1['conns']:,} keep-alive clients (wave 1): {LABELS[key]}",
-                f"{mb(r1['hwm_kb'])} ({r1['hwm_kb'] * 1024 / 1e6:.1f} MB)", r1["hwm_kb"] <= RSS_TARGET_KB)
-        if r1 and r2:
-            peak = max(r1["hwm_kb"], r2["hwm_kb"])
-            row(f"RSS ≤ 64 MiB after a second wave of {r2['conns']:,} new clients: {LABELS[key]}",
-                f"{mb(peak)} ({peak * 1024 / 1e6:.1f} MB)", peak <= RSS_TARGET_KB)
-    share = reuse.get(("sat", "invoke_raw"))
-    if share is not None:
-        row("upstream connection reuse > 99% at steady state (signed Invoke run)", f"{share:.3%}", share > 0.99)
-    if di:
-        gw = [(k, r["rps"]) for k, r in sat.items() if k in GATEWAY_PATHS]
-        if gw:
-            k, top = max(gw, key=lambda kv: kv[1])
-            row("emulator not the bottleneck: direct ≥ 2× every gateway path",
-                f"direct {di['rps']:,.0f} req/s = {di['rps'] / top:.1f}× the fastest gateway path ({LABELS[k]})",
-                di["rps"] >= 2 * top)
+        fu_off, fu_text = self.gw("fu_apikey", "off"), self.gw("fu_apikey", "text")
+        if ng and fu_off:
+            row("unsigned function_uri ≥ 0.6× nginx req/s (both access logs off)",
+                f"{fu_off['rps'] / ng['rps']:.2f}× ({fu_off['rps']:,.0f} vs {ng['rps']:,.0f})",
+                fu_off["rps"] >= 0.6 * ng["rps"])
+        if nl and fu_text:
+            row("unsigned function_uri ≥ 0.6× nginx req/s (both access logs on: text vs combined)",
+                f"{fu_text['rps'] / nl['rps']:.2f}× ({fu_text['rps']:,.0f} vs {nl['rps']:,.0f})",
+                fu_text["rps"] >= 0.6 * nl["rps"])
+        for key in GATEWAY_PATHS:
+            off = self.gw(key, "off")
+            for m in ("text", "json"):
+                r = self.gw(key, m)
+                if off and r:
+                    row(f"access log {m} costs ≤ {LOG_COST_MAX:.0%} req/s against off: {LABELS[key]}",
+                        f"{pct(r['rps'], off['rps'])} ({r['rps']:,.0f} vs {off['rps']:,.0f}); CPU µs/req "
+                        f"{r['cpu_us_per_req']:.1f} vs {off['cpu_us_per_req']:.1f}",
+                        r["rps"] >= (1 - LOG_COST_MAX) * off["rps"])
+        for key in SIGNED_PATHS:
+            pr, lr = self.lat_run(key, key), self.lat_run(key, "nginx_lua")
+            if pr and lr:
+                row(f"p99 at half load ≤ the nginx + Lua signer's p99 at the same rate: {label(pr['id'])}",
+                    f"{us(pr['wrk']['p99_us'])} vs {us(lr['wrk']['p99_us'])} at {pr['target_rate']:,} req/s",
+                    pr["wrk"]["p99_us"] <= lr["wrk"]["p99_us"])
+        inv = self.gw("invoke_raw", "off")
+        if ng and inv:
+            row("signed Invoke (raw event) ≥ 0.45× nginx req/s (both access logs off)",
+                f"{inv['rps'] / ng['rps']:.2f}× ({inv['rps']:,.0f} vs {ng['rps']:,.0f})",
+                inv["rps"] >= 0.45 * ng["rps"])
+            row("signed Invoke p99 no worse than nginx's (saturation, both access logs off)",
+                f"{us(inv['wrk']['p99_us'])} vs {us(ng['wrk']['p99_us'])}", inv["wrk"]["p99_us"] <= ng["wrk"]["p99_us"])
+        for key in GATEWAY_PATHS:
+            pr, nr, dr = self.lat_run(key, key), self.lat_run(key, "nginx"), self.lat_run(key, "direct")
+            if pr and dr:
+                a50 = pr["wrk"]["p50_us"] - dr["wrk"]["p50_us"]
+                a99 = pr["wrk"]["p99_us"] - dr["wrk"]["p99_us"]
+                n50 = f" (nginx at the same rate: {us(nr['wrk']['p50_us'] - dr['wrk']['p50_us'])})" if nr else ""
+                n99 = f" (nginx at the same rate: {us(nr['wrk']['p99_us'] - dr['wrk']['p99_us'])})" if nr else ""
+                row(f"added p50 ≤ 100 µs at half saturation: {label(pr['id'])}", us(a50) + n50, a50 <= 100)
+                row(f"added p99 ≤ 1 ms at half saturation: {label(pr['id'])}", us(a99) + n99, a99 <= 1000)
+        for key in GATEWAY_PATHS:
+            rid = f"{key}@{self.detail}"
+            r1, r2 = self.rss1.get(rid), self.rss2.get(rid)
+            if r1:
+                row(f"RSS ≤ 64 MiB with {r1['conns']:,} keep-alive clients (wave 1): {label(rid)}",
+                    f"{mb(r1['hwm_kb'])} ({r1['hwm_kb'] * 1024 / 1e6:.1f} MB)", r1["hwm_kb"] <= RSS_TARGET_KB)
+            if r1 and r2:
+                peak = max(r1["hwm_kb"], r2["hwm_kb"])
+                row(f"RSS ≤ 64 MiB after a second wave of {r2['conns']:,} new clients: {label(rid)}",
+                    f"{mb(peak)} ({peak * 1024 / 1e6:.1f} MB)", peak <= RSS_TARGET_KB)
+        share = next((self.reuse[("sat", f"invoke_raw@{m}")] for m in self.modes
+                      if self.reuse.get(("sat", f"invoke_raw@{m}")) is not None), None)
+        if share is not None:
+            row("upstream connection reuse > 99% at steady state (signed Invoke run)", f"{share:.3%}", share > 0.99)
+        if di:
+            gw = [(k, r["rps"]) for k, r in sat.items() if r["path"] in GATEWAY_PATHS]
+            if gw:
+                k, top = max(gw, key=lambda kv: kv[1])
+                row("emulator not the bottleneck: direct ≥ 2× every gateway path",
+                    f"direct {di['rps']:,.0f} req/s = {di['rps'] / top:.1f}× the fastest gateway row ({label(k)})",
+                    di["rps"] >= 2 * top)
         proxied = [r for k, r in sat.items() if k != "direct"]
         if proxied:
             worst_proxy = min(r["proxy_core_busy"] for r in proxied)
             worst_load = max(r["load_core_busy"] for r in proxied)
             row("the proxy's core is saturated in every proxied saturation run (≥ 95% busy)",
                 f"proxy core ≥ {worst_proxy:.0%} busy (load core at most {worst_load:.0%})", worst_proxy >= 0.95)
-    errors = sum(r["errors"] for r in runs)
-    row("no errors in any run", f"{errors} errors", errors == 0)
-    p("")
-    sys.stdout.write("\n".join(out) + "\n")
+            least = min(proxied, key=lambda r: r["busy"])
+            row("the proxy had its core to itself in every proxied saturation run (its own CPU ≥ 90% of "
+                "the core; else other work ran there and req/s are not comparable)",
+                f"lowest {least['busy']:.0%} ({label(least['id'])})", least["busy"] >= 0.9)
+        logged = [r for r in sat.values() if r["lines_per_req"] is not None]
+        if logged:
+            low = min(logged, key=lambda r: r["lines_per_req"])
+            drops = sum(d for d in (dropped_lines(r) for r in logged) if d)
+            row("access log complete: ≥ 0.98 lines per request in every saturation run with it on, none dropped",
+                f"lowest {low['lines_per_req']:.3f} ({label(low['id'])}); {drops:,.0f} dropped",
+                low["lines_per_req"] >= 0.98 and drops == 0)
+        errors = sum(r["errors"] for r in self.runs)
+        row("no errors in any run", f"{errors} errors", errors == 0)
+        p()
+
+    def chart(self, path):
+        rows = []
+        for rid in ordered(self.sat):
+            r = self.sat[rid]
+            if r["path"] in GATEWAY_PATHS:
+                kind, group = f"gw_{r['log']}", r["path"]
+            else:
+                kind = {"direct": "direct", "nginx": "nginx_off", "nginx_log": "nginx_on",
+                        "nginx_lua": "lua"}.get(r["path"], "direct")
+                group = "references"
+            w = r["wrk"]
+            rows.append({"label": label(rid, short=True), "kind": kind, "group": group, "rps": r["rps"],
+                         "p50": w["p50_us"], "p99": w["p99_us"], "p999": w["p999_us"], "errors": r["errors"]})
+        any_sat = next(iter(self.sat.values()), None)
+        conns = f"{any_sat['conns']} keep-alive connections" if any_sat else ""
+        title = f"lambda-proxy benchmark: saturation, {conns}, one proxy core"
+        sub = " · ".join(x for x in (self.date, f"commit {self.commit}" if self.commit else "",
+                                     self.a.args) if x)
+        bench_chart.write_svg(path, rows, title, sub)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("results")
+    ap.add_argument("--command", default="./load/bench.sh")
+    ap.add_argument("--args", default="")
+    ap.add_argument("--versions", default="")
+    ap.add_argument("--chart", default="", help="write the SVG chart to this file (linked by its base name)")
+    a = ap.parse_args()
+    rep = Report(load(a.results), a)
+    rep.header(os.path.basename(a.chart) if a.chart else "")
+    rep.saturation()
+    rep.access_log()
+    rep.unloaded()
+    rep.fixed_rate()
+    rep.rss()
+    rep.reuse_table()
+    rep.targets()
+    if a.chart:
+        rep.chart(a.chart)
+    sys.stdout.write("\n".join(rep.out) + "\n")
 
 
 if __name__ == "__main__":
