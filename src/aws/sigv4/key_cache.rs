@@ -76,6 +76,12 @@ impl SigningKeyCache {
         self.current.store(Some(entry));
         out
     }
+
+    /// How many keys were derived so far (a miss each).
+    #[cfg(test)]
+    pub(super) fn derivations(&self) -> u64 {
+        self.derivations.load(Ordering::Relaxed)
+    }
 }
 
 impl fmt::Debug for SigningKeyCache {

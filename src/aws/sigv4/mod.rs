@@ -37,6 +37,8 @@
 
 mod amz_date;
 mod canonical;
+#[cfg(test)]
+mod differential;
 mod error;
 mod key_cache;
 mod payload;

@@ -158,3 +158,14 @@ fn write_canonical_request(
     out.push_str(req.payload_sha256_hex);
     Ok(())
 }
+
+/// The canonical request `head` would be signed with (for tests that show it).
+#[cfg(test)]
+pub(super) fn canonical_request(
+    head: &RequestHeader,
+    req: &Request<'_>,
+) -> Result<String, SignError> {
+    let mut b = Buffers::default();
+    write_canonical_request(&mut b, head, req)?;
+    Ok(b.text)
+}
