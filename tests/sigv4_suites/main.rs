@@ -7,6 +7,8 @@
 //!   registry: `$CARGO_HOME/registry/src/*/aws-sigv4-<version>`).
 //! * Suite 2 (`botocore.rs`): the AWS "aws4_testsuite" (2015-08-30 edition, the one botocore
 //!   runs), as shipped inside the `scratchstack-aws-signature` crate source.
+//! * `botocore_sigv4auth.rs`: a few gateway-like requests signed by the signer and by botocore's
+//!   `SigV4Auth` itself (from `.venv-moto/`, required when `REQUIRE_MOTO` is set).
 //!
 //! Nothing is vendored; `cargo fetch` (or any build) puts both crates in the registry. If a
 //! suite cannot be found the test FAILS (it never silently skips).
@@ -16,6 +18,7 @@
 //! edits named in `runner::Adjustment`, each asserted to be needed (see `runner.rs`).
 
 mod botocore;
+mod botocore_sigv4auth;
 mod files;
 mod registry;
 mod runner;
