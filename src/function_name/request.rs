@@ -158,7 +158,15 @@ pub(super) fn request_id() -> String {
     let t = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64);
-    format!("{t:016x}-{:04x}-{n:012x}", std::process::id() & 0xffff)
+    format!("{t:016x}-{:04x}-{n:012x}", process_id() & 0xffff)
+}
+
+/// This process's id, asked once: `std::process::id()` is a `getpid` system call each time
+/// (glibc does not cache it). Requests are served only after daemonizing, so the value
+/// is never the pre-fork parent's.
+fn process_id() -> u32 {
+    static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *PID.get_or_init(std::process::id)
 }
 
 /// The signed Invoke request head.
