@@ -9,6 +9,7 @@
 
 pub mod aws;
 pub mod config;
+pub mod cors;
 pub mod drain;
 pub mod fatal;
 pub mod function_name;

@@ -5,12 +5,15 @@
 //! validates the result, so every error names the file, the field path and the reason, e.g.
 //! `conf/x.yaml: routes[2].function_uri: scheme must be http or https`.
 
+mod cors;
 mod lint;
 mod model;
 mod route;
 mod secret;
 mod validate;
 
+pub use cors::CorsConf;
+pub use lint::check_method;
 pub use model::*;
 pub use route::*;
 pub use validate::resolve as validate_resolve;

@@ -161,6 +161,9 @@ pub struct RouteConf {
     pub plugins: Option<serde_yaml::Value>,
 
     // ---- both kinds ----
+    /// CORS answered by the gateway (`crate::cors`): API Gateway HTTP API's model.
+    #[serde(default)]
+    pub cors_configuration: Option<super::CorsConf>,
     /// Upstream read timeout in milliseconds: the longest wait for the next bytes of the
     /// response (and for each write of the request). Default: 30000 for API Gateway (its own
     /// limit is 29 s); 905000 for Lambda Function URLs and the Invoke API (15 min + 5 s).

@@ -235,6 +235,10 @@ fn validate_route(
         }
         *h = low;
     }
+    if let Some(c) = &r.cors_configuration {
+        crate::cors::CorsPolicy::build(c)
+            .map_err(|(f, reason)| (format!("{at}.cors_configuration.{f}"), reason))?;
+    }
     for (field, ms) in lint::route_millis(r) {
         lint::check_millis(ms).or_else(|reason| e(field, reason))?;
     }

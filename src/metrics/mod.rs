@@ -35,6 +35,7 @@
 //! | `buffered_body_bytes` | gauge | – | request body bytes held against `limits.buffered_body_bytes` (`crate::gateway::body_budget`) |
 //! | `body_budget_refusals_total` | counter | route | a request answered 503 because that budget was exhausted |
 //! | `requests_refused_total` | counter | reason (`bad_request`/`incomplete_request`/`method_not_allowed`) | requests refused before any phase ran (Pingora's parser, `CONNECT`); each is also in `requests_total` with route `-` |
+//! | `cors_preflights_total` | counter | route, result (`allowed`/`refused`) | a CORS preflight answered by the gateway (`crate::cors::preflight`); also in `requests_total` (204) |
 //! | `access_log_dropped_total` | counter | – | access log lines dropped because the writer's queue was full (`crate::gateway::access_log`) |
 //!
 //! **AWS duration** (`aws_duration_seconds`): from the moment the gateway asks for an upstream
@@ -62,18 +63,20 @@
 //! Modules: `labels` (bounded label values: route, kind, status class, AWS error type),
 //! `requests` (per-request series and the per-route handles), `upstream` (AWS calls:
 //! connections, retries, Invoke errors, signing), `process` (process-wide gauges and
-//! counters), `credentials` (the scrape-time credential collector); [`init`] registers all.
+//! counters), `cors` (preflights answered), `credentials` (the scrape-time credential collector); [`init`] registers all.
 
 use std::sync::{Arc, LazyLock};
 
 use crate::aws::credentials::CredentialsRegistry;
 
+mod cors;
 mod credentials;
 mod labels;
 mod process;
 mod requests;
 mod upstream;
 
+pub use cors::cors_preflight;
 pub use labels::{aws_error_label, route_labels, status_class, Kind, NO_ROUTE};
 pub use process::{
     access_log_dropped, body_budget_refusal, buffered_body_bytes, record_reload, runtime_tasks,
@@ -105,6 +108,7 @@ pub fn init(credentials: Arc<CredentialsRegistry>) {
     LazyLock::force(&process::BUFFERED_BODY);
     LazyLock::force(&process::BODY_BUDGET_REFUSALS);
     LazyLock::force(&process::ACCESS_LOG_DROPPED);
+    LazyLock::force(&cors::CORS_PREFLIGHTS);
     for reason in RefusedReason::ALL {
         requests::REQUESTS_REFUSED.with_label_values(&[reason.as_str()]);
     }

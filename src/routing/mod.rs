@@ -34,6 +34,8 @@ pub struct Route {
     pub hosts: Vec<String>,
     pub methods: Vec<String>,
     pub target: RouteKind,
+    /// `cors_configuration`, compiled (`crate::cors`).
+    pub cors: Option<Arc<crate::cors::CorsPolicy>>,
     /// Its metric handles, resolved on its first request (`crate::metrics`).
     pub metrics: crate::metrics::RouteHandles,
 }
@@ -160,11 +162,18 @@ impl RouteTable {
         let mut t = RouteTable::default();
         for (i, rc) in confs.iter().enumerate() {
             let target = RouteKind::build(cx, i, rc)?;
+            let cors = match &rc.cors_configuration {
+                Some(c) => Some(Arc::new(crate::cors::CorsPolicy::build(c).map_err(
+                    |(f, reason)| cx.route_error(i, &format!("cors_configuration.{f}"), reason),
+                )?)),
+                None => None,
+            };
             t.routes.push(Arc::new(Route {
                 name: rc.name.as_str().into(),
                 hosts: rc.hosts.iter().map(|h| normalize_host(h)).collect(),
                 methods: rc.methods.clone(),
                 target,
+                cors,
                 metrics: Default::default(),
             }));
             for u in rc.uri.iter().chain(rc.uris.iter()) {
@@ -206,15 +215,7 @@ impl RouteTable {
     /// method.
     pub fn find<'a>(&'a self, path: &'a str, host: Option<&str>, method: &str) -> RouteMatch<'a> {
         let mut allowed: Vec<String> = Vec::new();
-        let exact = self.exact.get(path).map(|v| v.as_slice()).unwrap_or(&[]);
-        let candidates = exact.iter().map(|e| (e, None)).chain(
-            self.prefixes
-                .iter()
-                .filter(|e| path.starts_with(e.pattern.as_str()))
-                .map(|e| (e, Some(&path[e.pattern.len()..]))),
-        );
-        for (e, rest) in candidates {
-            let route = &self.routes[e.route];
+        for (route, rest) in self.candidates(path) {
             if !route.host_matches(host) {
                 continue;
             }
@@ -232,6 +233,47 @@ impl RouteTable {
         } else {
             RouteMatch::MethodNotAllowed(allowed)
         }
+    }
+
+    /// The routes whose path matches, in precedence order, with the rest of the path.
+    fn candidates<'a>(
+        &'a self,
+        path: &'a str,
+    ) -> impl Iterator<Item = (&'a Arc<Route>, Option<&'a str>)> + 'a {
+        let exact = self.exact.get(path).map(|v| v.as_slice()).unwrap_or(&[]);
+        exact
+            .iter()
+            .map(|e| (e, None))
+            .chain(
+                self.prefixes
+                    .iter()
+                    .filter(|e| path.starts_with(e.pattern.as_str()))
+                    .map(|e| (e, Some(&path[e.pattern.len()..]))),
+            )
+            .map(|(e, rest)| (&self.routes[e.route], rest))
+    }
+
+    /// The route that answers a CORS preflight asking for `method` on this path and host: the
+    /// one the actual request would reach, else (no route takes that method) the first that
+    /// matches path and host, so a preflight for a method it does not serve is refused by its
+    /// CORS policy. `None` (or a route without CORS): not a preflight for the gateway.
+    pub fn preflight_route<'a>(
+        &'a self,
+        path: &'a str,
+        host: Option<&str>,
+        method: &str,
+    ) -> Option<&'a Arc<Route>> {
+        let mut first = None;
+        for (route, _) in self.candidates(path) {
+            if !route.host_matches(host) {
+                continue;
+            }
+            if route.method_matches(method) {
+                return Some(route);
+            }
+            first = first.or(Some(route));
+        }
+        first
     }
 }
 
