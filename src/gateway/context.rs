@@ -53,6 +53,8 @@ pub enum Selection {
     FunctionName(Arc<Route>),
     /// A `function_uri` route: the proxy phases send [`UriRequest`] upstream.
     FunctionUri(UriRequest),
+    /// A CORS preflight the gateway answered for this route (`crate::cors::preflight`).
+    Preflight(Arc<Route>),
 }
 
 /// A `function_uri` request as the proxy phases send it, decided once in `request_filter`.
@@ -194,7 +196,7 @@ impl RequestCtx {
     pub fn route(&self) -> Option<&Arc<Route>> {
         match &self.selection {
             Selection::None => None,
-            Selection::FunctionName(r) => Some(r),
+            Selection::FunctionName(r) | Selection::Preflight(r) => Some(r),
             Selection::FunctionUri(u) => Some(&u.route),
         }
     }

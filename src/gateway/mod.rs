@@ -54,6 +54,14 @@ impl ProxyHttp for Gateway {
         RequestCtx::default()
     }
 
+    /// Pingora's default (response compression, off) and the CORS headers of CORS routes
+    /// (`crate::cors::response`), applied to every response the client gets.
+    fn init_downstream_modules(&self, modules: &mut pingora::modules::http::HttpModules) {
+        modules
+            .add_module(pingora::modules::http::compression::ResponseCompressionBuilder::enable(0));
+        modules.add_module(Box::new(crate::cors::response::CorsHeadersBuilder));
+    }
+
     /// Signed bodies above the 64 KiB retry buffer are forwarded through a subrequest.
     fn allow_spawning_subrequest(&self, _session: &Session, _ctx: &RequestCtx) -> bool {
         true

@@ -69,11 +69,21 @@ pub async fn request_filter(
         return Ok(true);
     }
     let host = request_host(req);
+    if let Some(method) = crate::cors::preflight::requested_method(req) {
+        let route = table.preflight_route(&path, host.as_deref(), method);
+        if let Some((route, policy)) = route.and_then(|r| Some((r.clone(), r.cors.clone()?))) {
+            ctx.selection = Selection::Preflight(route.clone());
+            return crate::cors::preflight::answer(session, &route.name, &policy).await;
+        }
+    }
     let (t, forwarded) = match table.find(&path, host.as_deref(), req.method.as_str()) {
         RouteMatch::Found { route, rest } => match &route.target {
             RouteKind::FunctionName(_) => {
                 let rest = rest.map(str::to_string);
                 let route = route.clone();
+                if let Some(policy) = &route.cors {
+                    crate::cors::response::select(session, policy);
+                }
                 ctx.selection = Selection::FunctionName(route.clone());
                 let budget = table.limits.buffered_body_bytes;
                 return invoke::handle(gw, session, ctx, route, &path, rest.as_deref(), budget)
@@ -102,6 +112,11 @@ pub async fn request_filter(
             return refuse(session, ctx, err).await;
         }
     };
+    // CORS headers on whatever this request is answered with (`crate::cors::response`).
+    if let Some(policy) = ctx.route().and_then(|r| r.cors.clone()) {
+        crate::cors::response::select(session, &policy);
+    }
+    let req = session.req_header();
     let Ok(mut target) = forwarded else {
         let err = GatewayError::new(
             400,
