@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building lambda-proxy needs on a fresh Debian/Ubuntu machine:
 # cmake (Pingora builds zlib-ng with it), libssl-dev + pkg-config (Pingora's OpenSSL backend
-# links the system libssl; see .cargo/config.toml), curl (demo), python3-venv (moto for tests). Rust itself must be installed
+# links the system libssl; see .cargo/config.toml), curl (demo), python3-venv (moto for tests),
+# chromium (headless: tests/gateway/cors.rs checks CORS in a real browser). Rust itself must be installed
 # (rustup); the project's Cargo.lock pins every crate.
 #
 # --package: also what building and checking the Debian package needs (scripts/check-package.sh):
@@ -23,6 +24,8 @@ pkg-config --exists openssl 2>/dev/null || need+=(libssl-dev)
 # python3 with venv: the test suite installs moto (an AWS mock) into .venv-moto.
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 python3 -m venv --help >/dev/null 2>&1 || need+=(python3-venv)
+# A real browser for the CORS test (tests/gateway/cors.rs); scripts/test.sh requires it.
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 
 if [ "$package" = 1 ]; then
   command -v lintian >/dev/null 2>&1 || need+=(lintian)

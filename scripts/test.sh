@@ -10,6 +10,8 @@ cd "$(dirname "$0")/.."
 # moto (an independent AWS mock that verifies SigV4) for tests/gateway/moto.rs; required here.
 ./scripts/moto-setup.sh
 export REQUIRE_MOTO=1
+# Headless chromium (installed by setup.sh) for the CORS browser test; required here.
+export REQUIRE_BROWSER=1
 cargo fmt --all -- --check
 cargo clippy --locked --workspace --all-targets -- -D warnings
 cargo test --locked --workspace

@@ -15,6 +15,8 @@ mod access_log;
 mod body_budget;
 mod cli;
 mod config;
+mod cors;
+mod cors_browser;
 mod credentials_gateway;
 mod faults;
 mod function_name;
