@@ -350,6 +350,25 @@ mod tests {
     }
 
     #[test]
+    fn preflights_go_to_the_route_of_the_requested_method() {
+        let t = table(
+            "  - {name: get, uri: '/o/*', methods: [GET], function_uri: 'http://127.0.0.1:1/a', cors_configuration: {allow_origins: ['*']}}\n\
+             \x20 - {name: post, uri: '/o/*', methods: [POST], function_uri: 'http://127.0.0.1:1/b'}\n\
+             \x20 - {name: hosted, uri: '/h', hosts: [a.test], function_uri: 'http://127.0.0.1:1/c'}\n",
+        );
+        let name = |path, host, m| t.preflight_route(path, host, m).map(|r| r.name.to_string());
+        assert_eq!(name("/o/x", None, "GET").as_deref(), Some("get"));
+        assert_eq!(name("/o/x", None, "POST").as_deref(), Some("post"));
+        // No route takes the method: the first on the path, whose policy refuses it.
+        assert_eq!(name("/o/x", None, "DELETE").as_deref(), Some("get"));
+        assert!(
+            t.route_for_tests("get").cors.is_some() && t.route_for_tests("post").cors.is_none()
+        );
+        assert_eq!(name("/h", Some("b.test"), "GET"), None);
+        assert_eq!(name("/nope", None, "GET"), None);
+    }
+
+    #[test]
     fn wildcard_hosts_need_a_whole_label() {
         let t = table(
             "  - {name: wild, uri: /w, hosts: ['*.example.com'], function_uri: 'http://127.0.0.1:1/a'}\n\
