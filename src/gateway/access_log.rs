@@ -404,6 +404,7 @@ mod tests {
         assert_eq!(v["trace_id"], "x route=forged\tstatus=999\u{7f}");
         assert_eq!(v["total_ms"], 1.235);
         assert_eq!(v["upstream_reused"], true);
+        assert_eq!(v["api_key"], "partner-a");
     }
 
     #[test]
