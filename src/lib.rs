@@ -7,6 +7,7 @@
 //! Process-wide pieces: [`config`], [`server`], [`preflight`], [`reload`], [`drain`],
 //! [`retry`], [`metrics`], [`fatal`].
 
+pub mod api_keys;
 pub mod aws;
 pub mod config;
 pub mod cors;

@@ -5,6 +5,7 @@
 //! validates the result, so every error names the file, the field path and the reason, e.g.
 //! `conf/x.yaml: routes[2].function_uri: scheme must be http or https`.
 
+mod api_keys;
 mod cors;
 mod lint;
 mod model;
@@ -12,6 +13,7 @@ mod route;
 mod secret;
 mod validate;
 
+pub use api_keys::ApiKeyConf;
 pub use cors::CorsConf;
 pub use lint::check_method;
 pub use model::*;
@@ -36,6 +38,7 @@ const GATEWAY_SECTIONS: &[&str] = &[
     "access_log",
     "client",
     "limits",
+    "api_keys",
 ];
 
 /// Upper bound for in-flight requests after SIGQUIT / SIGTERM when the file sets none.
@@ -153,6 +156,8 @@ impl Config {
         // Secret references (`$env://`, `$file://`, ...) are resolved while deserialising.
         let mut gateway: GatewayConf =
             secret::with_config_file(file, || parse_with_path(file, Value::Mapping(gateway_part)))?;
+        // Client API keys: references read and hashed here, once per load.
+        gateway.api_key_table = std::sync::Arc::new(validate::api_keys(file, &gateway)?);
         let warnings: Vec<String> = validate::validate(file, &mut gateway)?
             .into_iter()
             .map(|(field, reason)| {

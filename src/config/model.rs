@@ -37,6 +37,12 @@ pub struct GatewayConf {
     /// Process-wide resource limits.
     #[serde(default)]
     pub limits: LimitsConf,
+    /// Client API keys (`x-api-key`) for routes with `api_key_required` (`crate::api_keys`).
+    #[serde(default)]
+    pub api_keys: Vec<super::ApiKeyConf>,
+    /// `api_keys` checked and hashed at load (set by `Config::from_yaml_str`).
+    #[serde(skip)]
+    pub api_key_table: std::sync::Arc<crate::api_keys::ApiKeyTable>,
 }
 
 /// `limits`: bounds over all requests together.

@@ -164,6 +164,10 @@ pub struct RouteConf {
     /// CORS answered by the gateway (`crate::cors`): API Gateway HTTP API's model.
     #[serde(default)]
     pub cors_configuration: Option<super::CorsConf>,
+    /// Callers must send a configured client API key in `x-api-key` (API Gateway's
+    /// `apiKeyRequired`); else 403 before any AWS call (`crate::api_keys`).
+    #[serde(default)]
+    pub api_key_required: bool,
     /// Upstream read timeout in milliseconds: the longest wait for the next bytes of the
     /// response (and for each write of the request). Default: 30000 for API Gateway (its own
     /// limit is 29 s); 905000 for Lambda Function URLs and the Invoke API (15 min + 5 s).

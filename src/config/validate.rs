@@ -161,6 +161,31 @@ pub(super) fn validate(file: &Path, conf: &mut GatewayConf) -> Result<Vec<Lint>,
     Ok(warnings)
 }
 
+/// The top-level `api_keys` compiled (`crate::api_keys`), and no route requiring a key
+/// without any key configured.
+pub(super) fn api_keys(
+    file: &Path,
+    conf: &GatewayConf,
+) -> Result<crate::api_keys::ApiKeyTable, ConfigError> {
+    let err = |field: String, reason: String| ConfigError {
+        file: file.to_path_buf(),
+        field,
+        reason,
+    };
+    let resolve = |raw: &str| super::secret::with_config_file(file, || super::secret::resolve(raw));
+    let table = crate::api_keys::ApiKeyTable::build(&conf.api_keys, &resolve)
+        .map_err(|(f, reason)| err(format!("api_keys{f}"), reason))?;
+    if table.is_empty() {
+        if let Some(i) = conf.routes.iter().position(|r| r.api_key_required) {
+            return Err(err(
+                format!("routes[{i}].api_key_required"),
+                "no client API keys are configured (top-level `api_keys`)".into(),
+            ));
+        }
+    }
+    Ok(table)
+}
+
 /// Resolves a path from the config file relative to the file's directory.
 pub fn resolve(file: &Path, p: &str) -> std::path::PathBuf {
     let p = Path::new(p);

@@ -67,7 +67,7 @@ pub async fn handle(
         Err(_) => return refuse(session, ctx, GatewayError::body_over_limit(t.body_limit)).await,
     };
 
-    let event = build_event(session, t, path, rest, body);
+    let event = build_event(session, t, path, rest, body, ctx.api_key.as_deref());
     if event.len() as u64 > t.payload_limit {
         let msg = format!(
             "the event is {} bytes, over Lambda's payload limit of {} bytes",

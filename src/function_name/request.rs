@@ -56,6 +56,7 @@ pub(super) fn build_event(
     path: &str,
     rest: Option<&str>,
     body: Bytes,
+    api_key_id: Option<&str>,
 ) -> Bytes {
     if t.event_mode == EventMode::Raw {
         return body;
@@ -90,6 +91,7 @@ pub(super) fn build_event(
         proxy_path: rest,
         request_id: &request_id,
         time: SystemTime::now(),
+        api_key_id,
     };
     let event = match t.event_mode {
         EventMode::Raw => return body,

@@ -17,7 +17,8 @@
 //! Line shapes (documented in README.md, "Access log"):
 //!
 //! * `text`: `TIME CLIENT "METHOD PATH" STATUS key=value ...` with the keys `route kind
-//!   upstream reused total_ms aws_ms in out aws_request_id trace error cause`, always all of
+//!   upstream reused total_ms aws_ms in out aws_request_id trace error cause api_key` (`api_key`: the caller's
+//!   client API key id, its configured name, never the key), always all of
 //!   them, `-` when a value is absent. Every value that comes from the client or from AWS is
 //!   escaped as nginx does, `\xHH`, for `"`, `\`, space, control bytes and bytes ≥ 0x7f, so
 //!   a value can neither contain a space nor a quote: splitting on spaces is unambiguous and
@@ -74,6 +75,8 @@ pub struct Entry<'a> {
     pub error: Option<&'a str>,
     /// The Pingora error type behind a failure.
     pub cause: Option<&'a str>,
+    /// The caller's client API key id (its configured name, never the key).
+    pub api_key: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -95,6 +98,7 @@ struct JsonLine<'a> {
     trace_id: Option<std::borrow::Cow<'a, str>>,
     error: Option<&'a str>,
     cause: Option<&'a str>,
+    api_key: Option<&'a str>,
 }
 
 fn round3(v: f64) -> f64 {
@@ -125,6 +129,7 @@ impl Entry<'_> {
                     trace_id: self.trace.map(String::from_utf8_lossy),
                     error: self.error,
                     cause: self.cause,
+                    api_key: self.api_key,
                 };
                 // Serialising plain fields cannot fail; an empty object is the fallback anyway.
                 let mut s = serde_json::to_string(&line).unwrap_or_else(|_| "{}".into());
@@ -180,6 +185,8 @@ impl Entry<'_> {
                 escape_into(&mut s, self.error.map(str::as_bytes));
                 s.push_str(" cause=");
                 escape_into(&mut s, self.cause.map(str::as_bytes));
+                s.push_str(" api_key=");
+                escape_into(&mut s, self.api_key.map(str::as_bytes));
                 s.push('\n');
                 s
             }
@@ -349,6 +356,7 @@ mod tests {
             trace: Some(b"x route=forged\tstatus=999\x7f"),
             error: None,
             cause: None,
+            api_key: Some("partner-a"),
         }
     }
 
@@ -360,7 +368,7 @@ mod tests {
             "2026-05-09T07:15:00.123Z 127.0.0.1:4000 \"GET /a\\x22b\\x20c\\x5Cd\\xC3\\xA9\" 200 \
              route=r kind=function_uri upstream=201 reused=true total_ms=1.235 aws_ms=1.000 \
              in=1 out=2 aws_request_id=id-1 trace=x\\x20route=forged\\x09status=999\\x7F \
-             error=- cause=-\n"
+             error=- cause=- api_key=partner-a\n"
         );
     }
 
@@ -379,7 +387,7 @@ mod tests {
         assert_eq!(
             rest,
             "- \"- -\" 400 route=- kind=- upstream=- reused=- total_ms=0.000 aws_ms=- in=0 \
-             out=0 aws_request_id=- trace=- error=bad_request cause=InvalidHTTPHeader\n"
+             out=0 aws_request_id=- trace=- error=bad_request cause=InvalidHTTPHeader api_key=-\n"
         );
         let v: serde_json::Value = serde_json::from_str(&e.format(AccessLogFormat::Json)).unwrap();
         assert_eq!(v["method"], serde_json::Value::Null);
@@ -396,6 +404,7 @@ mod tests {
         assert_eq!(v["trace_id"], "x route=forged\tstatus=999\u{7f}");
         assert_eq!(v["total_ms"], 1.235);
         assert_eq!(v["upstream_reused"], true);
+        assert_eq!(v["api_key"], "partner-a");
     }
 
     #[test]

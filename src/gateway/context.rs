@@ -136,6 +136,8 @@ pub struct RequestCtx {
     /// Request body bytes this request holds against `limits.buffered_body_bytes`; released
     /// when the context is dropped (the request ended, however it ended).
     pub body_reservation: Option<crate::gateway::body_budget::BodyReservation>,
+    /// The caller's client API key id (its name) once `request_filter` accepted the key.
+    pub api_key: Option<Arc<str>>,
     /// Counts this request as in flight until the context is dropped (drain on shutdown).
     pub _in_flight: InFlightGuard,
 }
@@ -159,6 +161,7 @@ impl Default for RequestCtx {
             failed_upstreams: Vec::new(),
             metrics_in_flight: None,
             body_reservation: None,
+            api_key: None,
             _in_flight: InFlightGuard::new(),
         }
     }

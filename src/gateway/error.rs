@@ -24,6 +24,8 @@ pub enum ErrorCode {
     RouteNotFound,
     MethodNotAllowed,
     ClientApiKeyRefused,
+    /// A route with `api_key_required`: no or no valid client API key (API Gateway's 403).
+    Forbidden,
     BodyTooLarge,
     UnsignableQuery,
     UnsignableHeader,
@@ -62,6 +64,7 @@ impl ErrorCode {
             RouteNotFound => "route_not_found",
             MethodNotAllowed => "method_not_allowed",
             ClientApiKeyRefused => "client_api_key_refused",
+            Forbidden => "forbidden",
             BodyTooLarge => "body_too_large",
             UnsignableQuery => "unsignable_query",
             UnsignableHeader => "unsignable_header",

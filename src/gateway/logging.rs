@@ -64,6 +64,7 @@ pub fn access_log(session: &Session, e: Option<&Error>, ctx: &RequestCtx, conf: 
         trace: req.headers.get("x-amzn-trace-id").map(|v| v.as_bytes()),
         error: ctx.error_code.map(ErrorCode::as_str),
         cause: e.map(|e| e.etype().as_str()),
+        api_key: ctx.api_key.as_deref(),
     };
     access_log::write(entry.format(conf.format));
 }

@@ -11,10 +11,11 @@ use super::request_uri::{canonical_query, normalize_path, TargetError};
 use super::respond::{self, credentials_unavailable, refuse};
 use super::{ErrorCode, Gateway, GatewayError, RequestCtx};
 use super::{LargeBody, Selection, SubrequestInfo, UriRequest};
+use crate::api_keys::Lookup;
 use crate::config::ApiKeyPolicy;
 use crate::function_name::handler as invoke;
 use crate::function_uri::{forward_path, signed_body};
-use crate::routing::{RouteKind, RouteMatch};
+use crate::routing::{Route, RouteKind, RouteMatch};
 
 pub async fn request_filter(
     gw: &Gateway,
@@ -77,23 +78,40 @@ pub async fn request_filter(
         }
     }
     let (t, forwarded) = match table.find(&path, host.as_deref(), req.method.as_str()) {
-        RouteMatch::Found { route, rest } => match &route.target {
-            RouteKind::FunctionName(_) => {
-                let rest = rest.map(str::to_string);
-                let route = route.clone();
-                if let Some(policy) = &route.cors {
-                    crate::cors::response::select(session, policy);
+        RouteMatch::Found { route, rest } => {
+            if route.api_key_required {
+                if let Some(err) = client_api_key(session, ctx, route, &table.api_keys) {
+                    ctx.selection = match &route.target {
+                        RouteKind::FunctionName(_) => Selection::FunctionName(route.clone()),
+                        RouteKind::FunctionUri(t) => {
+                            Selection::FunctionUri(UriRequest::new(route.clone(), t.clone()))
+                        }
+                    };
+                    if let Some(policy) = &route.cors {
+                        crate::cors::response::select(session, policy);
+                    }
+                    return refuse(session, ctx, err).await;
                 }
-                ctx.selection = Selection::FunctionName(route.clone());
-                let budget = table.limits.buffered_body_bytes;
-                return invoke::handle(gw, session, ctx, route, &path, rest.as_deref(), budget)
-                    .await;
             }
-            RouteKind::FunctionUri(t) => {
-                ctx.selection = Selection::FunctionUri(UriRequest::new(route.clone(), t.clone()));
-                (t.clone(), forward_path(&t.url.base_path, rest))
+            match &route.target {
+                RouteKind::FunctionName(_) => {
+                    let rest = rest.map(str::to_string);
+                    let route = route.clone();
+                    if let Some(policy) = &route.cors {
+                        crate::cors::response::select(session, policy);
+                    }
+                    ctx.selection = Selection::FunctionName(route.clone());
+                    let budget = table.limits.buffered_body_bytes;
+                    return invoke::handle(gw, session, ctx, route, &path, rest.as_deref(), budget)
+                        .await;
+                }
+                RouteKind::FunctionUri(t) => {
+                    ctx.selection =
+                        Selection::FunctionUri(UriRequest::new(route.clone(), t.clone()));
+                    (t.clone(), forward_path(&t.url.base_path, rest))
+                }
             }
-        },
+        }
         RouteMatch::MethodNotAllowed(allowed) => {
             let msg = format!("method {} is not allowed here", req.method);
             let allow = allowed.join(", ");
@@ -192,6 +210,39 @@ pub async fn request_filter(
     // Streamed: the body goes upstream as it arrives, so the client may send it now.
     continue_if_expected(session, ctx).await?;
     Ok(false)
+}
+
+/// `api_key_required`: the caller's `x-api-key` looked up in the client API keys
+/// (`crate::api_keys`), counted, and removed from the request, so it reaches neither the
+/// upstream nor an event's headers (a route's own `authorization.apikey` is still set
+/// upstream later). `None` when the key is accepted (its name is then in `ctx.api_key`), else
+/// API Gateway's answer: 403 Forbidden for a missing key and for a wrong or disabled one alike.
+fn client_api_key(
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+    route: &Route,
+    keys: &crate::api_keys::ApiKeyTable,
+) -> Option<GatewayError> {
+    let req = session.req_header_mut();
+    let mut sent = req.headers.get_all("x-api-key").iter();
+    let found = match (sent.next(), sent.next()) {
+        // Two keys: which one identifies the caller is ambiguous.
+        (Some(_), Some(_)) => Lookup::Invalid,
+        (first, _) => keys.lookup(first.map(|v| v.as_bytes())),
+    };
+    req.remove_header("x-api-key");
+    let result = found.result();
+    match found {
+        Lookup::Allowed(name) => {
+            crate::metrics::api_key_request(&route.name, Some(&name), result);
+            ctx.api_key = Some(name);
+            None
+        }
+        Lookup::Missing | Lookup::Invalid => {
+            crate::metrics::api_key_request(&route.name, None, result);
+            Some(GatewayError::new(403, ErrorCode::Forbidden, "Forbidden"))
+        }
+    }
 }
 
 /// A client header the signer will sign (its allow-list, less `host`, which the gateway

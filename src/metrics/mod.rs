@@ -36,6 +36,7 @@
 //! | `body_budget_refusals_total` | counter | route | a request answered 503 because that budget was exhausted |
 //! | `requests_refused_total` | counter | reason (`bad_request`/`incomplete_request`/`method_not_allowed`) | requests refused before any phase ran (Pingora's parser, `CONNECT`); each is also in `requests_total` with route `-` |
 //! | `cors_preflights_total` | counter | route, result (`allowed`/`refused`) | a CORS preflight answered by the gateway (`crate::cors::preflight`); also in `requests_total` (204) |
+//! | `api_key_requests_total` | counter | route, key, result (`allowed`/`missing`/`invalid`) | a request to a route with `api_key_required` (`crate::api_keys`); `key` is the key's configured name, `-` unless allowed |
 //! | `access_log_dropped_total` | counter | – | access log lines dropped because the writer's queue was full (`crate::gateway::access_log`) |
 //!
 //! **AWS duration** (`aws_duration_seconds`): from the moment the gateway asks for an upstream
@@ -69,6 +70,7 @@ use std::sync::{Arc, LazyLock};
 
 use crate::aws::credentials::CredentialsRegistry;
 
+mod api_keys;
 mod cors;
 mod credentials;
 mod labels;
@@ -76,6 +78,7 @@ mod process;
 mod requests;
 mod upstream;
 
+pub use api_keys::api_key_request;
 pub use cors::cors_preflight;
 pub use labels::{aws_error_label, route_labels, status_class, Kind, NO_ROUTE};
 pub use process::{
@@ -109,6 +112,7 @@ pub fn init(credentials: Arc<CredentialsRegistry>) {
     LazyLock::force(&process::BODY_BUDGET_REFUSALS);
     LazyLock::force(&process::ACCESS_LOG_DROPPED);
     LazyLock::force(&cors::CORS_PREFLIGHTS);
+    LazyLock::force(&api_keys::API_KEY_REQUESTS);
     for reason in RefusedReason::ALL {
         requests::REQUESTS_REFUSED.with_label_values(&[reason.as_str()]);
     }

@@ -36,6 +36,8 @@ pub struct Route {
     pub target: RouteKind,
     /// `cors_configuration`, compiled (`crate::cors`).
     pub cors: Option<Arc<crate::cors::CorsPolicy>>,
+    /// Callers must present a client API key (`crate::api_keys`).
+    pub api_key_required: bool,
     /// Its metric handles, resolved on its first request (`crate::metrics`).
     pub metrics: crate::metrics::RouteHandles,
 }
@@ -127,6 +129,8 @@ pub struct RouteTable {
     pub client: crate::config::ClientConf,
     /// Process-wide limits (reloadable with the routes).
     pub limits: crate::config::LimitsConf,
+    /// Client API keys (reloadable with the routes).
+    pub api_keys: Arc<crate::api_keys::ApiKeyTable>,
     routes: Vec<Arc<Route>>,
     exact: HashMap<String, Vec<Entry>>,
     /// Sorted by precedence.
@@ -155,6 +159,7 @@ impl RouteTable {
         t.access_log = config.gateway.access_log.clone();
         t.client = config.gateway.client;
         t.limits = config.gateway.limits;
+        t.api_keys = config.gateway.api_key_table.clone();
         Ok(t)
     }
 
@@ -174,6 +179,7 @@ impl RouteTable {
                 methods: rc.methods.clone(),
                 target,
                 cors,
+                api_key_required: rc.api_key_required,
                 metrics: Default::default(),
             }));
             for u in rc.uri.iter().chain(rc.uris.iter()) {

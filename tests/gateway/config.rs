@@ -400,6 +400,7 @@ fn reference_config_documents_every_section() {
         "health",
         "access_log",
         "credentials",
+        "api_keys",
         "routes",
     ] {
         let header = format!("\n# {section}: ");

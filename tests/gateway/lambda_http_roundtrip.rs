@@ -65,6 +65,7 @@ fn view(r: &Req) -> RequestView<'_> {
         proxy_path: r.proxy,
         request_id: "rid-42",
         time: time(),
+        api_key_id: None,
     }
 }
 

@@ -14,6 +14,7 @@ mod common;
 mod access_log;
 mod body_budget;
 mod cli;
+mod client_api_keys;
 mod config;
 mod cors;
 mod cors_browser;

@@ -81,6 +81,8 @@ pub struct RequestView<'a> {
     pub proxy_path: Option<&'a str>,
     pub request_id: &'a str,
     pub time: SystemTime,
+    /// The caller's client API key id (its configured name, `crate::api_keys`), never the key.
+    pub api_key_id: Option<&'a str>,
 }
 
 /// Per-route settings, built once at config load.

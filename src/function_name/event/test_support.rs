@@ -40,6 +40,7 @@ pub(super) fn view<'a>(
         proxy_path: Some("caf%C3%A9/x%2Fy"),
         request_id: "req-1",
         time: time(),
+        api_key_id: None,
     }
 }
 

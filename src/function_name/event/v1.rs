@@ -75,8 +75,10 @@ pub fn apigw_v1_event(req: &RequestView, s: &EventSettings) -> Vec<u8> {
                 account_id: None,
                 cognito_identity_id: None,
                 caller: None,
+                // API Gateway puts the key itself in `apiKey`; the gateway never hands a
+                // client key on (README "Client API keys"), so it stays null.
                 api_key: None,
-                api_key_id: None,
+                api_key_id: req.api_key_id,
                 access_key: None,
                 source_ip: req.source_ip,
                 principal_org_id: None,
@@ -323,6 +325,19 @@ mod tests {
             let ev = parse(apigw_v1_event(&view(&h, Some(q), b""), &settings()));
             assert_eq!(ev["queryStringParameters"], Value::Null, "{q:?}");
         }
+    }
+
+    #[test]
+    fn v1_identity_has_the_api_key_id_never_the_key() {
+        let h = HeaderMap::new();
+        let mut v = view(&h, None, b"");
+        let ev = parse(apigw_v1_event(&v, &settings()));
+        assert!(ev["requestContext"]["identity"]["apiKeyId"].is_null());
+        v.api_key_id = Some("partner-a");
+        let ev = parse(apigw_v1_event(&v, &settings()));
+        let identity = &ev["requestContext"]["identity"];
+        assert_eq!(identity["apiKeyId"], "partner-a");
+        assert!(identity["apiKey"].is_null());
     }
 
     #[test]
