@@ -17,6 +17,7 @@ pub mod function_name;
 pub mod function_uri;
 pub mod gateway;
 pub mod metrics;
+pub mod mtls;
 pub mod preflight;
 pub mod reload;
 pub mod retry;

@@ -383,9 +383,8 @@ fn build_listeners(config: &Config) -> Result<(Vec<Listener>, Vec<String>), Conf
                         err(field, format!("cannot read `{}`: {e}", path.display()))
                     })?;
                 }
-                let mut settings =
-                    TlsSettings::intermediate(&cert.to_string_lossy(), &key.to_string_lossy())
-                        .map_err(|e| err("tls", format!("cannot load certificate or key: {e}")))?;
+                let mut settings = tls_settings(&cert, &key, tls.client_ca.is_some())
+                    .map_err(|e| err("tls", format!("cannot load certificate or key: {e}")))?;
                 // Pingora loads both files but never checks that they belong together: with a
                 // key of another certificate every handshake fails ("no shared cipher").
                 settings.check_private_key().map_err(|e| {
@@ -401,6 +400,18 @@ fn build_listeners(config: &Config) -> Result<(Vec<Listener>, Vec<String>), Conf
                 if let Some(w) = certificate_validity(&cert) {
                     warnings.push(format!("listeners[{i}].tls.cert: {w}"));
                 }
+                if let Some(ca) = &tls.client_ca {
+                    let ca = validate_resolve(&config.file, ca);
+                    let certs = crate::mtls::load_client_ca(&ca)
+                        .map_err(|reason| err("tls.client_ca", reason))?;
+                    crate::mtls::require_client_certs(
+                        &mut settings,
+                        &ca,
+                        &certs,
+                        tls.client_auth.unwrap_or_default(),
+                    )
+                    .map_err(|reason| err("tls.client_ca", reason))?;
+                }
                 if tls.h2 {
                     settings.enable_h2();
                 }
@@ -413,6 +424,28 @@ fn build_listeners(config: &Config) -> Result<(Vec<Listener>, Vec<String>), Conf
         }
     }
     Ok((out, warnings))
+}
+
+/// Pingora's settings with the certificate and key loaded; with `capture`, the callbacks of a
+/// mutual TLS listener ([`crate::mtls::ClientCertCapture`]).
+fn tls_settings(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+    capture: bool,
+) -> pingora::Result<TlsSettings> {
+    let (cert, key) = (cert.to_string_lossy(), key.to_string_lossy());
+    if !capture {
+        return TlsSettings::intermediate(&cert, &key);
+    }
+    let mut settings = TlsSettings::with_callbacks(Box::new(crate::mtls::ClientCertCapture))?;
+    let tls_err = |e| pingora::Error::because(pingora::ErrorType::InternalError, "TLS files", e);
+    settings
+        .set_private_key_file(&*key, openssl::ssl::SslFiletype::PEM)
+        .map_err(tls_err)?;
+    settings
+        .set_certificate_chain_file(&*cert)
+        .map_err(tls_err)?;
+    Ok(settings)
 }
 
 /// A warning when the leaf certificate in `path` has expired or is not valid yet: OpenSSL

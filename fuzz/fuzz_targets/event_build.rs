@@ -210,6 +210,8 @@ fuzz_target!(|input: Input| {
         proxy_path: input.proxy_path,
         request_id: input.request_id,
         time,
+        api_key_id: None,
+        client_cert: None,
     };
     let body_encoding = match &input.encoding {
         Encoding::Auto => BodyEncoding::default_auto(),

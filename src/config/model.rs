@@ -231,6 +231,24 @@ pub struct TlsListenerConf {
     /// Offer h2 by ALPN (h1 is always offered).
     #[serde(default = "yes")]
     pub h2: bool,
+    /// Mutual TLS: PEM CA certificates that sign client certificates (API Gateway's
+    /// `truststoreUri`). Unset: no client certificate is requested.
+    #[serde(default)]
+    pub client_ca: Option<String>,
+    /// With `client_ca`: whether a client certificate is required (the default) or optional.
+    #[serde(default)]
+    pub client_auth: Option<ClientAuth>,
+}
+
+/// `tls.client_auth`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientAuth {
+    /// A client without a certificate signed by `client_ca` fails the TLS handshake.
+    #[default]
+    Required,
+    /// The certificate is requested and verified if sent; clients without one pass.
+    Optional,
 }
 
 /// Background DNS resolution of upstream hosts.

@@ -56,6 +56,15 @@ pub(super) fn validate(file: &Path, conf: &mut GatewayConf) -> Result<Vec<Lint>,
                     ));
                 }
             }
+            if let Some(ca) = &tls.client_ca {
+                crate::mtls::load_client_ca(&resolve(file, ca))
+                    .map_err(|reason| err(format!("{at}.tls.client_ca"), reason))?;
+            } else if tls.client_auth.is_some() {
+                return Err(err(
+                    format!("{at}.tls.client_auth"),
+                    "needs `client_ca` (the CA certificates that sign client certificates)".into(),
+                ));
+            }
         }
     }
     if let Some(m) = &conf.metrics {

@@ -92,6 +92,7 @@ pub(super) fn build_event(
         request_id: &request_id,
         time: SystemTime::now(),
         api_key_id,
+        client_cert: crate::mtls::client_cert(session),
     };
     let event = match t.event_mode {
         EventMode::Raw => return body,

@@ -66,6 +66,7 @@ fn view(r: &Req) -> RequestView<'_> {
         request_id: "rid-42",
         time: time(),
         api_key_id: None,
+        client_cert: None,
     }
 }
 

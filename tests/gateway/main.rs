@@ -26,6 +26,7 @@ mod hostile_input;
 mod lambda_http_roundtrip;
 mod metrics;
 mod moto;
+mod mtls;
 mod operations;
 mod secrets_canary;
 mod slow_clients;

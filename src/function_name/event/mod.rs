@@ -83,6 +83,33 @@ pub struct RequestView<'a> {
     pub time: SystemTime,
     /// The caller's client API key id (its configured name, `crate::api_keys`), never the key.
     pub api_key_id: Option<&'a str>,
+    /// The client certificate verified on a mutual TLS listener (`crate::mtls`).
+    pub client_cert: Option<&'a ClientCert>,
+}
+
+/// A verified client certificate as API Gateway puts it in events (mutual TLS): v1
+/// `requestContext.identity.clientCert`, v2 `requestContext.authentication.clientCert`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientCert {
+    /// The certificate, PEM.
+    pub client_cert_pem: String,
+    /// E.g. `CN=client,O=Example`.
+    #[serde(rename = "subjectDN")]
+    pub subject_dn: String,
+    #[serde(rename = "issuerDN")]
+    pub issuer_dn: String,
+    /// Hex bytes separated by `:`, e.g. `1a:2b`.
+    pub serial_number: String,
+    pub validity: ClientCertValidity,
+}
+
+/// `notBefore` / `notAfter` as OpenSSL prints them, e.g. `May 28 12:30:02 2019 GMT` (as AWS).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientCertValidity {
+    pub not_before: String,
+    pub not_after: String,
 }
 
 /// Per-route settings, built once at config load.

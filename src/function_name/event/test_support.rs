@@ -41,6 +41,7 @@ pub(super) fn view<'a>(
         request_id: "req-1",
         time: time(),
         api_key_id: None,
+        client_cert: None,
     }
 }
 

@@ -10,7 +10,7 @@ use super::body::BodyRepr;
 use super::headers::{user_agent, HeaderObject, HeaderShape, HeaderView};
 use super::json::write_json;
 use super::query::{Query, QueryMap, QueryShape};
-use super::{EventSettings, RequestView, DEFAULT_RESOURCE, DEFAULT_STAGE};
+use super::{ClientCert, EventSettings, RequestView, DEFAULT_RESOURCE, DEFAULT_STAGE};
 
 /// API Gateway REST API / payload format 1.0 event, as AWS builds it:
 ///
@@ -87,7 +87,7 @@ pub fn apigw_v1_event(req: &RequestView, s: &EventSettings) -> Vec<u8> {
                 user_arn: None,
                 user_agent: user_agent(req.headers),
                 user: None,
-                client_cert: None,
+                client_cert: req.client_cert,
             },
         },
         body,
@@ -153,7 +153,7 @@ struct V1Identity<'a> {
     user_arn: Option<&'a str>,
     user_agent: Option<Cow<'a, str>>,
     user: Option<&'a str>,
-    client_cert: Option<&'a str>,
+    client_cert: Option<&'a ClientCert>,
 }
 
 /// v1 `resource`: the path part of a `"METHOD /path"` setting, `"$default"` for an empty one.

@@ -14,7 +14,7 @@ use super::body::BodyRepr;
 use super::headers::{user_agent, HeaderObject, HeaderShape, HeaderView};
 use super::json::write_json;
 use super::query::{Query, QueryMap, QueryShape};
-use super::{EventSettings, RequestView, DEFAULT_RESOURCE};
+use super::{ClientCert, EventSettings, RequestView, DEFAULT_RESOURCE};
 
 /// HTTP API payload format 2.0 event, which is also the Lambda Function URL event:
 ///
@@ -55,6 +55,9 @@ pub fn apigw_v2_event(req: &RequestView, s: &EventSettings) -> Vec<u8> {
         request_context: V2Context {
             account_id: &s.account_id,
             api_id: &s.api_id,
+            authentication: req
+                .client_cert
+                .map(|client_cert| V2Authentication { client_cert }),
             domain_name,
             domain_prefix,
             http: V2Http {
@@ -105,6 +108,9 @@ struct V2Event<'a> {
 struct V2Context<'a> {
     account_id: &'a str,
     api_id: &'a str,
+    /// Only on mutual TLS listeners with a client certificate (AWS: `null` otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    authentication: Option<V2Authentication<'a>>,
     domain_name: Option<&'a str>,
     domain_prefix: Option<&'a str>,
     http: V2Http<'a>,
@@ -113,6 +119,12 @@ struct V2Context<'a> {
     stage: &'a str,
     time: &'a str,
     time_epoch: u64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct V2Authentication<'a> {
+    client_cert: &'a ClientCert,
 }
 
 #[derive(Serialize)]
