@@ -55,6 +55,16 @@ pub fn require_client_certs(
         verify |= SslVerifyMode::FAIL_IF_NO_PEER_CERT;
     }
     settings.set_verify(verify);
+    // Without a session id context OpenSSL fails every resumed handshake on a verifying server
+    // ("internal error" alert). Derived from the CA certificates: a session verified against
+    // other CAs is not resumed.
+    let der: Vec<u8> = ca
+        .iter()
+        .flat_map(|c| c.to_der().unwrap_or_default())
+        .collect();
+    settings
+        .set_session_id_context(&openssl::sha::sha256(&der))
+        .map_err(e)?;
     Ok(())
 }
 
