@@ -270,13 +270,30 @@ fn dash_t_names_a_bad_client_ca() {
         std::fs::read(dir.join("srv.key")).unwrap(),
     )
     .unwrap();
-    let cases: [(&str, Option<&str>, &str); 4] = [
-        ("missing.pem", None, "tls.client_ca: cannot read"),
-        ("garbage.pem", None, "tls.client_ca: "),
-        ("key-only.pem", None, "tls.client_ca: "),
-        ("", Some("optional"), "tls.client_auth: needs `client_ca`"),
+    // (client_ca, client_auth, the field named, what the reason says)
+    let cases: [(&str, Option<&str>, &str, &str); 5] = [
+        ("missing.pem", None, "tls.client_ca", "cannot read"),
+        (
+            "garbage.pem",
+            None,
+            "tls.client_ca",
+            "holds no PEM certificate",
+        ),
+        (
+            "key-only.pem",
+            None,
+            "tls.client_ca",
+            "holds no PEM certificate",
+        ),
+        ("", Some("optional"), "tls.client_auth", "needs `client_ca`"),
+        (
+            "srv.pem",
+            Some("sometimes"),
+            "tls.client_auth",
+            "unknown variant",
+        ),
     ];
-    for (i, (ca, mode, want)) in cases.into_iter().enumerate() {
+    for (i, (ca, mode, field, why)) in cases.into_iter().enumerate() {
         let path = dir.join(format!("c{i}.yaml"));
         let config = GatewayConfig::new()
             .listener_with(([127, 0, 0, 1], free_port()).into(), |mut l| {
@@ -298,10 +315,10 @@ fn dash_t_names_a_bad_client_ca() {
         let out = run_dash_t(&path);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "case {i} passed -t");
-        let want = format!("{}: listeners[0].{want}", path.display());
+        let want = format!("{}: listeners[0].{field}: ", path.display());
         assert!(
-            stderr.contains(&want),
-            "case {i}: wanted {want:?} in:\n{stderr}"
+            stderr.contains(&want) && stderr.contains(why),
+            "case {i}: wanted {want:?} and {why:?} in:\n{stderr}"
         );
     }
 }
