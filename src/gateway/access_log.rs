@@ -17,8 +17,9 @@
 //! Line shapes (documented in README.md, "Access log"):
 //!
 //! * `text`: `TIME CLIENT "METHOD PATH" STATUS key=value ...` with the keys `route kind
-//!   upstream reused total_ms aws_ms in out aws_request_id trace error cause api_key` (`api_key`: the caller's
-//!   client API key id, its configured name, never the key), always all of
+//!   upstream reused total_ms aws_ms in out aws_request_id trace error cause api_key client_cert` (`api_key`: the caller's
+//!   client API key id, its configured name, never the key; `client_cert`: the subject DN of
+//!   the verified client certificate on a mutual TLS listener), always all of
 //!   them, `-` when a value is absent. Every value that comes from the client or from AWS is
 //!   escaped as nginx does, `\xHH`, for `"`, `\`, space, control bytes and bytes ≥ 0x7f, so
 //!   a value can neither contain a space nor a quote: splitting on spaces is unambiguous and
@@ -77,6 +78,8 @@ pub struct Entry<'a> {
     pub cause: Option<&'a str>,
     /// The caller's client API key id (its configured name, never the key).
     pub api_key: Option<&'a str>,
+    /// The subject DN of the verified client certificate (mutual TLS, `crate::mtls`).
+    pub client_cert: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -99,6 +102,7 @@ struct JsonLine<'a> {
     error: Option<&'a str>,
     cause: Option<&'a str>,
     api_key: Option<&'a str>,
+    client_cert: Option<&'a str>,
 }
 
 fn round3(v: f64) -> f64 {
@@ -130,6 +134,7 @@ impl Entry<'_> {
                     error: self.error,
                     cause: self.cause,
                     api_key: self.api_key,
+                    client_cert: self.client_cert,
                 };
                 // Serialising plain fields cannot fail; an empty object is the fallback anyway.
                 let mut s = serde_json::to_string(&line).unwrap_or_else(|_| "{}".into());
@@ -187,6 +192,8 @@ impl Entry<'_> {
                 escape_into(&mut s, self.cause.map(str::as_bytes));
                 s.push_str(" api_key=");
                 escape_into(&mut s, self.api_key.map(str::as_bytes));
+                s.push_str(" client_cert=");
+                escape_into(&mut s, self.client_cert.map(str::as_bytes));
                 s.push('\n');
                 s
             }
@@ -357,6 +364,7 @@ mod tests {
             error: None,
             cause: None,
             api_key: Some("partner-a"),
+            client_cert: Some("CN=alice,O=Example Corp"),
         }
     }
 
@@ -368,7 +376,7 @@ mod tests {
             "2026-05-09T07:15:00.123Z 127.0.0.1:4000 \"GET /a\\x22b\\x20c\\x5Cd\\xC3\\xA9\" 200 \
              route=r kind=function_uri upstream=201 reused=true total_ms=1.235 aws_ms=1.000 \
              in=1 out=2 aws_request_id=id-1 trace=x\\x20route=forged\\x09status=999\\x7F \
-             error=- cause=- api_key=partner-a\n"
+             error=- cause=- api_key=partner-a client_cert=CN=alice,O=Example\\x20Corp\n"
         );
     }
 
@@ -387,7 +395,8 @@ mod tests {
         assert_eq!(
             rest,
             "- \"- -\" 400 route=- kind=- upstream=- reused=- total_ms=0.000 aws_ms=- in=0 \
-             out=0 aws_request_id=- trace=- error=bad_request cause=InvalidHTTPHeader api_key=-\n"
+             out=0 aws_request_id=- trace=- error=bad_request cause=InvalidHTTPHeader api_key=- \
+             client_cert=-\n"
         );
         let v: serde_json::Value = serde_json::from_str(&e.format(AccessLogFormat::Json)).unwrap();
         assert_eq!(v["method"], serde_json::Value::Null);
@@ -405,6 +414,7 @@ mod tests {
         assert_eq!(v["total_ms"], 1.235);
         assert_eq!(v["upstream_reused"], true);
         assert_eq!(v["api_key"], "partner-a");
+        assert_eq!(v["client_cert"], "CN=alice,O=Example Corp");
     }
 
     #[test]

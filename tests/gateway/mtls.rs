@@ -237,6 +237,9 @@ fn required_client_certificates() {
         .unwrap();
     let plain: Value = serde_json::from_slice(&plain.stdout).unwrap();
     assert!(plain["requestContext"].get("authentication").is_none());
+    // The access log names the subject; the plain listener's request has `-`.
+    s.gw.wait_for_log("client_cert=CN=alice,O=Clients\n");
+    s.gw.wait_for_log("client_cert=-\n");
 }
 
 #[test]
