@@ -20,8 +20,8 @@
 //! * `pathParameters.proxy` is the rest of the path, percent-decoded (as API Gateway does).
 //! * v2 `rawPath` is the path exactly as received, as Function URLs send it (HTTP APIs send it
 //!   percent-decoded, which loses `%2F` and `%3F`).
-//! * No `authorizer`, and `identity` has only `sourceIp` and `userAgent` set: the gateway has no
-//!   Cognito / IAM caller to report.
+//! * No `authorizer`, and `identity` has only `sourceIp`, `userAgent`, `apiKeyId` and (mutual
+//!   TLS) `clientCert` set: the gateway has no Cognito / IAM caller to report.
 //! * `X-Forwarded-*` headers are not added here; the caller decides what to put in `headers`.
 //!
 //! Where each piece lives: `kong` (Kong's two payloads, with `multipart` bodies), `v1` and `v2`
