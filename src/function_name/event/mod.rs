@@ -167,4 +167,36 @@ mod tests {
         assert_eq!(ev["body"], "\"\\\n\0");
         assert_eq!(ev["rawPath"], "/\"quote\\");
     }
+
+    #[test]
+    fn client_cert_in_v1_identity_and_v2_authentication() {
+        let cert = ClientCert {
+            client_cert_pem: "-----BEGIN CERTIFICATE-----\n".into(),
+            subject_dn: "CN=alice,O=Clients".into(),
+            issuer_dn: "CN=ca".into(),
+            serial_number: "0a:1b".into(),
+            validity: ClientCertValidity {
+                not_before: "May 28 12:30:02 2019 GMT".into(),
+                not_after: "Aug  5 09:36:04 2031 GMT".into(),
+            },
+        };
+        let want = serde_json::json!({
+            "clientCertPem": "-----BEGIN CERTIFICATE-----\n",
+            "subjectDN": "CN=alice,O=Clients",
+            "issuerDN": "CN=ca",
+            "serialNumber": "0a:1b",
+            "validity": {"notBefore": "May 28 12:30:02 2019 GMT", "notAfter": "Aug  5 09:36:04 2031 GMT"},
+        });
+        let h = headers(&[]);
+        let mut v = view(&h, None, b"");
+        let v1 = parse(apigw_v1_event(&v, &settings()));
+        assert!(v1["requestContext"]["identity"]["clientCert"].is_null());
+        let v2 = parse(apigw_v2_event(&v, &settings()));
+        assert!(v2["requestContext"].get("authentication").is_none());
+        v.client_cert = Some(&cert);
+        let v1 = parse(apigw_v1_event(&v, &settings()));
+        assert_eq!(v1["requestContext"]["identity"]["clientCert"], want);
+        let v2 = parse(apigw_v2_event(&v, &settings()));
+        assert_eq!(v2["requestContext"]["authentication"]["clientCert"], want);
+    }
 }
