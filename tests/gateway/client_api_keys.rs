@@ -229,3 +229,67 @@ fn dash_t_names_the_field_and_why() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_refused_key_on_a_cors_route_is_readable_by_the_browser() {
+    // Without the CORS headers on the 403, a page could not tell "forbidden" from a network
+    // failure; the preflight itself needs no key (browsers never send one on it).
+    let emu = Emulator::start();
+    let config = GatewayConfig::new()
+        .set_in(
+            &["api_keys"],
+            json!([{"name": "partner-a", "value_sha256": sha256_hex(PARTNER_A.as_bytes())}]),
+        )
+        .route(
+            Route::function_uri("/o/*", &emu.http_url("/open/p"))
+                .set("api_key_required", true)
+                .set("cors_configuration", crate::cors::cors(&[], true)),
+        );
+    let gw = Gateway::launch(&config);
+    let origin = "https://app.example.com";
+    let c = client();
+    let r = c
+        .get(gw.url("/o/x"))
+        .header("origin", origin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let allow = r
+        .headers()
+        .get("access-control-allow-origin")
+        .map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(allow.as_deref(), Some(origin), "{:?}", r.headers());
+    assert_eq!(
+        r.headers()
+            .get("access-control-allow-credentials")
+            .map(|v| v.to_str().unwrap()),
+        Some("true")
+    );
+    let pre = c
+        .request(reqwest::Method::OPTIONS, gw.url("/o/x"))
+        .header("origin", origin)
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "x-api-key")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pre.status(), 204, "the preflight needs no key");
+    let allowed = pre_allow(&pre);
+    assert_eq!(allowed.as_deref(), Some(origin));
+    let ok = c
+        .get(gw.url("/o/x"))
+        .header("origin", origin)
+        .header("x-api-key", PARTNER_A)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    assert!(ok.headers().get("access-control-allow-origin").is_some());
+}
+
+fn pre_allow(r: &reqwest::Response) -> Option<String> {
+    r.headers()
+        .get("access-control-allow-origin")
+        .map(|v| v.to_str().unwrap().to_owned())
+}
