@@ -2,12 +2,13 @@
 //!
 //! The binary (`src/main.rs`) only parses the command line and hands over to [`server`].
 //! A request goes: [`gateway`] (Pingora's phases: checks, route match via [`routing`],
-//! policies) → [`function_uri`] (proxied through Pingora) or [`function_name`] (Invoke,
+//! policies, [`authorizers`]) → [`function_uri`] (proxied through Pingora) or [`function_name`] (Invoke,
 //! answered from `request_filter`) → signed with [`aws`] → sent over [`upstream`] peers.
 //! Process-wide pieces: [`config`], [`server`], [`preflight`], [`reload`], [`drain`],
 //! [`retry`], [`metrics`], [`fatal`].
 
 pub mod api_keys;
+pub mod authorizers;
 pub mod aws;
 pub mod config;
 pub mod cors;

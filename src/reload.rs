@@ -28,6 +28,8 @@ pub struct ReloadOnHup {
     pub routes: Arc<ArcSwap<RouteTable>>,
     pub resolver: Arc<Resolver>,
     pub credentials: Arc<CredentialsRegistry>,
+    /// JWT issuers' key sets, kept across reloads (`crate::authorizers::jwks`).
+    pub jwks: Arc<crate::authorizers::jwks::JwksRegistry>,
     /// What the running process was started with and cannot change without an upgrade.
     pub process_settings: String,
     /// Notified at the start of a handoff (SIGQUIT): reload once more, see [`DrainWatch`].
@@ -60,10 +62,11 @@ impl ReloadOnHup {
         let path = self.path.clone();
         let resolver = self.resolver.clone();
         let credentials = self.credentials.clone();
+        let jwks = self.jwks.clone();
         // Building resolves new upstream hosts (blocking DNS): off the async workers.
         let built = tokio::task::spawn_blocking(move || {
             let config = Config::load(&path)?;
-            let table = RouteTable::build(&config, &resolver, &credentials)?;
+            let table = RouteTable::build(&config, &resolver, &credentials, &jwks)?;
             Ok::<_, crate::config::ConfigError>((config, table))
         })
         .await;

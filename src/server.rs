@@ -128,7 +128,9 @@ pub fn run() -> ! {
     crate::gateway::access_log::set_queue_size(config.gateway.access_log.queue_size);
     let resolver = Resolver::new();
     let credentials = CredentialsRegistry::new();
-    let table = RouteTable::build(&config, &resolver, &credentials).unwrap_or_else(|e| fail(&e));
+    let jwks = crate::authorizers::jwks::JwksRegistry::new();
+    let table =
+        RouteTable::build(&config, &resolver, &credentials, &jwks).unwrap_or_else(|e| fail(&e));
     let (listeners, warnings) = build_listeners(&config).unwrap_or_else(|e| fail(&e));
     let mode = if opt.test {
         Mode::Test
@@ -236,6 +238,7 @@ pub fn run() -> ! {
             routes: routes.clone(),
             resolver: resolver.clone(),
             credentials: credentials.clone(),
+            jwks: jwks.clone(),
             process_settings,
             on_upgrade: on_upgrade.clone(),
         },
@@ -263,6 +266,11 @@ pub fn run() -> ! {
         CredentialsRefresher {
             registry: credentials,
         },
+    );
+    add_background(
+        &mut server,
+        "jwks refresh",
+        crate::authorizers::jwks::JwksRefresh { registry: jwks },
     );
     add_background(
         &mut server,

@@ -78,18 +78,7 @@ impl ApiKeyTable {
         let mut names = HashMap::with_capacity(confs.len());
         for (i, c) in confs.iter().enumerate() {
             let at = |f: &str| format!("[{i}].{f}");
-            if c.name.is_empty()
-                || c.name.len() > 64
-                || !c
-                    .name
-                    .chars()
-                    .all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch))
-            {
-                return Err((
-                    at("name"),
-                    "must be 1 to 64 letters, digits, `-`, `_` or `.`".into(),
-                ));
-            }
+            crate::config::check_label_name(&c.name).map_err(|r| (at("name"), r))?;
             if let Some(j) = names.insert(c.name.as_str(), i) {
                 return Err((
                     at("name"),

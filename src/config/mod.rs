@@ -6,6 +6,7 @@
 //! `conf/x.yaml: routes[2].function_uri: scheme must be http or https`.
 
 mod api_keys;
+mod authorizers;
 mod cors;
 mod lint;
 mod model;
@@ -14,6 +15,7 @@ mod secret;
 mod validate;
 
 pub use api_keys::ApiKeyConf;
+pub use authorizers::{AuthorizerConf, AuthorizerType, JwtConf, INVOKE_FIELDS};
 pub use cors::CorsConf;
 pub use lint::check_method;
 pub use model::*;
@@ -39,12 +41,28 @@ const GATEWAY_SECTIONS: &[&str] = &[
     "client",
     "limits",
     "api_keys",
+    "authorizers",
 ];
 
 /// Upper bound for in-flight requests after SIGQUIT / SIGTERM when the file sets none.
 pub const DEFAULT_GRACE_PERIOD_SECONDS: u64 = 60;
 /// Runtime shutdown timeout after the grace period when the file sets none.
 pub const DEFAULT_SHUTDOWN_TIMEOUT_SECONDS: u64 = 5;
+
+/// A name the configuration gives something that metrics and logs show (client API keys,
+/// authorizers): 1 to 64 letters, digits, `-`, `_` or `.`.
+pub fn check_label_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch));
+    if ok {
+        Ok(())
+    } else {
+        Err("must be 1 to 64 letters, digits, `-`, `_` or `.`".into())
+    }
+}
 
 /// A configuration error: which file, which field, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]

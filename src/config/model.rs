@@ -40,6 +40,9 @@ pub struct GatewayConf {
     /// Client API keys (`x-api-key`) for routes with `api_key_required` (`crate::api_keys`).
     #[serde(default)]
     pub api_keys: Vec<super::ApiKeyConf>,
+    /// Who may call: JWT and Lambda authorizers that routes name (`crate::authorizers`).
+    #[serde(default)]
+    pub authorizers: Vec<super::AuthorizerConf>,
     /// `api_keys` checked and hashed at load (set by `Config::from_yaml_str`).
     #[serde(skip)]
     pub api_key_table: std::sync::Arc<crate::api_keys::ApiKeyTable>,

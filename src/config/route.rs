@@ -168,6 +168,20 @@ pub struct RouteConf {
     /// `apiKeyRequired`); else 403 before any AWS call (`crate::api_keys`).
     #[serde(default)]
     pub api_key_required: bool,
+    /// The authorizer (top-level `authorizers`, by name) every request must pass first
+    /// (`crate::authorizers`): 401 / 403 before any AWS call.
+    #[serde(default)]
+    pub authorizer: Option<String>,
+    /// JWT authorizers: the token must carry at least one of these scopes (`scope` / `scp`),
+    /// else 403 `insufficient_scope` (API Gateway's `AuthorizationScopes`).
+    #[serde(default)]
+    pub authorization_scopes: Vec<String>,
+    /// Headers set on the upstream request from what the authorizer found, API Gateway's
+    /// parameter-mapping syntax: `{x-user: "$context.authorizer.claims.sub"}` (JWT) or
+    /// `{x-tenant: "$context.authorizer.tenant"}` (a Lambda authorizer's context). A header of
+    /// the same name sent by the client is removed. `function_uri` routes only.
+    #[serde(default)]
+    pub authorizer_headers: std::collections::BTreeMap<String, String>,
     /// Upstream read timeout in milliseconds: the longest wait for the next bytes of the
     /// response (and for each write of the request). Default: 30000 for API Gateway (its own
     /// limit is 29 s); 905000 for Lambda Function URLs and the Invoke API (15 min + 5 s).

@@ -67,7 +67,15 @@ pub async fn handle(
         Err(_) => return refuse(session, ctx, GatewayError::body_over_limit(t.body_limit)).await,
     };
 
-    let event = build_event(session, t, path, rest, body, ctx.api_key.as_deref());
+    let event = build_event(
+        session,
+        t,
+        path,
+        rest,
+        body,
+        ctx.api_key.as_deref(),
+        ctx.auth.as_ref(),
+    );
     if event.len() as u64 > t.payload_limit {
         let msg = format!(
             "the event is {} bytes, over Lambda's payload limit of {} bytes",

@@ -6,7 +6,7 @@
 pub mod call;
 pub mod event;
 pub mod handler;
-mod request;
+pub(crate) mod request;
 mod response;
 mod response_stream;
 pub mod result;
@@ -14,5 +14,6 @@ mod route;
 pub mod stream;
 
 pub use route::{
-    parse_function_name, validate_function_name_route, EventMode, FunctionRef, InvokeTarget,
+    default_resource, parse_function_name, validate_function_name_route, EventMode, FunctionRef,
+    InvokeTarget,
 };

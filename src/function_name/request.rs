@@ -57,6 +57,7 @@ pub(super) fn build_event(
     rest: Option<&str>,
     body: Bytes,
     api_key_id: Option<&str>,
+    authorizer: Option<&crate::authorizers::Grant>,
 ) -> Bytes {
     if t.event_mode == EventMode::Raw {
         return body;
@@ -93,6 +94,7 @@ pub(super) fn build_event(
         time: SystemTime::now(),
         api_key_id,
         client_cert: crate::mtls::client_cert(session),
+        authorizer,
     };
     let event = match t.event_mode {
         EventMode::Raw => return body,
@@ -127,7 +129,7 @@ pub(super) const HOP_BY_HOP: &[&str] = &[
 
 /// The client's headers without the hop-by-hop ones; borrowed when there are none (the
 /// common case).
-pub(super) fn end_to_end_headers(
+pub(crate) fn end_to_end_headers(
     headers: &http::HeaderMap,
 ) -> std::borrow::Cow<'_, http::HeaderMap> {
     let named: Vec<String> = headers
@@ -154,7 +156,7 @@ pub(super) fn end_to_end_headers(
 }
 
 /// A request id for events: unique per process, cheap.
-pub(super) fn request_id() -> String {
+pub(crate) fn request_id() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
@@ -179,6 +181,18 @@ pub(super) fn invoke_head(
     identity: &Arc<Identity>,
     event: &Bytes,
 ) -> Result<RequestHeader> {
+    let trace = session.req_header().headers.get("x-amzn-trace-id");
+    signed_invoke_head(t, identity, event, trace)
+}
+
+/// The signed Invoke request head of `event` for `t` (also a Lambda authorizer's call), with
+/// the client's `X-Amzn-Trace-Id` passed on when given.
+pub(crate) fn signed_invoke_head(
+    t: &InvokeTarget,
+    identity: &Arc<Identity>,
+    event: &Bytes,
+    trace: Option<&http::HeaderValue>,
+) -> Result<RequestHeader> {
     let path = if t.streaming {
         &t.stream_path
     } else {
@@ -191,7 +205,7 @@ pub(super) fn invoke_head(
     if t.log_tail {
         head.insert_header("x-amz-log-type", "Tail")?;
     }
-    if let Some(trace) = session.req_header().headers.get("x-amzn-trace-id") {
+    if let Some(trace) = trace {
         head.insert_header("x-amzn-trace-id", trace.clone())?;
     }
     let Some(identity) = t.signing.credentials.still_valid(identity) else {

@@ -78,6 +78,8 @@ pub struct Entry<'a> {
     pub cause: Option<&'a str>,
     /// The caller's client API key id (its configured name, never the key).
     pub api_key: Option<&'a str>,
+    /// Who the route's authorizer approved: a JWT's `sub`, a Lambda authorizer's `principalId`.
+    pub principal: Option<&'a str>,
     /// The subject DN of the verified client certificate (mutual TLS, `crate::mtls`).
     pub client_cert: Option<&'a str>,
 }
@@ -102,6 +104,7 @@ struct JsonLine<'a> {
     error: Option<&'a str>,
     cause: Option<&'a str>,
     api_key: Option<&'a str>,
+    principal: Option<&'a str>,
     client_cert: Option<&'a str>,
 }
 
@@ -134,6 +137,7 @@ impl Entry<'_> {
                     error: self.error,
                     cause: self.cause,
                     api_key: self.api_key,
+                    principal: self.principal,
                     client_cert: self.client_cert,
                 };
                 // Serialising plain fields cannot fail; an empty object is the fallback anyway.
@@ -192,6 +196,8 @@ impl Entry<'_> {
                 escape_into(&mut s, self.cause.map(str::as_bytes));
                 s.push_str(" api_key=");
                 escape_into(&mut s, self.api_key.map(str::as_bytes));
+                s.push_str(" principal=");
+                escape_into(&mut s, self.principal.map(str::as_bytes));
                 s.push_str(" client_cert=");
                 escape_into(&mut s, self.client_cert.map(str::as_bytes));
                 s.push('\n');
@@ -364,6 +370,7 @@ mod tests {
             error: None,
             cause: None,
             api_key: Some("partner-a"),
+            principal: Some("user 1"),
             client_cert: Some("CN=alice,O=Example Corp"),
         }
     }
@@ -376,7 +383,8 @@ mod tests {
             "2026-05-09T07:15:00.123Z 127.0.0.1:4000 \"GET /a\\x22b\\x20c\\x5Cd\\xC3\\xA9\" 200 \
              route=r kind=function_uri upstream=201 reused=true total_ms=1.235 aws_ms=1.000 \
              in=1 out=2 aws_request_id=id-1 trace=x\\x20route=forged\\x09status=999\\x7F \
-             error=- cause=- api_key=partner-a client_cert=CN=alice,O=Example\\x20Corp\n"
+             error=- cause=- api_key=partner-a principal=user\\x201 \
+             client_cert=CN=alice,O=Example\\x20Corp\n"
         );
     }
 
@@ -396,7 +404,7 @@ mod tests {
             rest,
             "- \"- -\" 400 route=- kind=- upstream=- reused=- total_ms=0.000 aws_ms=- in=0 \
              out=0 aws_request_id=- trace=- error=bad_request cause=InvalidHTTPHeader api_key=- \
-             client_cert=-\n"
+             principal=- client_cert=-\n"
         );
         let v: serde_json::Value = serde_json::from_str(&e.format(AccessLogFormat::Json)).unwrap();
         assert_eq!(v["method"], serde_json::Value::Null);

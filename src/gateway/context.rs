@@ -69,6 +69,9 @@ pub struct UriRequest {
     /// Signed routes: the credentials checked in `request_filter`, signed with unless they
     /// expired meanwhile (then the route's source is asked again).
     pub identity: Option<Arc<Identity>>,
+    /// `authorizer_headers` with the values the authorizer's approval gave them (`None`: the
+    /// approval has no such value; the client's header of that name is removed either way).
+    pub authorizer_headers: Vec<(http::HeaderName, Option<http::HeaderValue>)>,
 }
 
 impl UriRequest {
@@ -79,6 +82,7 @@ impl UriRequest {
             upstream_uri: None,
             payload: None,
             identity: None,
+            authorizer_headers: Vec::new(),
         }
     }
 
@@ -138,6 +142,9 @@ pub struct RequestCtx {
     pub body_reservation: Option<crate::gateway::body_budget::BodyReservation>,
     /// The caller's client API key id (its name) once `request_filter` accepted the key.
     pub api_key: Option<Arc<str>>,
+    /// The route authorizer's approval (`crate::authorizers`): events, the access log's
+    /// principal, `authorizer_headers`.
+    pub auth: Option<crate::authorizers::Grant>,
     /// Counts this request as in flight until the context is dropped (drain on shutdown).
     pub _in_flight: InFlightGuard,
 }
@@ -162,6 +169,7 @@ impl Default for RequestCtx {
             metrics_in_flight: None,
             body_reservation: None,
             api_key: None,
+            auth: None,
             _in_flight: InFlightGuard::new(),
         }
     }

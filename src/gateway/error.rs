@@ -26,6 +26,10 @@ pub enum ErrorCode {
     ClientApiKeyRefused,
     /// A route with `api_key_required`: no or no valid client API key (API Gateway's 403).
     Forbidden,
+    /// An authorizer's route: no identity, or a refused token (401).
+    Unauthorized,
+    /// A JWT without one of the route's `authorization_scopes` (403).
+    InsufficientScope,
     BodyTooLarge,
     UnsignableQuery,
     UnsignableHeader,
@@ -34,6 +38,10 @@ pub enum ErrorCode {
     // The gateway's own state.
     BodyBufferFull,
     CredentialsUnavailable,
+    /// A Lambda authorizer failed, timed out or answered something unreadable (500).
+    AuthorizerError,
+    /// A JWT issuer's keys could not be fetched yet (503).
+    AuthorizerUnavailable,
     // The upstream (API Gateway, Function URL, the Invoke API).
     UpstreamTimeout,
     UpstreamTlsError,
@@ -65,6 +73,10 @@ impl ErrorCode {
             MethodNotAllowed => "method_not_allowed",
             ClientApiKeyRefused => "client_api_key_refused",
             Forbidden => "forbidden",
+            Unauthorized => "unauthorized",
+            InsufficientScope => "insufficient_scope",
+            AuthorizerError => "authorizer_error",
+            AuthorizerUnavailable => "authorizer_unavailable",
             BodyTooLarge => "body_too_large",
             UnsignableQuery => "unsignable_query",
             UnsignableHeader => "unsignable_header",

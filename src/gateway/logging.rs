@@ -65,6 +65,7 @@ pub fn access_log(session: &Session, e: Option<&Error>, ctx: &RequestCtx, conf: 
         error: ctx.error_code.map(ErrorCode::as_str),
         cause: e.map(|e| e.etype().as_str()),
         api_key: ctx.api_key.as_deref(),
+        principal: ctx.auth.as_ref().and_then(|g| g.principal()),
         client_cert: crate::mtls::client_cert(session).map(|c| c.subject_dn.as_str()),
     };
     access_log::write(entry.format(conf.format));

@@ -79,18 +79,27 @@ pub async fn request_filter(
     }
     let (t, forwarded) = match table.find(&path, host.as_deref(), req.method.as_str()) {
         RouteMatch::Found { route, rest } => {
-            if route.api_key_required {
-                if let Some(err) = client_api_key(session, ctx, route, &table.api_keys) {
-                    ctx.selection = match &route.target {
-                        RouteKind::FunctionName(_) => Selection::FunctionName(route.clone()),
-                        RouteKind::FunctionUri(t) => {
-                            Selection::FunctionUri(UriRequest::new(route.clone(), t.clone()))
-                        }
-                    };
-                    if let Some(policy) = &route.cors {
-                        crate::cors::response::select(session, policy);
+            if route.auth.is_some() || route.api_key_required {
+                // Refusals below are the route's (metrics, logs) and carry its CORS headers.
+                ctx.selection = match &route.target {
+                    RouteKind::FunctionName(_) => Selection::FunctionName(route.clone()),
+                    RouteKind::FunctionUri(t) => {
+                        Selection::FunctionUri(UriRequest::new(route.clone(), t.clone()))
                     }
-                    return refuse(session, ctx, err).await;
+                };
+                if let Some(policy) = &route.cors {
+                    crate::cors::response::select(session, policy);
+                }
+                if let Some(ra) = &route.auth {
+                    match authorize(gw, session, &path, rest, &route.name, ra).await {
+                        Ok(grant) => ctx.auth = Some(grant),
+                        Err(err) => return refuse(session, ctx, err).await,
+                    }
+                }
+                if route.api_key_required {
+                    if let Some(err) = client_api_key(session, ctx, route, &table.api_keys) {
+                        return refuse(session, ctx, err).await;
+                    }
                 }
             }
             match &route.target {
@@ -175,6 +184,10 @@ pub async fn request_filter(
     let upstream_uri = http::Uri::try_from(target)
         .map_err(|e| Error::explain(InternalError, format!("upstream uri: {e}")))?;
     ctx.uri_request_mut()?.upstream_uri = Some(upstream_uri);
+    if let Some(grant) = &ctx.auth {
+        let values = authorizer_header_values(grant, ctx.route());
+        ctx.uri_request_mut()?.authorizer_headers = values;
+    }
     if let Some(k) = &t.api_key {
         if k.policy == ApiKeyPolicy::Reject && req.headers.contains_key("x-api-key") {
             let err = GatewayError::new(
@@ -210,6 +223,66 @@ pub async fn request_filter(
     // Streamed: the body goes upstream as it arrives, so the client may send it now.
     continue_if_expected(session, ctx).await?;
     Ok(false)
+}
+
+/// The route's authorizer on this request (`crate::authorizers`): its approval, or the
+/// refusal to answer with.
+async fn authorize(
+    gw: &Gateway,
+    session: &Session,
+    path: &str,
+    rest: Option<&str>,
+    route_name: &str,
+    ra: &crate::authorizers::RouteAuth,
+) -> std::result::Result<crate::authorizers::Grant, GatewayError> {
+    let req = session.req_header();
+    let headers = crate::function_name::request::end_to_end_headers(&req.headers);
+    let source_ip = session
+        .client_addr()
+        .and_then(|a| a.as_inet())
+        .map(|a| a.ip().to_string());
+    let request_id = crate::function_name::request::request_id();
+    let auth_req = crate::authorizers::request::AuthRequest {
+        method: req.method.as_str(),
+        path,
+        raw_query: req.uri.query(),
+        headers: &headers,
+        host: req
+            .headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .or_else(|| req.uri.host()),
+        source_ip: source_ip.as_deref(),
+        http_version: if req.version == http::Version::HTTP_2 {
+            "HTTP/2.0"
+        } else {
+            "HTTP/1.1"
+        },
+        proxy_path: rest,
+        client_cert: crate::mtls::client_cert(session),
+        request_id: &request_id,
+        time: std::time::SystemTime::now(),
+    };
+    crate::authorizers::authorize(&gw.invoker, &auth_req, route_name, ra).await
+}
+
+/// The route's `authorizer_headers` with their values from `grant`.
+fn authorizer_header_values(
+    grant: &crate::authorizers::Grant,
+    route: Option<&std::sync::Arc<Route>>,
+) -> Vec<(http::HeaderName, Option<http::HeaderValue>)> {
+    let Some(ra) = route.and_then(|r| r.auth.as_ref()) else {
+        return Vec::new();
+    };
+    ra.headers
+        .iter()
+        .map(|(name, r)| {
+            let value = grant
+                .lookup(r)
+                .and_then(|v| http::HeaderValue::from_str(&v).ok());
+            (name.clone(), value)
+        })
+        .collect()
 }
 
 /// `api_key_required`: the caller's `x-api-key` looked up in the client API keys

@@ -29,6 +29,13 @@ pub fn upstream_request_filter(req: &mut RequestHeader, ctx: &mut RequestCtx) ->
             req.insert_header("x-api-key", k.value.clone())?;
         }
     }
+    // `authorizer_headers`: what the authorizer approved, never what the client claimed.
+    for (name, value) in &u.authorizer_headers {
+        req.remove_header(name);
+        if let Some(v) = value {
+            req.insert_header(name.clone(), v.clone())?;
+        }
+    }
     if !t.keepalive {
         req.insert_header(CONNECTION, "close")?;
     }

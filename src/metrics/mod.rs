@@ -64,13 +64,14 @@
 //! Modules: `labels` (bounded label values: route, kind, status class, AWS error type),
 //! `requests` (per-request series and the per-route handles), `upstream` (AWS calls:
 //! connections, retries, Invoke errors, signing), `process` (process-wide gauges and
-//! counters), `cors` (preflights answered), `credentials` (the scrape-time credential collector); [`init`] registers all.
+//! counters), `cors` (preflights answered), `api_keys` and `authorizers` (who may call), `credentials` (the scrape-time credential collector); [`init`] registers all.
 
 use std::sync::{Arc, LazyLock};
 
 use crate::aws::credentials::CredentialsRegistry;
 
 mod api_keys;
+mod authorizers;
 mod cors;
 mod credentials;
 mod labels;
@@ -79,6 +80,7 @@ mod requests;
 mod upstream;
 
 pub use api_keys::api_key_request;
+pub use authorizers::{authorizer_cache, authorizer_decision, jwks_fetch};
 pub use cors::cors_preflight;
 pub use labels::{aws_error_label, route_labels, status_class, Kind, NO_ROUTE};
 pub use process::{
@@ -113,6 +115,9 @@ pub fn init(credentials: Arc<CredentialsRegistry>) {
     LazyLock::force(&process::ACCESS_LOG_DROPPED);
     LazyLock::force(&cors::CORS_PREFLIGHTS);
     LazyLock::force(&api_keys::API_KEY_REQUESTS);
+    LazyLock::force(&authorizers::DECISIONS);
+    LazyLock::force(&authorizers::CACHE);
+    LazyLock::force(&authorizers::JWKS_FETCHES);
     for reason in RefusedReason::ALL {
         requests::REQUESTS_REFUSED.with_label_values(&[reason.as_str()]);
     }

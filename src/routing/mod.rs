@@ -38,6 +38,8 @@ pub struct Route {
     pub cors: Option<Arc<crate::cors::CorsPolicy>>,
     /// Callers must present a client API key (`crate::api_keys`).
     pub api_key_required: bool,
+    /// The authorizer every request passes first (`crate::authorizers`).
+    pub auth: Option<Arc<crate::authorizers::RouteAuth>>,
     /// Its metric handles, resolved on its first request (`crate::metrics`).
     pub metrics: crate::metrics::RouteHandles,
 }
@@ -144,6 +146,7 @@ impl RouteTable {
         config: &Config,
         resolver: &Resolver,
         credentials: &CredentialsRegistry,
+        jwks: &crate::authorizers::jwks::JwksRegistry,
     ) -> Result<RouteTable, ConfigError> {
         validate_named(&config.file, &config.gateway.credentials)?;
         let cx = BuildContext {
@@ -153,7 +156,9 @@ impl RouteTable {
             named_credentials: &config.gateway.credentials,
             pinned_hosts: &config.gateway.dns.hosts,
         };
-        let mut t = Self::from_routes(&cx, &config.gateway.routes)?;
+        let authorizers =
+            crate::authorizers::AuthorizerSet::build(&cx, &config.gateway.authorizers, jwks)?;
+        let mut t = Self::from_routes(&cx, &config.gateway.routes, &authorizers)?;
         let health = &config.gateway.health.path;
         t.health_path = (!health.is_empty()).then(|| health.clone());
         t.access_log = config.gateway.access_log.clone();
@@ -163,7 +168,11 @@ impl RouteTable {
         Ok(t)
     }
 
-    pub fn from_routes(cx: &BuildContext, confs: &[RouteConf]) -> Result<RouteTable, ConfigError> {
+    pub fn from_routes(
+        cx: &BuildContext,
+        confs: &[RouteConf],
+        authorizers: &crate::authorizers::AuthorizerSet,
+    ) -> Result<RouteTable, ConfigError> {
         let mut t = RouteTable::default();
         for (i, rc) in confs.iter().enumerate() {
             let target = RouteKind::build(cx, i, rc)?;
@@ -173,6 +182,20 @@ impl RouteTable {
                 )?)),
                 None => None,
             };
+            let settings = match &target {
+                RouteKind::FunctionName(t) => t.event_settings.clone(),
+                RouteKind::FunctionUri(_) => crate::function_name::event::EventSettings {
+                    resource: crate::function_name::default_resource(
+                        rc.uri
+                            .as_deref()
+                            .or(rc.uris.first().map(String::as_str))
+                            .unwrap_or(""),
+                    ),
+                    api_id: rc.name.clone(),
+                    ..Default::default()
+                },
+            };
+            let auth = authorizers.for_route(cx, i, rc, settings)?;
             t.routes.push(Arc::new(Route {
                 name: rc.name.as_str().into(),
                 hosts: rc.hosts.iter().map(|h| normalize_host(h)).collect(),
@@ -180,6 +203,7 @@ impl RouteTable {
                 target,
                 cors,
                 api_key_required: rc.api_key_required,
+                auth,
                 metrics: Default::default(),
             }));
             for u in rc.uri.iter().chain(rc.uris.iter()) {
@@ -291,7 +315,8 @@ impl RouteTable {
     pub(crate) fn from_yaml_for_tests(routes: &str) -> RouteTable {
         let text = format!("listeners: [{{address: '127.0.0.1:1'}}]\nroutes:\n{routes}");
         let c = Config::from_yaml_str(std::path::Path::new("t.yaml"), &text).unwrap();
-        RouteTable::build(&c, &Resolver::default(), &CredentialsRegistry::new()).unwrap()
+        let jwks = crate::authorizers::jwks::JwksRegistry::new();
+        RouteTable::build(&c, &Resolver::default(), &CredentialsRegistry::new(), &jwks).unwrap()
     }
 
     /// Unit tests: the route called `name`.

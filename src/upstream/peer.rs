@@ -67,24 +67,10 @@ pub fn peer_template(
     // share a pool group; a file whose certificates changed gets a new one.
     let mut ca_digest: Option<[u8; 32]> = None;
     if let Some(ca) = &r.ca_file {
-        let path = validate_resolve(file, ca);
-        let pem =
-            std::fs::read(&path).map_err(|e| err("ca_file", format!("cannot read `{ca}`: {e}")))?;
-        let certs = pingora::tls::x509::X509::stack_from_pem(&pem)
-            .map_err(|e| err("ca_file", format!("`{ca}` is not PEM certificates: {e}")))?;
-        if certs.is_empty() {
-            return Err(err("ca_file", format!("`{ca}` holds no certificate")));
-        }
-        let mut digest = Sha256::new();
-        for c in &certs {
-            let der = c
-                .to_der()
-                .map_err(|e| err("ca_file", format!("`{ca}`: {e}")))?;
-            digest.update((der.len() as u64).to_be_bytes());
-            digest.update(&der);
-        }
-        ca_digest = Some(digest.finalize().into());
-        o.ca = Some(Arc::new(certs.into_boxed_slice()));
+        let (certs, digest) =
+            load_ca(&validate_resolve(file, ca), ca).map_err(|reason| err("ca_file", reason))?;
+        ca_digest = Some(digest);
+        o.ca = Some(certs);
     }
     // Pingora's pool key ignores the CA: keep connections verified against different trust
     // roots (or none) in different pool buckets.
@@ -92,6 +78,26 @@ pub fn peer_template(
     (ca_digest, r.ssl_verify).hash(&mut h);
     peer.group_key = h.finish();
     Ok(peer)
+}
+
+/// Trust roots as Pingora's peers take them, and the SHA-256 over their DER (their identity).
+pub type TrustRoots = (Arc<Box<[pingora::tls::x509::X509]>>, [u8; 32]);
+
+/// The PEM certificates in `path` (`as_written` in messages) and the SHA-256 over them.
+pub fn load_ca(path: &Path, as_written: &str) -> Result<TrustRoots, String> {
+    let pem = std::fs::read(path).map_err(|e| format!("cannot read `{as_written}`: {e}"))?;
+    let certs = pingora::tls::x509::X509::stack_from_pem(&pem)
+        .map_err(|e| format!("`{as_written}` is not PEM certificates: {e}"))?;
+    if certs.is_empty() {
+        return Err(format!("`{as_written}` holds no certificate"));
+    }
+    let mut digest = Sha256::new();
+    for c in &certs {
+        let der = c.to_der().map_err(|e| format!("`{as_written}`: {e}"))?;
+        digest.update((der.len() as u64).to_be_bytes());
+        digest.update(&der);
+    }
+    Ok((Arc::new(certs.into_boxed_slice()), digest.finalize().into()))
 }
 
 #[cfg(test)]

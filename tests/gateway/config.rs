@@ -453,6 +453,7 @@ fn secrets_stay_out_of_debug_output() {
         &c,
         &lambda_proxy::upstream::dns::Resolver::default(),
         &lambda_proxy::aws::credentials::CredentialsRegistry::new(),
+        &lambda_proxy::authorizers::jwks::JwksRegistry::new(),
     )
     .unwrap();
     let dumps = format!("{c:?} {:?}", table.routes());

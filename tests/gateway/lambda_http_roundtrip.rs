@@ -67,6 +67,7 @@ fn view(r: &Req) -> RequestView<'_> {
         time: time(),
         api_key_id: None,
         client_cert: None,
+        authorizer: None,
     }
 }
 
@@ -532,4 +533,109 @@ async fn binary_empty_and_encoded_responses_both_versions() {
         assert_eq!(&r.body[..], &[0x1f, 0x8b, 0x08, 0x00, 0xff], "{version:?}");
         assert_eq!(header_values(&r, "content-encoding"), [&b"gzip"[..]]);
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Authorizers: what a function behind one sees, and what a Rust authorizer function receives
+// ---------------------------------------------------------------------------------------------
+
+fn jwt_grant() -> lambda_proxy::authorizers::Grant {
+    let claims = serde_json::json!({
+        "sub": "user-7", "exp": 1796018400, "scope": "orders.read orders.write",
+        "cognito:groups": ["admin", "ops"], "email_verified": true
+    });
+    let t = lambda_proxy::authorizers::jwt::VerifiedToken::from_claims(
+        claims.as_object().unwrap(),
+        1796018400,
+    );
+    lambda_proxy::authorizers::Grant::Jwt(std::sync::Arc::new(t))
+}
+
+fn lambda_grant() -> lambda_proxy::authorizers::Grant {
+    let context = serde_json::json!({"tenant": "t-1", "n": 7, "flag": true});
+    lambda_proxy::authorizers::Grant::Lambda(std::sync::Arc::new(
+        lambda_proxy::authorizers::LambdaGrant {
+            principal_id: Some("user-9".into()),
+            context: context.as_object().unwrap().clone(),
+        },
+    ))
+}
+
+#[test]
+fn jwt_claims_reach_a_rust_function_in_both_payload_versions() {
+    let r = awkward_get();
+    let grant = jwt_grant();
+    let mut v = view(&r);
+    v.authorizer = Some(&grant);
+
+    let v2: ApiGatewayV2httpRequest = serde_json::from_slice(&apigw_v2_event(&v, &settings()))
+        .expect("lambda_http's v2 type reads the event");
+    let jwt = v2.request_context.authorizer.unwrap().jwt.unwrap();
+    assert_eq!(jwt.claims["sub"], "user-7");
+    assert_eq!(jwt.claims["exp"], "1796018400");
+    assert_eq!(jwt.claims["cognito:groups"], "[admin ops]");
+    assert_eq!(jwt.claims["email_verified"], "true");
+    assert_eq!(
+        jwt.scopes.unwrap(),
+        vec!["orders.read".to_string(), "orders.write".to_string()]
+    );
+    // Through the adapter too: the handler's request context.
+    let http = to_http(&apigw_v2_event(&v, &settings()));
+    let RequestContext::ApiGatewayV2(ctx) = http.request_context() else {
+        panic!("not a v2 context")
+    };
+    assert_eq!(ctx.authorizer.unwrap().jwt.unwrap().claims["sub"], "user-7");
+
+    let v1: ApiGatewayProxyRequest = serde_json::from_slice(&apigw_v1_event(&v, &settings()))
+        .expect("lambda_http's v1 type reads the event");
+    let fields = &v1.request_context.authorizer.fields;
+    assert_eq!(fields["claims"]["sub"], "user-7");
+    assert_eq!(fields["scopes"][1], "orders.write");
+}
+
+#[test]
+fn a_lambda_authorizers_context_reaches_a_rust_function() {
+    let r = awkward_get();
+    let grant = lambda_grant();
+    let mut v = view(&r);
+    v.authorizer = Some(&grant);
+    let v2: ApiGatewayV2httpRequest =
+        serde_json::from_slice(&apigw_v2_event(&v, &settings())).unwrap();
+    let fields = v2.request_context.authorizer.unwrap().fields;
+    assert_eq!(fields["tenant"], "t-1");
+    assert_eq!(fields["n"], 7);
+    let v1: ApiGatewayProxyRequest =
+        serde_json::from_slice(&apigw_v1_event(&v, &settings())).unwrap();
+    let fields = &v1.request_context.authorizer.fields;
+    assert_eq!(fields["principalId"], "user-9");
+    assert_eq!(fields["tenant"], "t-1");
+    assert_eq!(fields["integrationLatency"], 0);
+}
+
+#[test]
+fn authorizer_events_are_what_a_rust_authorizer_function_reads() {
+    use lambda_http::aws_lambda_events::apigw::{
+        ApiGatewayV2CustomAuthorizerV1Request, ApiGatewayV2CustomAuthorizerV2Request,
+    };
+    use lambda_proxy::authorizers::lambda_payload::{authorizer_event, PayloadFormat};
+    let r = awkward_get();
+    let v = view(&r);
+    let arn = "arn:aws:execute-api:us-east-1:123456789012:roundtrip/$default/GET/aws/x";
+    let identity = ["tok-1".to_string(), "tenant-a".to_string()];
+    let e2 = authorizer_event(PayloadFormat::V2, &v, &settings(), &identity, arn);
+    let typed: ApiGatewayV2CustomAuthorizerV2Request = serde_json::from_slice(&e2)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&e2)));
+    assert_eq!(typed.version.as_deref(), Some("2.0"));
+    assert_eq!(typed.type_.as_deref(), Some("REQUEST"));
+    assert_eq!(typed.route_arn.as_deref(), Some(arn));
+    assert_eq!(typed.identity_source.unwrap(), identity.to_vec());
+    assert_eq!(typed.headers["x-multi"], "first,second");
+    let e1 = authorizer_event(PayloadFormat::V1, &v, &settings(), &identity, arn);
+    let typed: ApiGatewayV2CustomAuthorizerV1Request = serde_json::from_slice(&e1)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&e1)));
+    assert_eq!(typed.type_.as_deref(), Some("REQUEST"));
+    assert_eq!(typed.method_arn.as_deref(), Some(arn));
+    assert_eq!(typed.identity_source.as_deref(), Some("tok-1,tenant-a"));
+    assert_eq!(typed.authorization_token.as_deref(), Some("tok-1,tenant-a"));
+    assert_eq!(typed.http_method, Method::GET);
 }

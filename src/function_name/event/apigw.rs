@@ -94,7 +94,7 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 }
 
 /// `domainName` (the host without its port) and `domainPrefix` (its first label).
-pub(super) fn domain(host: Option<&str>) -> (Option<&str>, Option<&str>) {
+pub(crate) fn domain(host: Option<&str>) -> (Option<&str>, Option<&str>) {
     let Some(host) = host.map(str::trim).filter(|h| !h.is_empty()) else {
         return (None, None);
     };

@@ -20,8 +20,9 @@
 //! * `pathParameters.proxy` is the rest of the path, percent-decoded (as API Gateway does).
 //! * v2 `rawPath` is the path exactly as received, as Function URLs send it (HTTP APIs send it
 //!   percent-decoded, which loses `%2F` and `%3F`).
-//! * No `authorizer`, and `identity` has only `sourceIp`, `userAgent`, `apiKeyId` and (mutual
-//!   TLS) `clientCert` set: the gateway has no Cognito / IAM caller to report.
+//! * `authorizer` only behind a route authorizer (`authorizer`), and `identity` has only
+//!   `sourceIp`, `userAgent`, `apiKeyId` and (mutual TLS) `clientCert` set: the gateway has no
+//!   Cognito / IAM caller to report.
 //! * `X-Forwarded-*` headers are not added here; the caller decides what to put in `headers`.
 //!
 //! Where each piece lives: `kong` (Kong's two payloads, with `multipart` bodies), `v1` and `v2`
@@ -34,6 +35,7 @@ use std::time::SystemTime;
 use http::HeaderMap;
 
 mod apigw;
+mod authorizer;
 mod body;
 mod headers;
 mod json;
@@ -46,8 +48,10 @@ mod v2;
 #[cfg(test)]
 mod test_support;
 
+pub(crate) use apigw::domain;
 pub use body::{BodyEncoding, DEFAULT_TEXT_TYPES};
 pub use kong::{forward_event, kong_args_event};
+pub(crate) use query::form_decode;
 pub use v1::apigw_v1_event;
 pub use v2::apigw_v2_event;
 
@@ -85,6 +89,8 @@ pub struct RequestView<'a> {
     pub api_key_id: Option<&'a str>,
     /// The client certificate verified on a mutual TLS listener (`crate::mtls`).
     pub client_cert: Option<&'a ClientCert>,
+    /// The route authorizer's approval (`crate::authorizers`): `requestContext.authorizer`.
+    pub authorizer: Option<&'a crate::authorizers::Grant>,
 }
 
 /// A verified client certificate as API Gateway puts it in events (mutual TLS): v1

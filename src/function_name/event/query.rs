@@ -40,8 +40,9 @@ impl<'a> Query<'a> {
 }
 
 /// `application/x-www-form-urlencoded` decoding of one key or value: `+` is a space, `%XX` a
-/// byte; malformed escapes stay as they are; invalid UTF-8 becomes U+FFFD.
-fn form_decode(s: &str) -> Cow<'_, str> {
+/// byte; malformed escapes stay as they are; invalid UTF-8 becomes U+FFFD. Also used by
+/// `crate::authorizers` (query-string identity sources decode keys and values the same way).
+pub(crate) fn form_decode(s: &str) -> Cow<'_, str> {
     if !s.bytes().any(|b| b == b'%' || b == b'+') {
         return Cow::Borrowed(s);
     }

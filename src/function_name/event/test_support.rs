@@ -42,6 +42,7 @@ pub(super) fn view<'a>(
         time: time(),
         api_key_id: None,
         client_cert: None,
+        authorizer: None,
     }
 }
 

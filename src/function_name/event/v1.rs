@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Serialize, Serializer};
 
 use super::apigw::{domain, estimate, ProxyParam, RequestTime, V1_FIXED};
+use super::authorizer::V1Authorizer;
 use super::body::BodyRepr;
 use super::headers::{user_agent, HeaderObject, HeaderShape, HeaderView};
 use super::json::write_json;
@@ -89,6 +90,7 @@ pub fn apigw_v1_event(req: &RequestView, s: &EventSettings) -> Vec<u8> {
                 user: None,
                 client_cert: req.client_cert,
             },
+            authorizer: req.authorizer.map(V1Authorizer),
         },
         body,
         is_base64_encoded: matches!(body, Some(BodyRepr::Base64(_))),
@@ -134,6 +136,8 @@ struct V1Context<'a> {
     domain_name: Option<&'a str>,
     domain_prefix: Option<&'a str>,
     identity: V1Identity<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    authorizer: Option<V1Authorizer<'a>>,
 }
 
 #[derive(Serialize)]

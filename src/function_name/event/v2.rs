@@ -10,6 +10,7 @@ use serde::ser::SerializeSeq;
 use serde::{Serialize, Serializer};
 
 use super::apigw::{domain, estimate, ProxyParam, RequestTime, V2_FIXED};
+use super::authorizer::V2Authorizer;
 use super::body::BodyRepr;
 use super::headers::{user_agent, HeaderObject, HeaderShape, HeaderView};
 use super::json::write_json;
@@ -58,6 +59,7 @@ pub fn apigw_v2_event(req: &RequestView, s: &EventSettings) -> Vec<u8> {
             authentication: req
                 .client_cert
                 .map(|client_cert| V2Authentication { client_cert }),
+            authorizer: req.authorizer.map(V2Authorizer),
             domain_name,
             domain_prefix,
             http: V2Http {
@@ -111,6 +113,9 @@ struct V2Context<'a> {
     /// Only on mutual TLS listeners with a client certificate (AWS: `null` otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     authentication: Option<V2Authentication<'a>>,
+    /// Only behind a route authorizer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    authorizer: Option<V2Authorizer<'a>>,
     domain_name: Option<&'a str>,
     domain_prefix: Option<&'a str>,
     http: V2Http<'a>,

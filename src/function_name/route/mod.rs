@@ -316,7 +316,7 @@ impl InvokeTarget {
 }
 
 /// `/orders/*` -> `/orders/{proxy+}`; exact paths stay as they are.
-fn default_resource(uri: &str) -> String {
+pub fn default_resource(uri: &str) -> String {
     match uri.strip_suffix('*') {
         Some(prefix) => format!("{prefix}{{proxy+}}"),
         None => uri.to_string(),
