@@ -63,8 +63,9 @@ API Gateway-like stages (first path segment):
 
 Other paths (no authentication; GET and HEAD only, else 405):
   /.well-known/jwks.json               the --jwks-file
-  /.well-known/openid-configuration    OIDC discovery: issuer, jwks_uri (ISSUER +
-                                       /.well-known/jwks.json), algorithms
+  /.well-known/openid-configuration    OIDC discovery: issuer, jwks_uri (ISSUER less
+                                       one trailing / + /.well-known/jwks.json), algorithms
+                                       (both also below the path of --jwt-issuer, if any)
   /__emulator/counters                 {\"jwks_fetches\":N,\"discovery_fetches\":N,
                                        \"invocations\":{\"NAME\":N,..}} (GET/HEAD of the
                                        documents; Invokes past SigV4 and validation,
