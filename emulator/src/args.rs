@@ -18,6 +18,8 @@ pub const DEFAULT_API_KEY: &str = "demo-api-key";
 pub const DEFAULT_REGION: &str = "us-east-1";
 /// Worker threads when no `--threads` is given: enough for tests, small for a 2-core machine.
 pub const DEFAULT_THREADS: usize = 2;
+/// Largest `--jwks-delay-ms`.
+pub const MAX_JWKS_DELAY_MS: u64 = 600_000;
 /// Length every secret key must have (AWS secret keys are 40 characters; the verifier relies on it).
 pub const SECRET_KEY_LEN: usize = 40;
 
@@ -25,6 +27,7 @@ pub const USAGE: &str = "\
 usage: lambda-proxy-emulator [--http ADDR:PORT] [--https ADDR:PORT --cert-dir DIR]
            [--credential AKID:SECRET[:SESSION_TOKEN]]... [--api-key KEY]...
            [--region REGION] [--tls-name NAME]... [--threads N] [--fast]
+           [--jwks-file PATH] [--jwt-issuer URL] [--jwks-delay-ms N]
 
 A strict local stand-in for AWS API Gateway, Lambda Function URLs and the Lambda Invoke API.
   --http ADDR:PORT       plain listener (HTTP/1.1 and h2c on the same port)
@@ -37,6 +40,11 @@ A strict local stand-in for AWS API Gateway, Lambda Function URLs and the Lambda
   --tls-name NAME        name in the generated certificate, repeatable; IP addresses
                          become IP SANs (default: localhost and 127.0.0.1)
   --threads N            worker threads (default 2)
+  --jwks-file PATH       served as GET /.well-known/jwks.json, re-read on every
+                         request (missing file: 503; without the flag: 404)
+  --jwt-issuer URL       issuer of /.well-known/openid-configuration, taken as
+                         given (default http://HOST or https://HOST, from Host)
+  --jwks-delay-ms N      delay every jwks.json answer by N ms (default 0)
   --fast                 benchmark backend, NOT an emulation: plain HTTP/1.1 on
                          --http only (no h2c, no TLS), no SigV4 or API-key check,
                          no validation, no per-request log; answers with minimal
@@ -52,6 +60,16 @@ Prints READY on stdout once listening.
 API Gateway-like stages (first path segment):
   /open  /apikey (x-api-key)  /iam (SigV4 execute-api)  /url (SigV4 lambda)
   /stall (never answers)  /status/NNN (answers NNN); all echo the request as JSON
+
+Other paths (no authentication; GET and HEAD only, else 405):
+  /.well-known/jwks.json               the --jwks-file
+  /.well-known/openid-configuration    OIDC discovery: issuer, jwks_uri (ISSUER less
+                                       one trailing / + /.well-known/jwks.json), algorithms
+                                       (both also below the path of --jwt-issuer, if any)
+  /__emulator/counters                 {\"jwks_fetches\":N,\"discovery_fetches\":N,
+                                       \"invocations\":{\"NAME\":N,..}} (GET/HEAD of the
+                                       documents; Invokes past SigV4 and validation,
+                                       DryRun excluded)
 
 Lambda API (SigV4 service lambda, --region; account 123456789012):
   POST /2015-03-31/functions/{FunctionName}/invocations[?Qualifier=Q]        Invoke
@@ -74,7 +92,16 @@ Built-in functions (payload fields in braces):
   large      a JSON string of {\"bytes\":5000000} bytes in total
   throttle   429 TooManyRequestsException
   stream     {\"chunks\":5} x `chunk i`, {\"delay_ms\":200} apart; {\"prelude\":true} for an
-             HTTP-integration stream; {\"fail_after\":K} ends with ErrorCode Unhandled";
+             HTTP-integration stream; {\"fail_after\":K} ends with ErrorCode Unhandled
+  authorizer-simple  HTTP API Lambda authorizer, payload 2.0 simple response
+             {\"isAuthorized\":B,\"context\":{\"token\",\"tenant\",\"invocations\",\"nested\"}}
+  authorizer-policy  HTTP API Lambda authorizer (payload 1.0 or 2.0), IAM policy for the
+             methodArn/routeArn: {\"principalId\":\"user-TOKEN\",\"policyDocument\",\"context\"}
+  Authorizers check the event strictly (Unhandled error naming what is missing); the
+  token is identitySource[0] (2.0) or identitySource up to the first `,` (1.0):
+  allow*: allowed  deny*: denied  error*: Unhandled  slow:MS: sleeps, allowed
+  garbage*: the bytes `not json`  else: denied; policy only: allow-other allows
+  another resource, allow-wildcard allows arn:aws:execute-api:*:*:*/*";
 
 /// Everything the emulator was asked to do.
 #[derive(Debug, Clone)]
@@ -90,12 +117,18 @@ pub struct Config {
     pub threads: usize,
     /// `--fast`: the benchmark backend instead of the strict emulator.
     pub fast: bool,
+    /// `--jwks-file`: the JWKS served at `/.well-known/jwks.json`, read on every request.
+    pub jwks_file: Option<PathBuf>,
+    /// `--jwt-issuer`: the discovery document's issuer (else derived from `Host`).
+    pub jwt_issuer: Option<String>,
+    /// `--jwks-delay-ms`: how long every `jwks.json` answer is held back.
+    pub jwks_delay_ms: u64,
 }
 
 /// What the command line asked for.
 #[derive(Debug)]
 pub enum Command {
-    Run(Config),
+    Run(Box<Config>),
     Help,
 }
 
@@ -114,6 +147,9 @@ where
     let mut tls_names = Vec::new();
     let mut threads = DEFAULT_THREADS;
     let mut fast = false;
+    let mut jwks_file = None;
+    let mut jwt_issuer = None;
+    let mut jwks_delay_ms = 0;
 
     let mut args = args.into_iter().map(Into::into);
     while let Some(arg) = args.next() {
@@ -171,6 +207,15 @@ where
                     _ => return Err(format!("--threads wants 1..64, got {v:?}")),
                 };
             }
+            "--jwks-file" => jwks_file = Some(PathBuf::from(value()?)),
+            "--jwt-issuer" => jwt_issuer = Some(parse_issuer(&value()?)?),
+            "--jwks-delay-ms" => {
+                let v = value()?;
+                jwks_delay_ms = match v.parse::<u64>() {
+                    Ok(n) if n <= MAX_JWKS_DELAY_MS => n,
+                    _ => return Err(format!("--jwks-delay-ms wants 0..600000, got {v:?}")),
+                };
+            }
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -194,7 +239,7 @@ where
     if tls_names.is_empty() {
         tls_names = vec!["localhost".into(), "127.0.0.1".into()];
     }
-    Ok(Command::Run(Config {
+    Ok(Command::Run(Box::new(Config {
         http,
         https,
         cert_dir,
@@ -204,7 +249,10 @@ where
         tls_names,
         threads,
         fast,
-    }))
+        jwks_file,
+        jwt_issuer,
+        jwks_delay_ms,
+    })))
 }
 
 fn parse_addr(flag: &str, value: &str) -> Result<SocketAddr, String> {
@@ -238,13 +286,28 @@ fn parse_credential(value: &str) -> Result<Credential, String> {
     })
 }
 
+/// `--jwt-issuer`: an `http://` or `https://` URL with a host, kept exactly as given.
+fn parse_issuer(issuer: &str) -> Result<String, String> {
+    let rest = issuer
+        .strip_prefix("https://")
+        .or_else(|| issuer.strip_prefix("http://"));
+    match rest {
+        Some(rest) if !rest.is_empty() && !rest.starts_with('/') && !issuer.contains(['?', '#']) => {
+            Ok(issuer.to_string())
+        }
+        _ => Err(format!(
+            "--jwt-issuer wants an http:// or https:// URL without query or fragment, got {issuer:?}"
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn run(args: &[&str]) -> Result<Config, String> {
         match parse(args.iter().copied())? {
-            Command::Run(c) => Ok(c),
+            Command::Run(c) => Ok(*c),
             Command::Help => Err("help".into()),
         }
     }
@@ -261,6 +324,43 @@ mod tests {
         assert_eq!(c.tls_names, vec!["localhost", "127.0.0.1"]);
         assert_eq!(c.threads, DEFAULT_THREADS);
         assert!(!c.fast);
+        assert_eq!(c.jwks_file, None);
+        assert_eq!(c.jwt_issuer, None);
+        assert_eq!(c.jwks_delay_ms, 0);
+    }
+
+    #[test]
+    fn jwt_flags() {
+        let c = run(&[
+            "--http",
+            "127.0.0.1:9000",
+            "--jwks-file",
+            "/tmp/jwks.json",
+            "--jwt-issuer=https://issuer.example/tenant/",
+            "--jwks-delay-ms",
+            "1500",
+        ])
+        .unwrap();
+        assert_eq!(c.jwks_file, Some(PathBuf::from("/tmp/jwks.json")));
+        assert_eq!(
+            c.jwt_issuer.as_deref(),
+            Some("https://issuer.example/tenant/")
+        );
+        assert_eq!(c.jwks_delay_ms, 1500);
+        for bad in [
+            "issuer.example",
+            "ftp://x",
+            "https://",
+            "https:///x",
+            "http://h?x=1",
+        ] {
+            assert!(
+                run(&["--http", "127.0.0.1:1", "--jwt-issuer", bad]).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(run(&["--http", "127.0.0.1:1", "--jwks-delay-ms", "-1"]).is_err());
+        assert!(run(&["--http", "127.0.0.1:1", "--jwks-delay-ms", "600001"]).is_err());
     }
 
     #[test]

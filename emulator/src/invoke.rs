@@ -13,6 +13,7 @@ use pingora::http::ResponseHeader;
 use pingora::protocols::http::ServerSession;
 use serde_json::Value;
 
+use crate::counters::Counters;
 use crate::event_stream;
 use crate::functions::{self, Builtin, Call, Output, StreamPlan};
 use crate::invoke_api::{
@@ -30,6 +31,7 @@ const STREAM_WRITE_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct LambdaApi {
     verifier: Arc<Verifier>,
     region: String,
+    counters: Arc<Counters>,
 }
 
 /// A validated invocation, owning what the function may look at.
@@ -50,6 +52,8 @@ struct Invocation {
     headers: Vec<(String, String)>,
     payload: Bytes,
     event: Value,
+    /// Invokes of this function so far, this one included (0 for DryRun, which runs nothing).
+    invocations: u64,
 }
 
 impl Invocation {
@@ -65,6 +69,7 @@ impl Invocation {
             headers: &self.headers,
             payload: &self.payload,
             event: &self.event,
+            invocations: self.invocations,
         }
     }
 }
@@ -92,8 +97,12 @@ struct Common<'a> {
 }
 
 impl LambdaApi {
-    pub fn new(verifier: Arc<Verifier>, region: String) -> Self {
-        LambdaApi { verifier, region }
+    pub fn new(verifier: Arc<Verifier>, region: String, counters: Arc<Counters>) -> Self {
+        LambdaApi {
+            verifier,
+            region,
+            counters,
+        }
     }
 
     /// Serves one Lambda API request whose head has been read. Returns `true` when the
@@ -171,10 +180,13 @@ impl LambdaApi {
             return (rejection_reply(&r, common), "auth=refused".into());
         }
 
-        let invocation = match self.validate(received, payload) {
+        let mut invocation = match self.validate(received, payload) {
             Ok(invocation) => invocation,
             Err(e) => return (error_reply(&e, common), format!("error={}", e.error_type)),
         };
+        if invocation.invocation_type != InvocationType::DryRun {
+            invocation.invocations = self.counters.invoked(&invocation.name);
+        }
         let what = format!(
             "fn={} version={} type={}",
             invocation.name,
@@ -234,6 +246,7 @@ impl LambdaApi {
             headers: received.headers.clone(),
             payload,
             event,
+            invocations: 0,
         })
     }
 

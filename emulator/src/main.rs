@@ -4,27 +4,32 @@
 //! This file reads the command line and sets up the Pingora server: one service with a plain
 //! listener (HTTP/1.1 and h2c on the same port) and/or a TLS listener (h2 and HTTP/1.1 by ALPN)
 //! whose certificate is generated at start. `router.rs` sends the Lambda Invoke API
-//! (`invoke.rs`, streaming included) and the API Gateway-like stages (`echo.rs`) their requests.
+//! (`invoke.rs`, streaming included), the API Gateway-like stages (`echo.rs`) and the OIDC
+//! documents and counters (`side_routes.rs`) their requests.
 //! With `--fast`, `fast.rs` serves instead (plain HTTP/1.1, no Pingora): a benchmark backend
 //! that checks nothing.
 
 mod amz_date;
 mod args;
+mod counters;
 mod echo;
 mod event_stream;
 mod fast;
 mod functions;
 mod invoke;
 mod invoke_api;
+mod oidc;
 mod query_sort_fix;
 mod ready;
 mod reply;
 mod router;
+mod side_routes;
 mod sigv4_verify;
 mod tls_cert;
 mod wire;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use pingora::listeners::tls::TlsSettings;
 use pingora::server::configuration::{Opt, ServerConf};
@@ -32,15 +37,18 @@ use pingora::server::{RunArgs, Server};
 use pingora::services::listening::Service;
 
 use crate::args::{Command, Config, USAGE};
+use crate::counters::Counters;
 use crate::echo::EmulatorApp;
 use crate::invoke::LambdaApi;
+use crate::oidc::Oidc;
 use crate::router::Router;
+use crate::side_routes::SideRoutes;
 use crate::sigv4_verify::Verifier;
 
 fn main() {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let config = match args::parse(std::env::args().skip(1)) {
-        Ok(Command::Run(config)) => config,
+        Ok(Command::Run(config)) => *config,
         Ok(Command::Help) => {
             println!("{USAGE}");
             return;
@@ -90,8 +98,14 @@ fn run(config: Config) -> Result<(), String> {
 
     let verifier = Verifier::new(config.region.clone(), config.credentials.clone());
     let stages = EmulatorApp::new(config.api_keys.clone(), verifier.clone());
-    let lambda = LambdaApi::new(Arc::new(verifier), config.region.clone());
-    let router = Router::new(stages, lambda);
+    let counters = Arc::new(Counters::default());
+    let lambda = LambdaApi::new(Arc::new(verifier), config.region.clone(), counters.clone());
+    let oidc = Oidc {
+        jwks_file: config.jwks_file.clone(),
+        issuer: config.jwt_issuer.clone(),
+    };
+    let jwks_delay = Duration::from_millis(config.jwks_delay_ms);
+    let router = Router::new(stages, lambda, SideRoutes::new(oidc, counters, jwks_delay));
     let service = Service::new("lambda-proxy-emulator".to_string(), router);
     server.add_service(listen(service, &config, cert_files.as_ref())?);
 

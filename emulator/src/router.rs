@@ -1,7 +1,8 @@
 //! The Pingora `HttpServerApp` behind both listeners: reads each request head and hands the
 //! Lambda API paths (`/2015-03-31/...`, `/2021-11-15/...`) to `invoke` — which may stream its
-//! answer — and everything else to the `ServeHttp` stages in `echo`, whose whole response is
-//! written the way Pingora's own `HttpServer` writes it.
+//! answer —, the OIDC documents and `/__emulator/counters` to `side_routes`, and everything
+//! else to the `ServeHttp` stages in `echo`, whose whole response is written the way Pingora's
+//! own `HttpServer` writes it.
 
 use std::sync::Arc;
 
@@ -17,26 +18,29 @@ use pingora::server::ShutdownWatch;
 use crate::echo::EmulatorApp;
 use crate::invoke::LambdaApi;
 use crate::invoke_api;
+use crate::side_routes::SideRoutes;
 use crate::wire;
 
 /// Seconds an idle HTTP/1.1 connection is kept for the next request.
 const KEEPALIVE_SECS: u64 = 60;
 
-/// Routes between the stages and the Lambda API.
+/// Routes between the stages, the Lambda API and the side endpoints.
 pub struct Router {
     stages: EmulatorApp,
     lambda: LambdaApi,
+    side: SideRoutes,
     options: HttpServerOptions,
 }
 
 impl Router {
-    /// Both apps on one server; plaintext listeners also accept h2c.
-    pub fn new(stages: EmulatorApp, lambda: LambdaApi) -> Self {
+    /// All apps on one server; plaintext listeners also accept h2c.
+    pub fn new(stages: EmulatorApp, lambda: LambdaApi, side: SideRoutes) -> Self {
         let mut options = HttpServerOptions::default();
         options.h2c = true;
         Router {
             stages,
             lambda,
+            side,
             options,
         }
     }
@@ -66,6 +70,9 @@ impl HttpServerApp for Router {
         let (raw_path, _) = wire::split_target(http.req_header().raw_path());
         let complete = if invoke_api::is_lambda_path(&raw_path) {
             self.lambda.serve(&mut http).await
+        } else if let Some(endpoint) = self.side.endpoint(&raw_path) {
+            let response = self.side.response(&mut http, endpoint).await;
+            write_response(&mut http, response).await
         } else {
             let response = self.stages.response(&mut http).await;
             write_response(&mut http, response).await

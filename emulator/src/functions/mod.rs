@@ -17,7 +17,13 @@
 //! | `throttle`  | 429 `TooManyRequestsException`; with `key`, counts calls per key and, with |
 //! |             | `times: N`, throttles only the first N, then returns `{"attempts":count}` |
 //! | `stream`    | `chunks` × `chunk i\n`, `delay_ms` apart; `prelude`, `fail_after`       |
+//! | `authorizer-simple` | HTTP API Lambda authorizer, payload 2.0 simple response (`authorizer`) |
+//! | `authorizer-policy` | HTTP API Lambda authorizer, IAM policy, payload 1.0 or 2.0      |
 
+mod authorizer;
+mod authorizer_event;
+#[cfg(test)]
+mod authorizer_tests;
 mod results;
 mod stream;
 #[cfg(test)]
@@ -60,6 +66,8 @@ pub enum Builtin {
     Large,
     Throttle,
     Stream,
+    AuthorizerSimple,
+    AuthorizerPolicy,
 }
 
 impl Builtin {
@@ -76,6 +84,8 @@ impl Builtin {
             "large" => Builtin::Large,
             "throttle" => Builtin::Throttle,
             "stream" => Builtin::Stream,
+            "authorizer-simple" => Builtin::AuthorizerSimple,
+            "authorizer-policy" => Builtin::AuthorizerPolicy,
             _ => return None,
         })
     }
@@ -99,6 +109,8 @@ pub struct Call<'a> {
     pub payload: &'a [u8],
     /// The payload parsed (`{}` when empty).
     pub event: &'a Value,
+    /// Invokes of this function so far, this one included.
+    pub invocations: u64,
 }
 
 /// Which `X-Amz-Function-Error` a function error is.
@@ -156,7 +168,8 @@ impl Output {
     }
 }
 
-/// Runs `function` on `call`. Only `sleep` takes time here; `stream` takes it when consumed.
+/// Runs `function` on `call`. Only `sleep` and `slow:` authorizer tokens take time here;
+/// `stream` takes it when consumed.
 pub async fn run(function: Builtin, call: &Call<'_>) -> Output {
     match try_run(function, call).await {
         Ok(output) => output,
@@ -196,6 +209,8 @@ async fn try_run(function: Builtin, call: &Call<'_>) -> Result<Output, String> {
         }
         Builtin::Throttle => throttle(event)?,
         Builtin::Stream => Output::Stream(stream_plan(event)?),
+        Builtin::AuthorizerSimple => authorizer::simple(call).await?,
+        Builtin::AuthorizerPolicy => authorizer::policy(call).await?,
     };
     Ok(output)
 }

@@ -20,6 +20,7 @@ fn call<'a>(payload: &'a [u8], event: &'a Value) -> Call<'a> {
         headers: &[],
         payload,
         event,
+        invocations: 1,
     }
 }
 
