@@ -92,9 +92,20 @@ async fn keep_fresh(source: Weak<JwksSource>, connector: Arc<Connector>) {
         // Only the notifier is held while waiting: an unused source is dropped meanwhile.
         let wanted = s.wanted.clone();
         drop(s);
-        tokio::select! {
-            _ = tokio::time::sleep(next) => {}
-            _ = wanted.notified() => {}
+        let deadline = tokio::time::Instant::now() + next;
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep_until(deadline) => break,
+                _ = wanted.notified() => {
+                    // A request's ask that the fetch just made already answered leaves a
+                    // stale wake-up: fetch only while one is still wanted.
+                    match source.upgrade() {
+                        Some(s) if s.fetch_wanted() => break,
+                        Some(_) => continue,
+                        None => return,
+                    }
+                }
+            }
         }
     }
 }

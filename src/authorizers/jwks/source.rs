@@ -93,12 +93,21 @@ impl JwksSource {
             if recent && held.is_some() {
                 return held;
             }
-            self.last_forced_ms.store(now, Ordering::Relaxed);
+            // Only asks made while keys are held (an unknown `kid`) count against the rate
+            // limit; waiting for the first keys does not.
+            if held.is_some() {
+                self.last_forced_ms.store(now, Ordering::Relaxed);
+            }
             self.forced_pending.store(true, Ordering::Release);
             self.wanted.notify_one();
         }
         let _ = tokio::time::timeout(wait, rx.changed()).await;
         self.keys()
+    }
+
+    /// A request asked for a fetch that no attempt has answered yet.
+    pub(super) fn fetch_wanted(&self) -> bool {
+        self.forced_pending.load(Ordering::Acquire)
     }
 
     /// The refresher's outcome of one attempt: new keys, or `None` (failed; the last good
@@ -194,9 +203,18 @@ mod tests {
         let (set, _) = KeySet::parse(br#"{"keys":[{"kty":"OKP","kid":"d1","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#).unwrap();
         s.attempted(Some(set));
         assert!(waiter.await.unwrap().is_some());
-        // Keys held and a forced fetch just happened: no wait, no new request to the refresher.
+        // Keys held, an unknown `kid`: one forced fetch (here unanswered: the wait ends at
+        // its bound), and the refresher reports it.
+        let t0 = Instant::now();
+        assert!(s.refresh_now(Duration::from_millis(50)).await.is_some());
+        assert!(t0.elapsed() >= Duration::from_millis(50));
+        assert!(s.fetch_wanted());
+        s.attempted(None);
+        assert!(!s.fetch_wanted());
+        // Another unknown `kid` right after: no wait, no new ask.
         let t0 = Instant::now();
         assert!(s.refresh_now(Duration::from_secs(5)).await.is_some());
         assert!(t0.elapsed() < Duration::from_secs(1));
+        assert!(!s.fetch_wanted());
     }
 }

@@ -3,6 +3,7 @@
 pub mod aws_standins;
 pub mod config;
 pub mod fault_proxy;
+pub mod jwt;
 
 pub use config::{yaml, GatewayConfig, Iam, Route};
 
