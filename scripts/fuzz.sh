@@ -21,7 +21,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-ALL_TARGETS=(config_load event_build proxy_result event_stream path_join)
+ALL_TARGETS=(config_load event_build proxy_result event_stream path_join authorizer_input)
 
 seconds="${FUZZ_SECONDS:-60}"
 if [[ $# -gt 0 && "$1" =~ ^[0-9]+$ ]]; then

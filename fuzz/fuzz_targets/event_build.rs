@@ -212,6 +212,7 @@ fuzz_target!(|input: Input| {
         time,
         api_key_id: None,
         client_cert: None,
+        authorizer: None,
     };
     let body_encoding = match &input.encoding {
         Encoding::Auto => BodyEncoding::default_auto(),
