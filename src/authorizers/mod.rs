@@ -234,6 +234,18 @@ impl AuthorizerSet {
     }
 }
 
+impl RouteAuth {
+    /// Whether the check reads the client address and a request id (Lambda authorizer events,
+    /// `$context.*` identity sources); a JWT read from a header does not, and skips making them.
+    pub fn needs_request_context(&self) -> bool {
+        let a = &self.authorizer;
+        matches!(a.kind, Kind::Lambda(_))
+            || a.identity
+                .iter()
+                .any(|s| matches!(s, IdentitySource::Context(_)))
+    }
+}
+
 fn parse_headers(
     m: &BTreeMap<String, String>,
 ) -> Result<Vec<(HeaderName, ContextRef)>, (String, String)> {

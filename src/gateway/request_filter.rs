@@ -237,11 +237,18 @@ async fn authorize(
 ) -> std::result::Result<crate::authorizers::Grant, GatewayError> {
     let req = session.req_header();
     let headers = crate::function_name::request::end_to_end_headers(&req.headers);
+    // Only Lambda authorizers and `$context.*` sources read these: a JWT route skips them.
+    let context = ra.needs_request_context();
     let source_ip = session
         .client_addr()
         .and_then(|a| a.as_inet())
+        .filter(|_| context)
         .map(|a| a.ip().to_string());
-    let request_id = crate::function_name::request::request_id();
+    let request_id = if context {
+        crate::function_name::request::request_id()
+    } else {
+        String::new()
+    };
     let auth_req = crate::authorizers::request::AuthRequest {
         method: req.method.as_str(),
         path,
