@@ -23,6 +23,7 @@ mod faults;
 mod function_name;
 mod function_uri;
 mod hostile_input;
+mod lambda_authorizer;
 mod lambda_http_roundtrip;
 mod metrics;
 mod moto;
