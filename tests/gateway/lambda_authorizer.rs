@@ -4,7 +4,8 @@
 //! integration receives of an approval (v1 and v2 events, `authorizer_headers` on
 //! `function_uri` routes), API Gateway's answers when the authorizer refuses or fails (and that
 //! the integration is then never called), the answer cache (counted by the emulator's
-//! `/__emulator/counters`), IAM policy answers in payload 1.0 and 2.0, the metrics, the `-t`
+//! `/__emulator/counters`; a cached policy is still evaluated per request), IAM policy answers
+//! in payload 1.0 and 2.0, the metrics and the access log's principal, reloads, the `-t`
 //! errors, and CORS preflights and refusals on an authorized route.
 
 use std::net::SocketAddr;
@@ -416,6 +417,45 @@ async fn policy_answers_in_both_payload_formats() {
 }
 
 #[tokio::test]
+async fn a_cached_policy_is_evaluated_for_each_request() {
+    // What is cached is the authorizer's answer: its policy names the ARN of the request that
+    // asked, so the same caller on another route is refused until the answer expires (as in
+    // API Gateway), unless the policy covers both.
+    let emu = Emulator::start();
+    let pol = with(
+        with(
+            authorizer(&emu, "pol", "authorizer-policy", 300),
+            "enable_simple_responses",
+            Value::Null,
+        ),
+        "identity_source",
+        json!(["$request.header.X-Token"]),
+    );
+    let config = GatewayConfig::new()
+        .set_in(&["authorizers"], json!([pol]))
+        .routes([
+            proxy_route(&emu, "pa", "1.0", "pol"),
+            proxy_route(&emu, "pb", "1.0", "pol"),
+        ]);
+    let gw = Gateway::launch(&config);
+    for _ in 0..2 {
+        let ev = event(get(&gw, "/pa/x", Some("allow-1")).await).await;
+        assert_eq!(ev["requestContext"]["authorizer"]["invocations"], 1, "{ev}");
+    }
+    refused(get(&gw, "/pb/x", Some("allow-1")).await, 403, "forbidden").await;
+    refused(get(&gw, "/pa/y", Some("allow-1")).await, 403, "forbidden").await;
+    assert_eq!(invocations(&emu, "authorizer-policy").await, 1);
+    for path in ["/pa/x", "/pb/y", "/pa/z"] {
+        event(get(&gw, path, Some("allow-wildcard")).await).await;
+    }
+    assert_eq!(invocations(&emu, "authorizer-policy").await, 2);
+    // The access log names the principal.
+    let log = gw.wait_for_log_lines(|l| l.contains("route=pa ") && l.contains(" 201 "), 3);
+    assert!(log.contains("principal=user-allow-1"), "{log}");
+    assert!(log.contains("principal=user-allow-wildcard"), "{log}");
+}
+
+#[tokio::test]
 async fn a_cors_route_answers_preflights_itself_and_refusals_carry_cors_headers() {
     let emu = Emulator::start();
     let config = GatewayConfig::new()
@@ -464,6 +504,47 @@ async fn a_cors_route_answers_preflights_itself_and_refusals_carry_cors_headers(
         .unwrap();
     assert_eq!(ok.status(), 200);
     assert_eq!(allow_origin(&ok).as_deref(), Some(ORIGIN));
+    assert_eq!(invocations(&emu, "authorizer-simple").await, 3);
+}
+
+#[tokio::test]
+async fn reload_applies_authorizer_changes() {
+    let emu = Emulator::start();
+    let config = |ttl: u64, authorized: bool| {
+        let route = proxy_route(&emu, "fn", "2.0", "custom");
+        let route = if authorized {
+            route
+        } else {
+            route.unset("authorizer")
+        };
+        GatewayConfig::new()
+            .set_in(
+                &["authorizers"],
+                json!([authorizer(&emu, "custom", "authorizer-simple", ttl)]),
+            )
+            .route(route)
+    };
+    let gw = Gateway::launch(&config(300, false));
+    event(get(&gw, "/fn/x", None).await).await;
+    let reload = |c: GatewayConfig| {
+        let n = gw.log_text().matches("reload:").count();
+        gw.rewrite(&c);
+        gw.signal("HUP");
+        wait_until("the reload", Duration::from_secs(10), || {
+            gw.log_text().matches("reload:").count() > n
+        });
+    };
+    reload(config(300, true));
+    refused(get(&gw, "/fn/x", None).await, 401, "unauthorized").await;
+    for _ in 0..2 {
+        event(get(&gw, "/fn/x?tenant=acme", Some("allow-1")).await).await;
+    }
+    assert_eq!(invocations(&emu, "authorizer-simple").await, 1);
+    // Caching turned off: every request asks.
+    reload(config(0, true));
+    for _ in 0..2 {
+        event(get(&gw, "/fn/x?tenant=acme", Some("allow-1")).await).await;
+    }
     assert_eq!(invocations(&emu, "authorizer-simple").await, 3);
 }
 
