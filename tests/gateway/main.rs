@@ -24,6 +24,7 @@ mod function_name;
 mod function_uri;
 mod hostile_input;
 mod jwt_authorizer;
+mod lambda_authorizer;
 mod lambda_http_roundtrip;
 mod metrics;
 mod moto;

@@ -146,8 +146,13 @@ impl LambdaAuthorizer {
                 let got = cache
                     .try_get_with(cache_key(identity), async {
                         missed = true;
-                        self.invoke(invoker, req, identity, ra, &arn, route_name)
-                            .await
+                        let answer = self
+                            .invoke(invoker, req, identity, ra, &arn, route_name)
+                            .await?;
+                        // An unreadable answer is a failure: not cached, so the next
+                        // request asks again (a deny, a readable answer, is cached).
+                        parse_verdict(&answer, self.format, self.simple, &arn)?;
+                        Ok::<_, String>(answer)
                     })
                     .await
                     .map_err(|e| e.to_string())?;
