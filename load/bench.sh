@@ -10,6 +10,8 @@
 #
 # Processes: the emulator in --fast mode and wrk share the "load" core; the proxy under test
 # (lambda-proxy with threads: 1, or nginx with worker_processes 1) runs alone on the "proxy" core.
+# A second emulator on the load core serves the JSON Web Key Set of the JWT path (fu_jwt), whose
+# RS256 token is minted here at start-up with openssl.
 # Everything binds 127.0.0.1 on ports chosen at run time, every run is bounded in time, and
 # every process started here is stopped by its PID on exit.
 set -euo pipefail
@@ -50,7 +52,7 @@ usage: load/bench.sh [options]
   --no-latency      skip the latency runs (1 connection; fixed rate)
   --no-rss          skip the 1,000-client RSS runs
   --no-build        use the existing target/release binaries (fixed-rate is built if missing)
-  --no-install      do not apt-get install missing tools (nginx, wrk, taskset, curl)
+  --no-install      do not apt-get install missing tools (nginx, wrk, taskset, curl, openssl)
   --quick           --duration 5 --warmup 1
   --out FILE        also write the markdown report to FILE and its chart to FILE's stem + .svg
                     (next to FILE: --out /tmp/bench.md writes /tmp/bench.svg)
@@ -117,12 +119,12 @@ die() { log "ERROR: $*"; exit 1; }
 # 1 s per gateway restart, and the RSS runs' second waves.
 estimate_seconds() {
   local run=$((WARMUP + DURATION)) n_sat restarts total
-  n_sat=$((3 + LOG_ON + 4 * ${#MODES[@]}))      # direct, nginx, [nginx log on], nginx + Lua, gateway
-  restarts=$((4 * ${#MODES[@]}))
+  n_sat=$((3 + LOG_ON + 5 * ${#MODES[@]}))      # direct, nginx, [nginx log on], nginx + Lua, gateway
+  restarts=$((5 * ${#MODES[@]}))
   total=$((n_sat * (run + 1)))
   if [ "$DO_LATENCY" = 1 ]; then
-    # unloaded: 7 paths; fixed rate: 4 gateway paths + nginx + direct each, + nginx + Lua for 3
-    total=$((total + (7 + 15) * (run + 1)))
+    # unloaded: 8 paths; fixed rate: 5 gateway paths + nginx + direct each, + nginx + Lua for 3
+    total=$((total + (8 + 18) * (run + 1)))
     restarts=$((restarts + 1))
   fi
   if [ "$DO_RSS" = 1 ]; then
@@ -137,7 +139,7 @@ log "expected duration: about $((EST / 60)) min $((EST % 60)) s of measurements 
 
 # ---------------------------------------------------------------------------------------------
 # Prerequisites: nginx, its Lua module (libnginx-mod-http-lua, which brings lua-resty-core and
-# LuaJIT), wrk, taskset (util-linux), curl, python3 from the distribution.
+# LuaJIT), wrk, taskset (util-linux), curl, python3, openssl from the distribution.
 # ---------------------------------------------------------------------------------------------
 NGINX_BIN=$(command -v nginx || true)
 [ -z "$NGINX_BIN" ] && [ -x /usr/sbin/nginx ] && NGINX_BIN=/usr/sbin/nginx
@@ -149,6 +151,7 @@ command -v wrk >/dev/null || missing+=(wrk)
 command -v taskset >/dev/null || missing+=(util-linux)
 command -v curl >/dev/null || missing+=(curl)
 command -v python3 >/dev/null || missing+=(python3)
+command -v openssl >/dev/null || missing+=(openssl)
 command -v pgrep >/dev/null || missing+=(procps)
 if [ ${#missing[@]} -gt 0 ]; then
   [ "$DO_INSTALL" = 1 ] || die "missing tools: ${missing[*]} (run without --no-install, or install them)"
@@ -204,12 +207,12 @@ RESULTS=$WORK/results.jsonl
 # ---------------------------------------------------------------------------------------------
 # Processes, stopped by PID whatever happens.
 # ---------------------------------------------------------------------------------------------
-EMU_PID="" GW_PID="" NGX_PID="" NGX_WORKER="" LUA_PID="" LUA_WORKER="" STRICT_PID=""
+EMU_PID="" GW_PID="" NGX_PID="" NGX_WORKER="" LUA_PID="" LUA_WORKER="" STRICT_PID="" JWKS_PID=""
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
-  for p in $GW_PID $NGX_PID $LUA_PID $STRICT_PID $EMU_PID; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in $GW_PID $NGX_PID $LUA_PID $STRICT_PID $EMU_PID; do
+  for p in $GW_PID $NGX_PID $LUA_PID $STRICT_PID $JWKS_PID $EMU_PID; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in $GW_PID $NGX_PID $LUA_PID $STRICT_PID $JWKS_PID $EMU_PID; do
     for _ in $(seq 1 30); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$p" 2>/dev/null || true
   done
@@ -220,9 +223,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-read -r EMU_PORT GW_PORT MET_PORT NGX_PORT NGX_LOG_PORT LUA_PORT LUA_CHECK_PORT STRICT_PORT < <(python3 - <<'PY'
+read -r EMU_PORT GW_PORT MET_PORT NGX_PORT NGX_LOG_PORT LUA_PORT LUA_CHECK_PORT STRICT_PORT JWKS_PORT < <(python3 - <<'PY'
 import socket
-socks = [socket.socket() for _ in range(8)]
+socks = [socket.socket() for _ in range(9)]
 for s in socks:
     s.bind(("127.0.0.1", 0))
 print(*[s.getsockname()[1] for s in socks])
@@ -268,6 +271,55 @@ RUST_LOG=warn taskset -c "$LOAD_CPU" "$EMULATOR_BIN" --http "127.0.0.1:$EMU_PORT
 EMU_PID=$!
 for _ in $(seq 1 150); do grep -q READY "$WORK/emulator.out" 2>/dev/null && break; sleep 0.1; done
 grep -q READY "$WORK/emulator.out" || die "emulator did not start: $(cat "$WORK/emulator.log")"
+
+# --- the JWT path's issuer: an RS256 key, its key set, one token -------------------------------
+# openssl and the Python standard library only: the key (openssl genrsa), the JWK's n from the
+# key's modulus (e is 65537, AQAB), base64url in Python, the signature with openssl dgst. The
+# token is valid for a day; every fu_jwt request repeats it.
+JWT_ISSUER=https://issuer.bench.example/
+JWT_AUDIENCE=bench
+JWT_KID=bench-rs256
+log "minting an RS256 token for the JWT path (issuer $JWT_ISSUER, audience $JWT_AUDIENCE)"
+openssl genrsa -out "$WORK/jwt-key.pem" 2048 2> "$WORK/openssl.log" || die "openssl genrsa: $(cat "$WORK/openssl.log")"
+JWT_MODULUS=$(openssl rsa -in "$WORK/jwt-key.pem" -noout -modulus 2> "$WORK/openssl.log") \
+  || die "openssl rsa -modulus: $(cat "$WORK/openssl.log")"
+python3 - "${JWT_MODULUS#Modulus=}" "$JWT_KID" "$JWT_ISSUER" "$JWT_AUDIENCE" "$WORK/jwks.json" \
+  "$WORK/jwt-signing-input" <<'PY' || die "JWT key set and claims: python3 failed"
+import base64, json, sys, time
+modulus, kid, iss, aud, jwks_file, input_file = sys.argv[1:]
+def b64url(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+def part(obj):
+    return b64url(json.dumps(obj, separators=(",", ":")).encode())
+modulus = modulus.strip()
+n = bytes.fromhex(modulus if len(modulus) % 2 == 0 else "0" + modulus).lstrip(b"\0")
+assert len(n) * 8 >= 2048, "modulus too short"
+with open(jwks_file, "w") as f:
+    json.dump({"keys": [{"kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256",
+                         "n": b64url(n), "e": "AQAB"}]}, f)
+now = int(time.time())
+with open(input_file, "w") as f:
+    f.write(part({"alg": "RS256", "typ": "JWT", "kid": kid}) + "."
+            + part({"iss": iss, "aud": aud, "sub": "bench-client", "iat": now, "exp": now + 86400}))
+PY
+openssl dgst -sha256 -sign "$WORK/jwt-key.pem" -out "$WORK/jwt-signature" "$WORK/jwt-signing-input" \
+  2> "$WORK/openssl.log" || die "openssl dgst -sign: $(cat "$WORK/openssl.log")"
+JWT_TOKEN=$(cat "$WORK/jwt-signing-input").$(python3 -c 'import base64, sys
+print(base64.urlsafe_b64encode(open(sys.argv[1], "rb").read()).rstrip(b"=").decode())' "$WORK/jwt-signature")
+[ "$(tr -cd . <<< "$JWT_TOKEN" | wc -c)" = 2 ] || die "the minted token is not header.claims.signature"
+AUTH_JWT="Authorization: Bearer $JWT_TOKEN"
+
+# --- the issuer's key set: a second emulator (not --fast) on the load core ----------------------
+# GET /.well-known/jwks.json answers $WORK/jwks.json. Each gateway fetches it when the first
+# token arrives; it is idle otherwise.
+log "emulator serving the JWT key set on 127.0.0.1:$JWKS_PORT (core $LOAD_CPU)"
+RUST_LOG=warn taskset -c "$LOAD_CPU" "$EMULATOR_BIN" --http "127.0.0.1:$JWKS_PORT" --threads 1 \
+  --jwks-file "$WORK/jwks.json" > "$WORK/emulator-jwks.out" 2> "$WORK/emulator-jwks.log" &
+JWKS_PID=$!
+for _ in $(seq 1 150); do grep -q READY "$WORK/emulator-jwks.out" 2>/dev/null && break; sleep 0.1; done
+grep -q READY "$WORK/emulator-jwks.out" || die "JWKS emulator did not start: $(cat "$WORK/emulator-jwks.log")"
+code=$(curl -s -o "$WORK/check-jwks.out" -w '%{http_code}' "http://127.0.0.1:$JWKS_PORT/.well-known/jwks.json")
+[ "$code" = 200 ] || die "JWKS emulator: /.well-known/jwks.json answered $code: $(head -c 300 "$WORK/check-jwks.out")"
 
 # --- the gateway, one worker thread, on the proxy core -----------------------------------------
 AKID=AKIDEXAMPLE
@@ -367,7 +419,7 @@ LUA=$ROOT/load/wrk/bench.lua
 REF_PATHS=(direct nginx)
 [ "$LOG_ON" = 1 ] && REF_PATHS+=(nginx_log)
 REF_PATHS+=(nginx_lua)
-GW_PATHS=(fu_apikey fu_iam invoke_raw invoke_v2)
+GW_PATHS=(fu_apikey fu_jwt fu_iam invoke_raw invoke_v2)
 SIGNED_PATHS=" fu_iam invoke_raw invoke_v2 "
 url_of() {
   case "$1" in
@@ -376,6 +428,7 @@ url_of() {
     nginx_log) echo "http://127.0.0.1:$NGX_LOG_PORT/open/bench" ;;
     nginx_lua) echo "http://127.0.0.1:$LUA_PORT/url/bench" ;;
     fu_apikey) echo "http://127.0.0.1:$GW_PORT/fu/bench" ;;
+    fu_jwt) echo "http://127.0.0.1:$GW_PORT/fu-jwt/bench" ;;
     fu_iam) echo "http://127.0.0.1:$GW_PORT/fu-iam/bench" ;;
     invoke_raw) echo "http://127.0.0.1:$GW_PORT/invoke" ;;
     invoke_v2) echo "http://127.0.0.1:$GW_PORT/invoke-v2/bench?x=1" ;;
@@ -401,7 +454,7 @@ rss_pid_of() {
 }
 route_of() {
   case "$1" in
-    fu_apikey) echo fu-apikey ;; fu_iam) echo fu-iam ;;
+    fu_apikey) echo fu-apikey ;; fu_jwt) echo fu-jwt ;; fu_iam) echo fu-iam ;;
     invoke_raw) echo invoke-raw ;; invoke_v2) echo invoke-v2 ;; *) echo "" ;;
   esac
 }
@@ -421,24 +474,47 @@ log_file_of() {
   esac
 }
 lines_of() { if [ -n "$1" ] && [ -f "$1" ]; then wc -l < "$1"; else echo 0; fi; }
+# The request header a path's clients send besides Content-Type (`Name: value`), or nothing:
+# every fu_jwt request (wrk and load/fixed-rate alike) carries the one minted token.
+header_of() {
+  case "$1" in
+    fu_jwt) echo "$AUTH_JWT" ;; *) echo "" ;;
+  esac
+}
 
-log "checking every path answers 200"
+log "checking every path answers 200 (fu_jwt with its token)"
 for p in "${REF_PATHS[@]}" "${GW_PATHS[@]}"; do
+  hdr=$(header_of "$p")
   code=$(curl -s -o "$WORK/check-$p.out" -w '%{http_code}' -H 'content-type: application/json' \
-    --data-binary "@$BODY" "$(url_of "$p")")
+    ${hdr:+-H "$hdr"} --data-binary "@$BODY" "$(url_of "$p")")
   [ "$code" = 200 ] || die "$p: $(url_of "$p") answered $code: $(head -c 300 "$WORK/check-$p.out")"
 done
+# The JWT path refuses what it should, or the token above proved nothing: no token, and the
+# token with a forged signature (its first character changed: the last one is partly padding
+# bits), are 401.
+log "checking fu_jwt answers 401 without a token and with a forged one"
+code=$(curl -s -o "$WORK/check-fu_jwt-none.out" -w '%{http_code}' -H 'content-type: application/json' \
+  --data-binary "@$BODY" "$(url_of fu_jwt)")
+[ "$code" = 401 ] || die "fu_jwt without a token answered $code, not 401: $(head -c 300 "$WORK/check-fu_jwt-none.out")"
+sig=${JWT_TOKEN##*.}
+forged=${JWT_TOKEN%.*}.$([ "${sig:0:1}" = A ] && echo B || echo A)${sig:1}
+code=$(curl -s -o "$WORK/check-fu_jwt-forged.out" -w '%{http_code}' -H 'content-type: application/json' \
+  -H "Authorization: Bearer $forged" --data-binary "@$BODY" "$(url_of fu_jwt)")
+[ "$code" = 401 ] || die "fu_jwt with a forged signature answered $code, not 401: $(head -c 300 "$WORK/check-fu_jwt-forged.out")"
 
-# run_load OUT CONNS SECONDS RATE URL -> one JSON line: wrk (closed loop, as fast as possible) when
-# RATE is 0, else load/fixed-rate (open loop, Poisson arrivals at RATE per second).
+# run_load OUT CONNS SECONDS RATE URL [HEADER] -> one JSON line: wrk (closed loop, as fast as
+# possible) when RATE is 0, else load/fixed-rate (open loop, Poisson arrivals at RATE per second).
+# HEADER (`Name: value`: the JWT path's Authorization) goes with every request when set.
 run_load() {
+  local header=${6:-}
   if [ "$4" = 0 ]; then
-    BODY_FILE=$BODY taskset -c "$LOAD_CPU" wrk -t1 -c"$2" -d"${3}s" --timeout 5s \
+    AUTH_HEADER=$header BODY_FILE=$BODY taskset -c "$LOAD_CPU" wrk -t1 -c"$2" -d"${3}s" --timeout 5s \
       -s "$LUA" "$5" > "$1" 2>&1 || die "wrk failed: $(cat "$1")"
     grep '^WRK_JSON ' "$1" | sed 's/^WRK_JSON //' | tail -1
   else
     taskset -c "$LOAD_CPU" "$FIXED_RATE" --url "$5" --rate "$4" --connections "$2" --duration "$3" \
-      --warmup 0 --body-file "$BODY" > "$1" 2>&1 || die "fixed-rate failed: $(cat "$1")"
+      --warmup 0 --body-file "$BODY" ${header:+--header "$header"} > "$1" 2>&1 \
+      || die "fixed-rate failed: $(cat "$1")"
     grep '^FIXED_JSON ' "$1" | sed 's/^FIXED_JSON //' | tail -1
   fi
 }
@@ -448,14 +524,15 @@ scrape() { curl -s --max-time 5 "http://127.0.0.1:$MET_PORT/metrics" > "$1" || :
 measure() {
   local mode=$1 p=$2 conns=$3 target=$4
   local url pids rpid route tag t0 t1 e0 e1 w0 reset wrk_json hwm rss_before rss_start pc0 pc1 lc0 lc1
-  local logm logf l0 l1
+  local logm logf l0 l1 hdr
   url=$(url_of "$p"); pids=$(pids_of "$p"); rpid=$(rss_pid_of "$p"); route=$(route_of "$p")
+  hdr=$(header_of "$p")
   logm=$(log_of "$p"); logf=$(log_file_of "$p")
   tag="$mode-$p"
   [ -n "$route" ] && tag="$tag-$GW_MODE"
   rss_start=$(rss_kb "$rpid")
   local warm=${WARMUP_OVERRIDE:-$WARMUP}
-  [ "$warm" -gt 0 ] && run_load "$WORK/$tag.warmup.txt" "$conns" "$warm" "$target" "$url" > /dev/null
+  [ "$warm" -gt 0 ] && run_load "$WORK/$tag.warmup.txt" "$conns" "$warm" "$target" "$url" "$hdr" > /dev/null
   if [ -n "${NO_HWM_RESET:-}" ]; then reset=false; else reset=$(reset_hwm "$rpid"); fi
   rss_before=$(rss_kb "$rpid")
   [ -n "$route" ] && scrape "$WORK/$tag.metrics.before"
@@ -463,7 +540,7 @@ measure() {
   # shellcheck disable=SC2086
   t0=$(cpu_ticks $pids); e0=$(cpu_ticks "$EMU_PID"); w0=$(date +%s.%N)
   pc0=$(core_jiffies "$PROXY_CPU"); lc0=$(core_jiffies "$LOAD_CPU")
-  wrk_json=$(run_load "$WORK/$tag.txt" "$conns" "${DURATION_OVERRIDE:-$DURATION}" "$target" "$url")
+  wrk_json=$(run_load "$WORK/$tag.txt" "$conns" "${DURATION_OVERRIDE:-$DURATION}" "$target" "$url" "$hdr")
   # shellcheck disable=SC2086
   t1=$(cpu_ticks $pids); e1=$(cpu_ticks "$EMU_PID")
   pc1=$(core_jiffies "$PROXY_CPU"); lc1=$(core_jiffies "$LOAD_CPU")
@@ -559,6 +636,7 @@ fi
 python3 "$ROOT/load/bench_report.py" "$RESULTS" --command "$COMMAND" --args "$ARGS_TEXT" \
   --versions "$("$NGINX_BIN" -v 2>&1 | head -1); $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2); $(rustc --version 2>/dev/null || echo rustc ?)" \
   --chart "$WORK/$CHART_NAME" > "$REPORT"
+log "JWKS emulator counters: $(curl -s --max-time 5 "http://127.0.0.1:$JWKS_PORT/__emulator/counters" || echo '?')"
 for m in "${MODES[@]}"; do
   [ "$m" = off ] && continue
   log "gateway access log ($m): $(grep -vc '^\[' "$WORK/gateway-$m.log" || true) lines in $WORK/gateway-$m.log"

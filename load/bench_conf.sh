@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The configurations of load/bench.sh's proxies, sourced by it: each function prints one, from
-# the harness's variables (WORK, ROOT, the ports, AKID and SECRET, NGINX_MODULES).
+# the harness's variables (WORK, ROOT, the ports, AKID and SECRET, NGINX_MODULES, JWT_ISSUER and
+# JWT_AUDIENCE).
 # shellcheck shell=bash disable=SC2154
 
 # invoke_fields FUNCTION: an Invoke route's fields for FUNCTION on the emulator (both routes').
@@ -32,12 +33,29 @@ metrics:
 access_log:
   enabled: $([ "$1" = off ] && echo false || echo true)
   format: $([ "$1" = json ] && echo json || echo text)
+# The fu-jwt route's JWT authorizer: the key set from a second emulator (JWKS_PORT), the token
+# minted by the harness. Verified tokens are cached by their SHA-256, so the bench's one
+# repeated token costs a hash and a lookup per request after the first.
+authorizers:
+  - name: bench-jwt
+    authorizer_type: jwt
+    jwt_configuration:
+      issuer: "$JWT_ISSUER"
+      jwks_uri: http://127.0.0.1:$JWKS_PORT/.well-known/jwks.json
+      audience: [$JWT_AUDIENCE]
 routes:
   - name: fu-apikey
     uri: /fu/*
     function_uri: http://127.0.0.1:$EMU_PORT/apikey/prod
     authorization:
       apikey: bench-api-key
+  # fu-apikey plus the JWT authorizer (every request carries Authorization: Bearer TOKEN).
+  - name: fu-jwt
+    uri: /fu-jwt/*
+    function_uri: http://127.0.0.1:$EMU_PORT/apikey/prod
+    authorization:
+      apikey: bench-api-key
+    authorizer: bench-jwt
   - name: fu-iam
     uri: /fu-iam/*
     function_uri: http://127.0.0.1:$EMU_PORT/iam/prod

@@ -27,6 +27,7 @@ import bench_chart  # noqa: E402  (beside this file)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 RSS_TARGET_KB = 64 * 1024  # 64 MiB
 LOG_COST_MAX = 0.05        # the access log may cost at most 5% of req/s
+JWT_CPU_MAX = 1.10         # a JWT authorizer with a repeated token: CPU µs/req ≤ 1.10× without
 
 LABELS = {
     "direct": "direct to the emulator",
@@ -34,6 +35,7 @@ LABELS = {
     "nginx_log": "nginx pass-through, access_log on (combined, to a file)",
     "nginx_lua": "nginx + Lua SigV4 signer (access_log on)",
     "fu_apikey": "gateway function_uri, unsigned (API key)",
+    "fu_jwt": "gateway function_uri, unsigned (API key) + JWT authorizer, repeated token",
     "fu_iam": "gateway function_uri, IAM-signed",
     "invoke_raw": "gateway Invoke, signed, raw event",
     "invoke_v2": "gateway Invoke, signed, API Gateway v2 event",
@@ -44,13 +46,14 @@ SHORT = {
     "nginx_log": "nginx, access_log on",
     "nginx_lua": "nginx + Lua signer, log on",
     "fu_apikey": "gateway function_uri, API key",
+    "fu_jwt": "gateway function_uri, API key + JWT",
     "fu_iam": "gateway function_uri, IAM-signed",
     "invoke_raw": "gateway Invoke raw, signed",
     "invoke_v2": "gateway Invoke v2, signed",
 }
 PROCESS = {"direct": "emulator", "nginx": "nginx", "nginx_log": "nginx", "nginx_lua": "nginx + lua-nginx-module"}
 REF_PATHS = ["direct", "nginx", "nginx_log", "nginx_lua"]
-GATEWAY_PATHS = ["fu_apikey", "fu_iam", "invoke_raw", "invoke_v2"]
+GATEWAY_PATHS = ["fu_apikey", "fu_jwt", "fu_iam", "invoke_raw", "invoke_v2"]
 SIGNED_PATHS = ["fu_iam", "invoke_raw", "invoke_v2"]
 LOG_MODES = ["off", "text", "json"]
 ROW_ORDER = REF_PATHS + [f"{p}@{m}" for p in GATEWAY_PATHS for m in LOG_MODES]
@@ -67,7 +70,11 @@ NOTE_SATURATION = (
     "Peak RSS: VmHWM, reset at the start of the window. "
     "req/s vs log off: against the same path with its access log off (nginx: `access_log off`). "
     "Log lines / req: access log lines written over the window per completed request (about 1 when "
-    "every request is logged). Errors: wrk connect/read/write errors, timeouts and non-2xx answers."
+    "every request is logged). Errors: wrk connect/read/write errors, timeouts and non-2xx answers. "
+    "*JWT authorizer, repeated token*: the API key route plus a JWT authorizer (RS256, key set from a "
+    "second emulator); every request carries the same token (an `Authorization` header of about "
+    "0.6 KB that the API key rows' requests do not carry), so past the first one its check is a "
+    "SHA-256 of the token and a cache lookup."
 )
 NOTE_ACCESS_LOG = (
     "Each gateway figure comes from its own freshly started gateway, the three modes back to back. "
@@ -174,6 +181,20 @@ def dropped_lines(r):
         return sum(v for n, _, v in samples if n == "lambda_proxy_access_log_dropped_total")
 
     return total(after) - total(before)
+
+
+def cache_hits(r):
+    """(hits, lookups) of the authorizer answer cache over a run's window
+    (`lambda_proxy_authorizer_cache_total`, every authorizer), or None."""
+    before, after = metric_lines(r.get("metrics_before")), metric_lines(r.get("metrics_after"))
+    if before is None or after is None:
+        return None
+
+    def total(samples, hit):
+        return sum(v for n, labels, v in samples if n == "lambda_proxy_authorizer_cache_total"
+                   and (labels.get("result") == "hit" or not hit))
+
+    return total(after, True) - total(before, True), total(after, False) - total(before, False)
 
 
 def us(v):
@@ -467,6 +488,20 @@ class Report:
                 f"CPU µs/req {r['cpu_us_per_req']:.1f} vs {lua['cpu_us_per_req']:.1f}"
                 + (f"; {others}" if others else ""),
                 r["rps"] >= want * lua["rps"])
+        # The JWT authorizer's cost with a repeated token (verified tokens cached by SHA-256):
+        # CPU per request against the same route without an authorizer, in the same log mode.
+        for m in self.modes:
+            jwt, key = self.gw("fu_jwt", m), self.gw("fu_apikey", m)
+            if jwt and key and key["cpu_us_per_req"]:
+                hits = cache_hits(jwt)
+                cached = (f"; token cache hits {hits[0] / hits[1]:.3%} of {hits[1]:,.0f} lookups"
+                          if hits and hits[1] else "")
+                row(f"JWT authorizer, repeated token: CPU µs/req of fu_jwt ≤ {JWT_CPU_MAX:.2f} × fu_apikey "
+                    f"(access log {m} both)",
+                    f"{jwt['cpu_us_per_req'] / key['cpu_us_per_req']:.3f}× ({jwt['cpu_us_per_req']:.1f} vs "
+                    f"{key['cpu_us_per_req']:.1f} µs); req/s {jwt['rps']:,.0f} vs {key['rps']:,.0f} "
+                    f"({pct(jwt['rps'], key['rps'])}){cached}",
+                    jwt["cpu_us_per_req"] <= JWT_CPU_MAX * key["cpu_us_per_req"])
         fu_off, fu_text = self.gw("fu_apikey", "off"), self.gw("fu_apikey", "text")
         if ng and fu_off:
             row("unsigned function_uri ≥ 0.6× nginx req/s (both access logs off)",

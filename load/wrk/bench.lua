@@ -1,5 +1,6 @@
 -- wrk script for load/bench.sh's closed-loop runs (saturation, one connection, many clients).
---   BODY_FILE  POST this file's bytes as application/json (GET when unset)
+--   BODY_FILE    POST this file's bytes as application/json (GET when unset)
+--   AUTH_HEADER  one more request header, `Name: value` (e.g. `Authorization: Bearer <token>`)
 -- done() prints one line `WRK_JSON {...}` with counts and latency percentiles in microseconds.
 --
 -- Fixed-rate runs use load/fixed-rate instead: wrk's delay() has millisecond timers, so at R
@@ -13,6 +14,13 @@ if body_file ~= nil and body_file ~= "" then
   f:close()
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
+end
+
+local auth_header = os.getenv("AUTH_HEADER")
+if auth_header ~= nil and auth_header ~= "" then
+  local name, value = auth_header:match("^([^:%s]+):%s*(.-)%s*$")
+  assert(name, "AUTH_HEADER: not 'Name: value'")
+  wrk.headers[name] = value
 end
 
 function done(summary, latency, requests)

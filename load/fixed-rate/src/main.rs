@@ -15,7 +15,9 @@
 //! `load/wrk/bench.lua`'s `WRK_JSON` line, plus `target_rate` and `p50_sched_us` / `p99_sched_us`.
 //!
 //! usage: fixed-rate --url http://HOST:PORT/PATH --rate N [--connections N] [--duration S]
-//!                   [--warmup S] [--body-file FILE] [--timeout S]
+//!                   [--warmup S] [--body-file FILE] [--timeout S] [--header 'Name: value']...
+//!
+//! `--header` adds a request header to every request (repeatable), e.g. an `Authorization`.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -29,11 +31,28 @@ struct Opts {
     duration: f64,
     warmup: f64,
     body: Option<Vec<u8>>,
+    /// Extra request header lines (`Name: value`), in the order given.
+    headers: Vec<String>,
     timeout: Duration,
 }
 
 const USAGE: &str = "usage: fixed-rate --url http://HOST:PORT/PATH --rate N [--connections N] \
-[--duration S] [--warmup S] [--body-file FILE] [--timeout S]";
+[--duration S] [--warmup S] [--body-file FILE] [--timeout S] [--header 'Name: value']...";
+
+/// A `--header` value as a request header line: `Name: value`, a token name, no line breaks.
+fn header_line(value: &str) -> Result<String, String> {
+    let (name, v) = value
+        .split_once(':')
+        .ok_or_else(|| format!("--header: not 'Name: value': {value}"))?;
+    let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+    if name.is_empty() || !name.chars().all(token) {
+        return Err(format!("--header: not a header name: {name:?}"));
+    }
+    if v.contains(['\r', '\n', '\0']) {
+        return Err(format!("--header {name}: a line break in the value"));
+    }
+    Ok(format!("{name}: {}", v.trim()))
+}
 
 fn parse_args() -> Result<Opts, String> {
     let mut url = None;
@@ -42,6 +61,7 @@ fn parse_args() -> Result<Opts, String> {
     let mut duration = 10.0f64;
     let mut warmup = 1.0f64;
     let mut body = None;
+    let mut headers = Vec::new();
     let mut timeout = 5.0f64;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -63,6 +83,7 @@ fn parse_args() -> Result<Opts, String> {
             "--duration" => duration = number(&value)?,
             "--warmup" => warmup = number(&value)?,
             "--timeout" => timeout = number(&value)?,
+            "--header" => headers.push(header_line(&value)?),
             "--body-file" => {
                 body = Some(std::fs::read(&value).map_err(|e| format!("{value}: {e}"))?);
             }
@@ -89,6 +110,7 @@ fn parse_args() -> Result<Opts, String> {
         duration,
         warmup,
         body,
+        headers,
         timeout: Duration::from_secs_f64(timeout.max(0.001)),
     })
 }
@@ -277,6 +299,10 @@ fn main() {
         opts.host_port
     )
     .into_bytes();
+    for line in &opts.headers {
+        request.extend_from_slice(line.as_bytes());
+        request.extend_from_slice(b"\r\n");
+    }
     if let Some(body) = &opts.body {
         request.extend_from_slice(
             format!(
