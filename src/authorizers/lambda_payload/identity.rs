@@ -136,7 +136,11 @@ pub fn extract(
 fn header_value(headers: &HeaderMap, name: &HeaderName) -> Option<String> {
     let mut out: Option<String> = None;
     for v in headers.get_all(name) {
-        let text = String::from_utf8_lossy(v.as_bytes());
+        // Visible ASCII (every token) without a UTF-8 pass; anything else decoded lossily.
+        let text = match v.to_str() {
+            Ok(s) => std::borrow::Cow::Borrowed(s),
+            Err(_) => String::from_utf8_lossy(v.as_bytes()),
+        };
         match &mut out {
             None => out = Some(text.into_owned()),
             Some(s) => {
