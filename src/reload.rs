@@ -18,18 +18,14 @@ use pingora::server::ShutdownWatch;
 use pingora::services::background::BackgroundService;
 use tokio::signal::unix::{signal, SignalKind};
 
-use crate::aws::credentials::CredentialsRegistry;
 use crate::config::Config;
 use crate::routing::RouteTable;
-use crate::upstream::dns::Resolver;
 
 pub struct ReloadOnHup {
     pub path: PathBuf,
     pub routes: Arc<ArcSwap<RouteTable>>,
-    pub resolver: Arc<Resolver>,
-    pub credentials: Arc<CredentialsRegistry>,
-    /// JWT issuers' key sets, kept across reloads (`crate::authorizers::jwks`).
-    pub jwks: Arc<crate::authorizers::jwks::JwksRegistry>,
+    /// What tables share across reloads (DNS, credentials, JWT keys, limiter state, store).
+    pub shared: crate::routing::Shared,
     /// What the running process was started with and cannot change without an upgrade.
     pub process_settings: String,
     /// Notified at the start of a handoff (SIGQUIT): reload once more, see [`DrainWatch`].
@@ -60,13 +56,11 @@ impl ReloadOnHup {
     /// settings only the new process applies).
     async fn reload_for(&self, upgrade: bool) -> bool {
         let path = self.path.clone();
-        let resolver = self.resolver.clone();
-        let credentials = self.credentials.clone();
-        let jwks = self.jwks.clone();
+        let shared = self.shared.clone();
         // Building resolves new upstream hosts (blocking DNS): off the async workers.
         let built = tokio::task::spawn_blocking(move || {
             let config = Config::load(&path)?;
-            let table = RouteTable::build(&config, &resolver, &credentials, &jwks)?;
+            let table = RouteTable::build(&config, &shared)?;
             Ok::<_, crate::config::ConfigError>((config, table))
         })
         .await;

@@ -31,7 +31,7 @@ use crate::gateway::Gateway;
 use crate::preflight::{self, Mode};
 use crate::reload::{self, ReloadOnHup};
 use crate::routing::RouteTable;
-use crate::upstream::dns::{DnsRefresh, Resolver};
+use crate::upstream::dns::DnsRefresh;
 
 /// Default configuration path when `-c` is not given.
 pub const DEFAULT_CONF: &str = "/etc/lambda-proxy/lambda-proxy.yaml";
@@ -126,11 +126,9 @@ pub fn run() -> ! {
     let path = config_path(opt.conf.as_deref());
     let config = Config::load(&path).unwrap_or_else(|e| fail(&e));
     crate::gateway::access_log::set_queue_size(config.gateway.access_log.queue_size);
-    let resolver = Resolver::new();
-    let credentials = CredentialsRegistry::new();
-    let jwks = crate::authorizers::jwks::JwksRegistry::new();
-    let table =
-        RouteTable::build(&config, &resolver, &credentials, &jwks).unwrap_or_else(|e| fail(&e));
+    let shared = crate::routing::Shared::new();
+    let table = RouteTable::build(&config, &shared).unwrap_or_else(|e| fail(&e));
+    let credentials = shared.credentials.clone();
     let (listeners, warnings) = build_listeners(&config).unwrap_or_else(|e| fail(&e));
     let mode = if opt.test {
         Mode::Test
@@ -236,9 +234,7 @@ pub fn run() -> ! {
         ReloadOnHup {
             path: conf_path,
             routes: routes.clone(),
-            resolver: resolver.clone(),
-            credentials: credentials.clone(),
-            jwks: jwks.clone(),
+            shared: shared.clone(),
             process_settings,
             on_upgrade: on_upgrade.clone(),
         },
@@ -270,13 +266,22 @@ pub fn run() -> ! {
     add_background(
         &mut server,
         "jwks refresh",
-        crate::authorizers::jwks::JwksRefresh { registry: jwks },
+        crate::authorizers::jwks::JwksRefresh {
+            registry: shared.jwks.clone(),
+        },
+    );
+    add_background(
+        &mut server,
+        "limiter sweep",
+        crate::throttling::local::LimiterSweep {
+            registry: shared.limiters.clone(),
+        },
     );
     add_background(
         &mut server,
         "dns refresh",
         DnsRefresh {
-            resolver,
+            resolver: shared.resolver.clone(),
             interval: dns_interval,
         },
     );

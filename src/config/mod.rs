@@ -12,6 +12,7 @@ mod lint;
 mod model;
 mod route;
 mod secret;
+mod throttling;
 mod validate;
 
 pub use api_keys::ApiKeyConf;
@@ -20,6 +21,7 @@ pub use cors::CorsConf;
 pub use lint::check_method;
 pub use model::*;
 pub use route::*;
+pub use throttling::*;
 pub use validate::resolve as validate_resolve;
 
 use std::fmt;
@@ -42,6 +44,8 @@ const GATEWAY_SECTIONS: &[&str] = &[
     "limits",
     "api_keys",
     "authorizers",
+    "throttling_store",
+    "usage_plans",
 ];
 
 /// Upper bound for in-flight requests after SIGQUIT / SIGTERM when the file sets none.

@@ -43,6 +43,12 @@ pub struct GatewayConf {
     /// Who may call: JWT and Lambda authorizers that routes name (`crate::authorizers`).
     #[serde(default)]
     pub authorizers: Vec<super::AuthorizerConf>,
+    /// Fleet-wide limit state (Redis); without it, limits are per process (`crate::throttling`).
+    #[serde(default)]
+    pub throttling_store: Option<super::ThrottlingStoreConf>,
+    /// Throttling and quotas per client API key (API Gateway's usage plans).
+    #[serde(default)]
+    pub usage_plans: Vec<super::UsagePlanConf>,
     /// `api_keys` checked and hashed at load (set by `Config::from_yaml_str`).
     #[serde(skip)]
     pub api_key_table: std::sync::Arc<crate::api_keys::ApiKeyTable>,

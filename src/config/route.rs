@@ -182,6 +182,13 @@ pub struct RouteConf {
     /// the same name sent by the client is removed. `function_uri` routes only.
     #[serde(default)]
     pub authorizer_headers: std::collections::BTreeMap<String, String>,
+    /// The whole route's rate (requests/s) and burst (API Gateway's route throttling); over
+    /// it: 429 before any AWS call (`crate::throttling`).
+    #[serde(default)]
+    pub throttling: Option<super::ThrottleConf>,
+    /// One rate and burst per caller (`api_key`, `jwt:<claim>` or `ip`).
+    #[serde(default)]
+    pub client_throttling: Option<super::ClientThrottleConf>,
     /// Upstream read timeout in milliseconds: the longest wait for the next bytes of the
     /// response (and for each write of the request). Default: 30000 for API Gateway (its own
     /// limit is 29 s); 905000 for Lambda Function URLs and the Invoke API (15 min + 5 s).

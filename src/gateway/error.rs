@@ -30,6 +30,8 @@ pub enum ErrorCode {
     Unauthorized,
     /// A JWT without one of the route's `authorization_scopes` (403).
     InsufficientScope,
+    /// Over a route's, a caller's or a usage plan's rate or quota (429).
+    TooManyRequests,
     BodyTooLarge,
     UnsignableQuery,
     UnsignableHeader,
@@ -42,6 +44,8 @@ pub enum ErrorCode {
     AuthorizerError,
     /// A JWT issuer's keys could not be fetched yet (503).
     AuthorizerUnavailable,
+    /// The fleet-wide throttling store cannot answer and `on_failure` is `deny` (503).
+    ThrottlingUnavailable,
     // The upstream (API Gateway, Function URL, the Invoke API).
     UpstreamTimeout,
     UpstreamTlsError,
@@ -75,6 +79,8 @@ impl ErrorCode {
             Forbidden => "forbidden",
             Unauthorized => "unauthorized",
             InsufficientScope => "insufficient_scope",
+            TooManyRequests => "too_many_requests",
+            ThrottlingUnavailable => "throttling_unavailable",
             AuthorizerError => "authorizer_error",
             AuthorizerUnavailable => "authorizer_unavailable",
             BodyTooLarge => "body_too_large",

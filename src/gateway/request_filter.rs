@@ -79,7 +79,8 @@ pub async fn request_filter(
     }
     let (t, forwarded) = match table.find(&path, host.as_deref(), req.method.as_str()) {
         RouteMatch::Found { route, rest } => {
-            if route.auth.is_some() || route.api_key_required {
+            let throttled = route.throttle.is_some() || table.throttling.has_plans();
+            if route.auth.is_some() || route.api_key_required || throttled {
                 // Refusals below are the route's (metrics, logs) and carry its CORS headers.
                 ctx.selection = match &route.target {
                     RouteKind::FunctionName(_) => Selection::FunctionName(route.clone()),
@@ -98,6 +99,23 @@ pub async fn request_filter(
                 }
                 if route.api_key_required {
                     if let Some(err) = client_api_key(session, ctx, route, &table.api_keys) {
+                        return refuse(session, ctx, err).await;
+                    }
+                }
+                if throttled {
+                    let caller = crate::throttling::Caller {
+                        api_key: ctx.api_key.as_deref(),
+                        grant: ctx.auth.as_ref(),
+                        ip: session
+                            .client_addr()
+                            .and_then(|a| a.as_inet())
+                            .map(|a| a.ip()),
+                    };
+                    let checked = table
+                        .throttling
+                        .check(&route.name, route.throttle.as_ref(), &caller)
+                        .await;
+                    if let Err(err) = checked {
                         return refuse(session, ctx, err).await;
                     }
                 }

@@ -64,7 +64,7 @@
 //! Modules: `labels` (bounded label values: route, kind, status class, AWS error type),
 //! `requests` (per-request series and the per-route handles), `upstream` (AWS calls:
 //! connections, retries, Invoke errors, signing), `process` (process-wide gauges and
-//! counters), `cors` (preflights answered), `api_keys` and `authorizers` (who may call), `credentials` (the scrape-time credential collector); [`init`] registers all.
+//! counters), `cors` (preflights answered), `api_keys` and `authorizers` (who may call), `throttling` (how often), `credentials` (the scrape-time credential collector); [`init`] registers all.
 
 use std::sync::{Arc, LazyLock};
 
@@ -77,6 +77,7 @@ mod credentials;
 mod labels;
 mod process;
 mod requests;
+mod throttling;
 mod upstream;
 
 pub use api_keys::api_key_request;
@@ -90,6 +91,7 @@ pub use process::{
 pub use requests::{
     request_done, request_refused, InFlight, RefusedReason, RequestDone, RouteHandles,
 };
+pub use throttling::{throttle_keys, throttle_store_call, throttled};
 pub use upstream::{
     function_error, invoke_api_error, retry, signing, throttle, upstream_connection, RetryReason,
 };
@@ -118,6 +120,9 @@ pub fn init(credentials: Arc<CredentialsRegistry>) {
     LazyLock::force(&authorizers::DECISIONS);
     LazyLock::force(&authorizers::CACHE);
     LazyLock::force(&authorizers::JWKS_FETCHES);
+    LazyLock::force(&throttling::THROTTLED);
+    LazyLock::force(&throttling::STORE_CALLS);
+    LazyLock::force(&throttling::KEYS);
     for reason in RefusedReason::ALL {
         requests::REQUESTS_REFUSED.with_label_values(&[reason.as_str()]);
     }

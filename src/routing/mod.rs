@@ -40,6 +40,8 @@ pub struct Route {
     pub api_key_required: bool,
     /// The authorizer every request passes first (`crate::authorizers`).
     pub auth: Option<Arc<crate::authorizers::RouteAuth>>,
+    /// `throttling` and `client_throttling` (`crate::throttling`).
+    pub throttle: Option<crate::throttling::RouteThrottle>,
     /// Its metric handles, resolved on its first request (`crate::metrics`).
     pub metrics: crate::metrics::RouteHandles,
 }
@@ -121,6 +123,35 @@ pub enum RouteMatch<'a> {
     NotFound,
 }
 
+/// What route tables are built with and what they share across reloads: DNS entries,
+/// credential sources, JWT issuers' keys, per-process limiter state, the throttling store.
+#[derive(Clone)]
+pub struct Shared {
+    pub resolver: Arc<Resolver>,
+    pub credentials: Arc<CredentialsRegistry>,
+    pub jwks: Arc<crate::authorizers::jwks::JwksRegistry>,
+    pub limiters: Arc<crate::throttling::local::LimiterRegistry>,
+    pub stores: Arc<crate::throttling::StoreCache>,
+}
+
+impl Shared {
+    pub fn new() -> Shared {
+        Shared {
+            resolver: Resolver::new(),
+            credentials: CredentialsRegistry::new(),
+            jwks: crate::authorizers::jwks::JwksRegistry::new(),
+            limiters: crate::throttling::local::LimiterRegistry::new(),
+            stores: crate::throttling::StoreCache::new(),
+        }
+    }
+}
+
+impl Default for Shared {
+    fn default() -> Self {
+        Shared::new()
+    }
+}
+
 #[derive(Default)]
 pub struct RouteTable {
     /// The gateway's own health endpoint, answered before routing.
@@ -133,6 +164,8 @@ pub struct RouteTable {
     pub limits: crate::config::LimitsConf,
     /// Client API keys (reloadable with the routes).
     pub api_keys: Arc<crate::api_keys::ApiKeyTable>,
+    /// Usage plans and the fleet-wide store (reloadable with the routes).
+    pub throttling: Arc<crate::throttling::Throttling>,
     routes: Vec<Arc<Route>>,
     exact: HashMap<String, Vec<Entry>>,
     /// Sorted by precedence.
@@ -142,23 +175,27 @@ pub struct RouteTable {
 impl RouteTable {
     /// Compiles every route of `config`, resolving upstream hosts through `resolver` and
     /// taking credential sources from `credentials`.
-    pub fn build(
-        config: &Config,
-        resolver: &Resolver,
-        credentials: &CredentialsRegistry,
-        jwks: &crate::authorizers::jwks::JwksRegistry,
-    ) -> Result<RouteTable, ConfigError> {
+    pub fn build(config: &Config, shared: &Shared) -> Result<RouteTable, ConfigError> {
         validate_named(&config.file, &config.gateway.credentials)?;
         let cx = BuildContext {
             file: &config.file,
-            resolver,
-            credentials,
+            resolver: &shared.resolver,
+            credentials: &shared.credentials,
             named_credentials: &config.gateway.credentials,
             pinned_hosts: &config.gateway.dns.hosts,
         };
-        let authorizers =
-            crate::authorizers::AuthorizerSet::build(&cx, &config.gateway.authorizers, jwks)?;
-        let mut t = Self::from_routes(&cx, &config.gateway.routes, &authorizers)?;
+        let authorizers = crate::authorizers::AuthorizerSet::build(
+            &cx,
+            &config.gateway.authorizers,
+            &shared.jwks,
+        )?;
+        let mut t = Self::from_routes(&cx, &config.gateway.routes, &authorizers, &shared.limiters)?;
+        t.throttling = Arc::new(crate::throttling::Throttling::build(
+            &config.file,
+            &config.gateway,
+            &shared.limiters,
+            &shared.stores,
+        )?);
         let health = &config.gateway.health.path;
         t.health_path = (!health.is_empty()).then(|| health.clone());
         t.access_log = config.gateway.access_log.clone();
@@ -172,6 +209,7 @@ impl RouteTable {
         cx: &BuildContext,
         confs: &[RouteConf],
         authorizers: &crate::authorizers::AuthorizerSet,
+        limiters: &crate::throttling::local::LimiterRegistry,
     ) -> Result<RouteTable, ConfigError> {
         let mut t = RouteTable::default();
         for (i, rc) in confs.iter().enumerate() {
@@ -196,6 +234,7 @@ impl RouteTable {
                 },
             };
             let auth = authorizers.for_route(cx, i, rc, settings)?;
+            let throttle = crate::throttling::route_throttle(cx, i, rc, limiters)?;
             t.routes.push(Arc::new(Route {
                 name: rc.name.as_str().into(),
                 hosts: rc.hosts.iter().map(|h| normalize_host(h)).collect(),
@@ -204,6 +243,7 @@ impl RouteTable {
                 cors,
                 api_key_required: rc.api_key_required,
                 auth,
+                throttle,
                 metrics: Default::default(),
             }));
             for u in rc.uri.iter().chain(rc.uris.iter()) {
@@ -315,8 +355,7 @@ impl RouteTable {
     pub(crate) fn from_yaml_for_tests(routes: &str) -> RouteTable {
         let text = format!("listeners: [{{address: '127.0.0.1:1'}}]\nroutes:\n{routes}");
         let c = Config::from_yaml_str(std::path::Path::new("t.yaml"), &text).unwrap();
-        let jwks = crate::authorizers::jwks::JwksRegistry::new();
-        RouteTable::build(&c, &Resolver::default(), &CredentialsRegistry::new(), &jwks).unwrap()
+        RouteTable::build(&c, &Shared::new()).unwrap()
     }
 
     /// Unit tests: the route called `name`.

@@ -449,13 +449,8 @@ fn missing_file_is_named() {
 fn secrets_stay_out_of_debug_output() {
     let yaml = "listeners: [{address: '127.0.0.1:1'}]\nroutes:\n  - name: r\n    uri: /x\n    function_uri: http://127.0.0.1:1/\n    authorization:\n      apikey: CANARY-APIKEY\n      iam: {accesskey: AKID, secretkey: CANARY-SECRET, session_token: CANARY-TOKEN}\n";
     let c = Config::from_yaml_str(std::path::Path::new("x.yaml"), yaml).unwrap();
-    let table = lambda_proxy::routing::RouteTable::build(
-        &c,
-        &lambda_proxy::upstream::dns::Resolver::default(),
-        &lambda_proxy::aws::credentials::CredentialsRegistry::new(),
-        &lambda_proxy::authorizers::jwks::JwksRegistry::new(),
-    )
-    .unwrap();
+    let table = lambda_proxy::routing::RouteTable::build(&c, &lambda_proxy::routing::Shared::new())
+        .unwrap();
     let dumps = format!("{c:?} {:?}", table.routes());
     for canary in ["CANARY-APIKEY", "CANARY-SECRET", "CANARY-TOKEN"] {
         assert!(!dumps.contains(canary), "{canary} in Debug output");

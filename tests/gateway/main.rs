@@ -33,5 +33,6 @@ mod operations;
 mod secrets_canary;
 mod slow_clients;
 mod streaming_memory;
+mod throttling;
 mod upstream_addresses;
 mod wire;

@@ -48,7 +48,7 @@ mod v2;
 #[cfg(test)]
 mod test_support;
 
-pub(crate) use apigw::domain;
+pub(crate) use apigw::{civil_from_days, domain};
 pub use body::{BodyEncoding, DEFAULT_TEXT_TYPES};
 pub use kong::{forward_event, kong_args_event};
 pub(crate) use query::form_decode;

@@ -1,0 +1,49 @@
+//! Throttling (`crate::throttling`): requests refused per route and limit (`route`, `client`,
+//! `plan`, `quota`), calls to the fleet-wide store by result (`ok`, `timeout`, `unavailable`:
+//! refused, erroring or its circuit breaker open), and callers tracked by the per-process
+//! keyed limiters (after each sweep of idle ones).
+
+use std::sync::LazyLock;
+
+use prometheus::{register_int_counter_vec, register_int_gauge, IntCounterVec, IntGauge};
+
+pub(super) static THROTTLED: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "lambda_proxy_throttled_requests_total",
+        "Requests refused with 429 (or 503 when the store cannot answer and on_failure is deny), by route and limit (route/client/plan/quota).",
+        &["route", "limit"]
+    )
+    .expect("register lambda_proxy_throttled_requests_total")
+});
+
+pub(super) static STORE_CALLS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "lambda_proxy_throttling_store_calls_total",
+        "Calls to the fleet-wide throttling store, by result (ok/timeout/unavailable).",
+        &["result"]
+    )
+    .expect("register lambda_proxy_throttling_store_calls_total")
+});
+
+pub(super) static KEYS: LazyLock<IntGauge> = LazyLock::new(|| {
+    register_int_gauge!(
+        "lambda_proxy_throttling_tracked_callers",
+        "Callers the per-process keyed limiters track (after the last sweep of idle ones)."
+    )
+    .expect("register lambda_proxy_throttling_tracked_callers")
+});
+
+/// A request on `route` refused by a `limit`.
+pub fn throttled(route: &str, limit: &str) {
+    THROTTLED.with_label_values(&[route, limit]).inc();
+}
+
+/// A store call ended with `result`.
+pub fn throttle_store_call(result: &str) {
+    STORE_CALLS.with_label_values(&[result]).inc();
+}
+
+/// Callers tracked after a sweep.
+pub fn throttle_keys(n: usize) {
+    KEYS.set(n as i64);
+}

@@ -1,0 +1,472 @@
+//! Throttling and quotas, in API Gateway's model: a route's `throttling` (the whole route),
+//! its `client_throttling` (one bucket per caller: client API key, a JWT claim or the client
+//! address) and `usage_plans` (a rate and a quota per client API key). Checked in
+//! `request_filter` after the authorizer and the client API key, before any AWS call: a request
+//! over a limit gets 429 with `Retry-After` and the IETF `RateLimit-Limit`,
+//! `RateLimit-Remaining` and `RateLimit-Reset` headers (`answer`).
+//!
+//! Per process (`local`): `governor`'s GCRA. Fleet-wide (`store`, with `throttling_store`):
+//! Redis holds the buckets and quotas, so N gateways enforce one limit; a store that cannot
+//! answer within its timeout (or whose circuit breaker is open) falls back to the per-process
+//! limiters (`on_failure: allow`) or refuses with 503 (`deny`). Quotas without a store count
+//! per process and start again with the process.
+//!
+//! Order: route, caller, usage plan rate, then quota, so a request refused by a rate is not
+//! counted against the quota. A request passing a limit uses one of its tokens even when a
+//! later one refuses it.
+
+pub mod answer;
+pub mod local;
+pub mod period;
+pub mod store;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use crate::config::{
+    ConfigError, GatewayConf, OnStoreFailure, OneOrMany, PeriodConf, QuotaConf, RouteConf,
+};
+use crate::gateway::GatewayError;
+pub use answer::Refusal;
+use local::{Limit, LimiterRegistry, LocalLimiter};
+use store::{Admission, RedisStore};
+
+/// Who a per-caller limit counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallerKey {
+    /// The client API key's name (routes with `api_key_required`).
+    ApiKey,
+    /// A claim of the JWT authorizer's approval (`jwt:sub`).
+    Claim(String),
+    /// The client address.
+    Ip,
+}
+
+/// One limit: its per-process limiter, and the name of its bucket in the store.
+#[derive(Debug)]
+pub struct RateRule {
+    pub local: Arc<LocalLimiter>,
+    /// `route:<name>`, `client:<route>`, `plan:<name>`: the store key's stem.
+    pub id: String,
+}
+
+/// A route's limits.
+#[derive(Debug, Default)]
+pub struct RouteThrottle {
+    pub route: Option<RateRule>,
+    pub client: Option<(CallerKey, RateRule)>,
+}
+
+/// A usage plan, as the keys it lists see it.
+#[derive(Debug)]
+pub struct Plan {
+    pub name: Arc<str>,
+    pub throttle: Option<RateRule>,
+    pub quota: Option<QuotaConf>,
+}
+
+/// The fleet-wide store and what to do when it cannot answer.
+#[derive(Debug)]
+pub struct Store {
+    pub redis: Arc<RedisStore>,
+    pub on_failure: OnStoreFailure,
+}
+
+/// The process's throttling of one load: plans by client API key, the store, per-process
+/// quota counts.
+#[derive(Debug, Default)]
+pub struct Throttling {
+    plans: HashMap<Arc<str>, Arc<Plan>>,
+    pub store: Option<Store>,
+    /// Quotas without a store: (plan, key) → (period label, count).
+    local_quotas: Mutex<HashMap<QuotaOf, (String, u64)>>,
+}
+
+/// A quota's owner: (plan, client API key).
+type QuotaOf = (Arc<str>, Arc<str>);
+
+/// Who is calling, as the limits key it.
+pub struct Caller<'a> {
+    pub api_key: Option<&'a str>,
+    pub grant: Option<&'a crate::authorizers::Grant>,
+    pub ip: Option<std::net::IpAddr>,
+}
+
+fn rule(registry: &LimiterRegistry, id: String, limit: Limit, keyed: bool) -> RateRule {
+    RateRule {
+        local: registry.get(&id, limit, keyed),
+        id,
+    }
+}
+
+impl Throttling {
+    /// Checks and compiles `throttling_store` and `usage_plans`.
+    pub fn build(
+        file: &std::path::Path,
+        g: &GatewayConf,
+        registry: &LimiterRegistry,
+        stores: &StoreCache,
+    ) -> Result<Throttling, ConfigError> {
+        let err = |field: String, reason: String| ConfigError {
+            file: file.to_path_buf(),
+            field,
+            reason,
+        };
+        let mut t = Throttling::default();
+        let mut names = HashMap::new();
+        for (i, p) in g.usage_plans.iter().enumerate() {
+            let at = |f: &str| format!("usage_plans[{i}].{f}");
+            crate::config::check_label_name(&p.name).map_err(|r| err(at("name"), r))?;
+            if names.insert(p.name.as_str(), i).is_some() {
+                return Err(err(
+                    at("name"),
+                    format!("duplicate usage plan `{}`", p.name),
+                ));
+            }
+            if p.throttle.is_none() && p.quota.is_none() {
+                return Err(err(
+                    format!("usage_plans[{i}]"),
+                    "set `throttle`, `quota` or both".into(),
+                ));
+            }
+            let throttle = match p.throttle {
+                Some(c) => {
+                    let limit = Limit::new(c.rate_limit, c.burst_limit)
+                        .map_err(|r| err(at("throttle"), r))?;
+                    Some(rule(registry, format!("plan:{}", p.name), limit, true))
+                }
+                None => None,
+            };
+            if let Some(q) = p.quota {
+                if q.limit == 0 {
+                    return Err(err(at("quota.limit"), "must be at least 1".into()));
+                }
+            }
+            let plan = Arc::new(Plan {
+                name: p.name.as_str().into(),
+                throttle,
+                quota: p.quota,
+            });
+            for (j, key) in p.api_keys.iter().enumerate() {
+                if !g.api_keys.iter().any(|k| &k.name == key) {
+                    return Err(err(
+                        at(&format!("api_keys[{j}]")),
+                        format!("no client API key named `{key}` (top-level `api_keys`)"),
+                    ));
+                }
+                if let Some(other) = t.plans.insert(key.as_str().into(), plan.clone()) {
+                    return Err(err(
+                        at(&format!("api_keys[{j}]")),
+                        format!(
+                            "`{key}` is already in usage plan `{}`: a key belongs to one plan",
+                            other.name
+                        ),
+                    ));
+                }
+            }
+        }
+        if let Some(s) = &g.throttling_store {
+            let (urls, cluster) = match &s.redis.url {
+                OneOrMany::One(u) => (vec![u.expose().to_string()], false),
+                OneOrMany::Many(us) => (us.iter().map(|u| u.expose().to_string()).collect(), true),
+            };
+            if urls.is_empty() {
+                return Err(err(
+                    "throttling_store.redis.url".into(),
+                    "name at least one node".into(),
+                ));
+            }
+            if !(1..=10_000).contains(&s.timeout) {
+                return Err(err(
+                    "throttling_store.timeout".into(),
+                    "must be 1 to 10000 ms".into(),
+                ));
+            }
+            let settings = store::StoreSettings {
+                urls,
+                cluster,
+                timeout: Duration::from_millis(s.timeout),
+                key_prefix: s.redis.key_prefix.clone(),
+            };
+            let redis = stores
+                .get(settings)
+                .map_err(|r| err("throttling_store.redis.url".into(), r))?;
+            t.store = Some(Store {
+                redis,
+                on_failure: s.on_failure,
+            });
+        }
+        Ok(t)
+    }
+
+    /// The plan of a client API key.
+    pub fn plan_of(&self, api_key: &str) -> Option<&Arc<Plan>> {
+        self.plans.get(api_key)
+    }
+
+    pub fn has_plans(&self) -> bool {
+        !self.plans.is_empty()
+    }
+
+    /// Runs every limit that applies; `Err` is the answer (429, or 503 with `deny`).
+    pub async fn check(
+        &self,
+        route_name: &str,
+        rt: Option<&RouteThrottle>,
+        caller: &Caller<'_>,
+    ) -> Result<(), GatewayError> {
+        if let Some(rt) = rt {
+            if let Some(r) = &rt.route {
+                self.take(route_name, "route", r, &r.id, "").await?;
+            }
+            if let Some((key, r)) = &rt.client {
+                let id = caller_id(key, caller);
+                let store_key = format!("{}:{}", r.id, store_safe(&id));
+                self.take(route_name, "client", r, &store_key, &id).await?;
+            }
+        }
+        let Some(key) = caller.api_key else {
+            return Ok(());
+        };
+        let Some(plan) = self.plans.get(key) else {
+            return Ok(());
+        };
+        if let Some(r) = &plan.throttle {
+            let store_key = format!("{}:{key}", r.id);
+            self.take(route_name, "plan", r, &store_key, key).await?;
+        }
+        if let Some(q) = plan.quota {
+            self.count_quota(route_name, plan, key, q).await?;
+        }
+        Ok(())
+    }
+
+    /// One token of `r` for caller `id` (ignored by route-wide limits).
+    async fn take(
+        &self,
+        route_name: &str,
+        kind: &'static str,
+        r: &RateRule,
+        store_key: &str,
+        id: &str,
+    ) -> Result<(), GatewayError> {
+        let limit = r.local.limit;
+        if let Some(s) = &self.store {
+            match s
+                .redis
+                .acquire(store_key, limit.rate, u64::from(limit.burst))
+                .await
+            {
+                Ok(a) => {
+                    crate::metrics::throttle_store_call("ok");
+                    return admit(route_name, kind, &a);
+                }
+                Err(e) => {
+                    crate::metrics::throttle_store_call(store_error_label(&e));
+                    if s.on_failure == OnStoreFailure::Deny {
+                        crate::metrics::throttled(route_name, kind);
+                        return Err(answer::store_unavailable());
+                    }
+                }
+            }
+        }
+        let d = r.local.check(id);
+        if d.allowed {
+            return Ok(());
+        }
+        crate::metrics::throttled(route_name, kind);
+        Err(answer::too_many(Refusal {
+            limit: u64::from(limit.burst),
+            reset: d.wait,
+            retry_after: d.wait,
+        }))
+    }
+
+    async fn count_quota(
+        &self,
+        route_name: &str,
+        plan: &Plan,
+        key: &str,
+        q: QuotaConf,
+    ) -> Result<(), GatewayError> {
+        let now = SystemTime::now();
+        if let Some(s) = &self.store {
+            let store_key = format!("quota:{}:{key}", plan.name);
+            let period = match q.period {
+                PeriodConf::Day => store::Period::Day,
+                PeriodConf::Week => store::Period::Week,
+                PeriodConf::Month => store::Period::Month,
+            };
+            match s.redis.count_quota(&store_key, q.limit, period, now).await {
+                Ok(a) => {
+                    crate::metrics::throttle_store_call("ok");
+                    return admit(route_name, "quota", &a);
+                }
+                Err(e) => {
+                    crate::metrics::throttle_store_call(store_error_label(&e));
+                    if s.on_failure == OnStoreFailure::Deny {
+                        crate::metrics::throttled(route_name, "quota");
+                        return Err(answer::store_unavailable());
+                    }
+                }
+            }
+        }
+        let (_, _, label) = period::bounds(q.period, now);
+        let used = {
+            let mut counts = self.local_quotas.lock().unwrap_or_else(|e| e.into_inner());
+            let entry = counts
+                .entry((plan.name.clone(), key.into()))
+                .or_insert_with(|| (label.clone(), 0));
+            if entry.0 != label {
+                *entry = (label, 0);
+            }
+            if entry.1 < q.limit {
+                entry.1 += 1;
+                None
+            } else {
+                Some(entry.1)
+            }
+        };
+        match used {
+            None => Ok(()),
+            Some(_) => {
+                crate::metrics::throttled(route_name, "quota");
+                let left = period::remaining(q.period, now);
+                Err(answer::too_many(Refusal {
+                    limit: q.limit,
+                    reset: left,
+                    retry_after: left,
+                }))
+            }
+        }
+    }
+}
+
+fn admit(route_name: &str, kind: &'static str, a: &Admission) -> Result<(), GatewayError> {
+    if a.allowed {
+        return Ok(());
+    }
+    crate::metrics::throttled(route_name, kind);
+    Err(answer::too_many(Refusal {
+        limit: a.limit,
+        reset: a.reset,
+        retry_after: a.retry_after.unwrap_or(a.reset),
+    }))
+}
+
+fn store_error_label(e: &store::StoreError) -> &'static str {
+    match e {
+        store::StoreError::Timeout => "timeout",
+        store::StoreError::Unavailable(_) => "unavailable",
+    }
+}
+
+/// The caller's id for a per-caller limit; `-` when the request has none (those share one
+/// bucket).
+fn caller_id(key: &CallerKey, c: &Caller) -> String {
+    let found = match key {
+        CallerKey::ApiKey => c.api_key.map(str::to_string),
+        CallerKey::Claim(name) => c
+            .grant
+            .and_then(|g| g.lookup(&crate::authorizers::ContextRef::Claim(name.clone()))),
+        CallerKey::Ip => c.ip.map(|ip| ip.to_string()),
+    };
+    found.unwrap_or_else(|| "-".into())
+}
+
+/// A caller id as part of a store key: short ones as they are, long ones (claims can be) by
+/// their SHA-256, so keys stay small.
+fn store_safe(id: &str) -> String {
+    use sha2::Digest;
+    if id.len() <= 64 && id.bytes().all(|b| b.is_ascii_graphic()) {
+        id.to_string()
+    } else {
+        hex::encode(sha2::Sha256::digest(id.as_bytes()))
+    }
+}
+
+/// A route's `throttling` and `client_throttling`, checked (`None` without either).
+pub fn route_throttle(
+    cx: &crate::routing::BuildContext,
+    index: usize,
+    r: &RouteConf,
+    registry: &LimiterRegistry,
+) -> Result<Option<RouteThrottle>, ConfigError> {
+    let err = |f: &str, reason: String| cx.route_error(index, f, reason);
+    if r.throttling.is_none() && r.client_throttling.is_none() {
+        return Ok(None);
+    }
+    let mut rt = RouteThrottle::default();
+    if let Some(c) = r.throttling {
+        let limit = Limit::new(c.rate_limit, c.burst_limit).map_err(|e| err("throttling", e))?;
+        rt.route = Some(rule(registry, format!("route:{}", r.name), limit, false));
+    }
+    if let Some(c) = &r.client_throttling {
+        let limit =
+            Limit::new(c.rate_limit, c.burst_limit).map_err(|e| err("client_throttling", e))?;
+        let key = match c.key.as_str() {
+            "api_key" => {
+                if !r.api_key_required {
+                    return Err(err(
+                        "client_throttling.key",
+                        "`api_key` needs `api_key_required: true` on the route".into(),
+                    ));
+                }
+                CallerKey::ApiKey
+            }
+            "ip" => CallerKey::Ip,
+            other => match other.strip_prefix("jwt:") {
+                Some(claim) if !claim.is_empty() => {
+                    if r.authorizer.is_none() {
+                        return Err(err(
+                            "client_throttling.key",
+                            format!("`{other}` needs a jwt `authorizer` on the route"),
+                        ));
+                    }
+                    CallerKey::Claim(claim.to_string())
+                }
+                _ => {
+                    return Err(err(
+                        "client_throttling.key",
+                        format!("`{other}` is not `api_key`, `jwt:<claim>` (e.g. jwt:sub) or `ip`"),
+                    ))
+                }
+            },
+        };
+        rt.client = Some((
+            key,
+            rule(registry, format!("client:{}", r.name), limit, true),
+        ));
+    }
+    Ok(Some(rt))
+}
+
+/// Stores by their settings, kept across reloads (one connection per Redis, its breaker and
+/// leases survive a SIGHUP that leaves `throttling_store` as it was).
+#[derive(Default)]
+pub struct StoreCache {
+    current: Mutex<Option<(String, Arc<RedisStore>)>>,
+}
+
+impl StoreCache {
+    pub fn new() -> Arc<StoreCache> {
+        Arc::new(StoreCache::default())
+    }
+
+    fn get(&self, s: store::StoreSettings) -> Result<Arc<RedisStore>, String> {
+        let id = format!(
+            "{:?} {} {:?} {}",
+            s.urls, s.cluster, s.timeout, s.key_prefix
+        );
+        let mut cur = self.current.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((k, st)) = cur.as_ref() {
+            if *k == id {
+                return Ok(st.clone());
+            }
+        }
+        let st = RedisStore::new(s)?;
+        *cur = Some((id, st.clone()));
+        Ok(st)
+    }
+}
