@@ -419,7 +419,7 @@ LUA=$ROOT/load/wrk/bench.lua
 REF_PATHS=(direct nginx)
 [ "$LOG_ON" = 1 ] && REF_PATHS+=(nginx_log)
 REF_PATHS+=(nginx_lua)
-GW_PATHS=(fu_apikey fu_apikey_tok fu_jwt fu_iam invoke_raw invoke_v2)
+GW_PATHS=(fu_apikey fu_apikey_tok fu_jwt fu_limited fu_iam invoke_raw invoke_v2)
 SIGNED_PATHS=" fu_iam invoke_raw invoke_v2 "
 url_of() {
   case "$1" in
@@ -429,6 +429,7 @@ url_of() {
     nginx_lua) echo "http://127.0.0.1:$LUA_PORT/url/bench" ;;
     fu_apikey|fu_apikey_tok) echo "http://127.0.0.1:$GW_PORT/fu/bench" ;;
     fu_jwt) echo "http://127.0.0.1:$GW_PORT/fu-jwt/bench" ;;
+    fu_limited) echo "http://127.0.0.1:$GW_PORT/fu-limited/bench" ;;
     fu_iam) echo "http://127.0.0.1:$GW_PORT/fu-iam/bench" ;;
     invoke_raw) echo "http://127.0.0.1:$GW_PORT/invoke" ;;
     invoke_v2) echo "http://127.0.0.1:$GW_PORT/invoke-v2/bench?x=1" ;;
@@ -454,7 +455,7 @@ rss_pid_of() {
 }
 route_of() {
   case "$1" in
-    fu_apikey|fu_apikey_tok) echo fu-apikey ;; fu_jwt) echo fu-jwt ;; fu_iam) echo fu-iam ;;
+    fu_apikey|fu_apikey_tok) echo fu-apikey ;; fu_jwt) echo fu-jwt ;; fu_limited) echo fu-limited ;; fu_iam) echo fu-iam ;;
     invoke_raw) echo invoke-raw ;; invoke_v2) echo invoke-v2 ;; *) echo "" ;;
   esac
 }

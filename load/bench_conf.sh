@@ -56,6 +56,15 @@ routes:
     authorization:
       apikey: bench-api-key
     authorizer: bench-jwt
+  # The API key route with per-process limits high enough never to refuse: what the route's
+  # bucket and the per-caller (address) bucket cost on every request.
+  - name: fu-limited
+    uri: /fu-limited/*
+    function_uri: http://127.0.0.1:$EMU_PORT/apikey/prod
+    authorization:
+      apikey: bench-api-key
+    throttling: {rate_limit: 10000000, burst_limit: 10000000}
+    client_throttling: {key: ip, rate_limit: 10000000, burst_limit: 10000000}
   - name: fu-iam
     uri: /fu-iam/*
     function_uri: http://127.0.0.1:$EMU_PORT/iam/prod

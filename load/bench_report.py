@@ -28,6 +28,7 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 RSS_TARGET_KB = 64 * 1024  # 64 MiB
 LOG_COST_MAX = 0.05        # the access log may cost at most 5% of req/s
 JWT_CPU_MAX = 1.10         # a JWT authorizer with a repeated token: CPU µs/req ≤ 1.10× without
+LIMIT_RPS_MIN = 0.97       # per-process limits: ≥ 97% of the same route's req/s without them
 
 LABELS = {
     "direct": "direct to the emulator",
@@ -37,6 +38,7 @@ LABELS = {
     "fu_apikey": "gateway function_uri, unsigned (API key)",
     "fu_apikey_tok": "gateway function_uri, unsigned (API key), the JWT path's token sent (no authorizer)",
     "fu_jwt": "gateway function_uri, unsigned (API key) + JWT authorizer, repeated token",
+    "fu_limited": "gateway function_uri, unsigned (API key) + route and per-address limits (never reached)",
     "fu_iam": "gateway function_uri, IAM-signed",
     "invoke_raw": "gateway Invoke, signed, raw event",
     "invoke_v2": "gateway Invoke, signed, API Gateway v2 event",
@@ -49,13 +51,14 @@ SHORT = {
     "fu_apikey": "gateway function_uri, API key",
     "fu_apikey_tok": "gateway function_uri, API key, token sent",
     "fu_jwt": "gateway function_uri, API key + JWT",
+    "fu_limited": "gateway function_uri, API key + limits",
     "fu_iam": "gateway function_uri, IAM-signed",
     "invoke_raw": "gateway Invoke raw, signed",
     "invoke_v2": "gateway Invoke v2, signed",
 }
 PROCESS = {"direct": "emulator", "nginx": "nginx", "nginx_log": "nginx", "nginx_lua": "nginx + lua-nginx-module"}
 REF_PATHS = ["direct", "nginx", "nginx_log", "nginx_lua"]
-GATEWAY_PATHS = ["fu_apikey", "fu_apikey_tok", "fu_jwt", "fu_iam", "invoke_raw", "invoke_v2"]
+GATEWAY_PATHS = ["fu_apikey", "fu_apikey_tok", "fu_jwt", "fu_limited", "fu_iam", "invoke_raw", "invoke_v2"]
 SIGNED_PATHS = ["fu_iam", "invoke_raw", "invoke_v2"]
 LOG_MODES = ["off", "text", "json"]
 ROW_ORDER = REF_PATHS + [f"{p}@{m}" for p in GATEWAY_PATHS for m in LOG_MODES]
@@ -510,6 +513,16 @@ class Report:
                     f"{key['cpu_us_per_req']:.1f} µs); req/s {jwt['rps']:,.0f} vs {key['rps']:,.0f} "
                     f"({pct(jwt['rps'], key['rps'])}){no_header}{cached}",
                     jwt["cpu_us_per_req"] <= JWT_CPU_MAX * key["cpu_us_per_req"])
+        # Per-process limits (a route bucket and a per-address bucket that never refuse): req/s
+        # against the same route without limits, same log mode (issue 16: ≤ 3%).
+        for m in self.modes:
+            lim, key = self.gw("fu_limited", m), self.gw("fu_apikey", m)
+            if lim and key and key["rps"]:
+                row(f"per-process limits cost ≤ {1 - LIMIT_RPS_MIN:.0%} of req/s: fu_limited vs fu_apikey "
+                    f"(access log {m} both)",
+                    f"{pct(lim['rps'], key['rps'])} ({lim['rps']:,.0f} vs {key['rps']:,.0f}); CPU µs/req "
+                    f"{lim['cpu_us_per_req']:.1f} vs {key['cpu_us_per_req']:.1f}",
+                    lim["rps"] >= LIMIT_RPS_MIN * key["rps"])
         fu_off, fu_text = self.gw("fu_apikey", "off"), self.gw("fu_apikey", "text")
         if ng and fu_off:
             row("unsigned function_uri ≥ 0.6× nginx req/s (both access logs off)",
