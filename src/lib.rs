@@ -24,4 +24,5 @@ pub mod reload;
 pub mod retry;
 pub mod routing;
 pub mod server;
+pub mod throttling;
 pub mod upstream;

@@ -1,0 +1,3 @@
+//! Throttling and quotas.
+
+pub mod store;
