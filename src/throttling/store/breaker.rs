@@ -72,8 +72,10 @@ impl Breaker {
         })
     }
 
-    fn record(&self, ok: bool, probe: bool) {
+    /// Records an outcome; true when this failure opened the breaker.
+    fn record(&self, ok: bool, probe: bool) -> bool {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let was_open = s.open_until.is_some();
         if ok {
             s.failures = 0;
             s.open_until = None;
@@ -92,20 +94,22 @@ impl Breaker {
         }
         // Calls that were already in flight when it opened do not extend the open time.
         self.open.store(s.open_until.is_some(), Ordering::Relaxed);
+        !ok && !was_open && s.open_until.is_some()
     }
 }
 
 impl Permit<'_> {
-    pub fn done(mut self, ok: bool) {
+    /// Reports the call's outcome; true when this failure opened the breaker.
+    pub fn done(mut self, ok: bool) -> bool {
         self.reported = true;
-        self.breaker.record(ok, self.probe);
+        self.breaker.record(ok, self.probe)
     }
 }
 
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
         if !self.reported {
-            self.breaker.record(false, self.probe);
+            let _ = self.breaker.record(false, self.probe);
         }
     }
 }
@@ -120,10 +124,10 @@ mod tests {
         b.permit().unwrap().done(false);
         b.permit().unwrap().done(true);
         for _ in 0..FAILURES_TO_OPEN - 1 {
-            b.permit().unwrap().done(false);
+            assert!(!b.permit().unwrap().done(false));
         }
         assert!(!b.is_open());
-        b.permit().unwrap().done(false);
+        assert!(b.permit().unwrap().done(false));
         assert!(b.is_open());
         assert!(b.permit().is_none());
         // Past the open time: one probe, the others still refused.
