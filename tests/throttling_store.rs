@@ -495,11 +495,8 @@ async fn slow_redis_times_out() {
     println!("SIGCONT: back after {:?}; {:?}", t.elapsed(), s.stats());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn redis_cluster_of_three() {
-    if !redis_installed() {
-        return;
-    }
+/// Three masters, all 16384 slots assigned, `cluster_state:ok` on each.
+fn start_cluster() -> Vec<RedisServer> {
     let nodes: Vec<RedisServer> = (0..3)
         .map(|_| {
             RedisServer::start(&[
@@ -536,6 +533,15 @@ async fn redis_cluster_of_three() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+    nodes
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_cluster_of_three() {
+    if !redis_installed() {
+        return;
+    }
+    let nodes = start_cluster();
     let urls = nodes.iter().map(|n| n.url()).collect();
     let s = RedisStore::new(settings(urls, true, 1000)).unwrap();
     for i in 0..40 {
@@ -639,5 +645,76 @@ async fn rediss_tls() {
             .unwrap()
             .remaining,
         3
+    );
+}
+
+/// Whether every node says `cluster_state:ok`.
+fn cluster_ok(nodes: &[RedisServer]) -> bool {
+    nodes
+        .iter()
+        .all(|n| raw(n.port, &["CLUSTER", "INFO"]).is_some_and(|i| i.contains("cluster_state:ok")))
+}
+
+/// A cluster node killed mid-run: no call waits past the timeout; restarted (same port and
+/// nodes.conf), the store works again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_cluster_node_killed_and_restarted() {
+    if !redis_installed() {
+        return;
+    }
+    let mut nodes = start_cluster();
+    let urls = nodes.iter().map(|n| n.url()).collect();
+    let s = RedisStore::new(settings(urls, true, 300)).unwrap();
+    let max = Duration::from_millis(300 + 150);
+    let keys: Vec<String> = (0..20).map(|i| format!("k{i}")).collect();
+    let count = |i: usize| s.count_quota(&keys[i], 1000, Period::Day, day(0));
+    for i in 0..20 {
+        assert!(count(i).await.unwrap().allowed);
+    }
+    nodes[0].kill();
+    let (mut ok, mut failed, mut worst) = (0, 0, Duration::ZERO);
+    for _ in 0..3 {
+        for i in 0..20 {
+            let (d, res) = timed(max, count(i)).await;
+            worst = worst.max(d);
+            if res.is_ok() {
+                ok += 1
+            } else {
+                failed += 1
+            }
+        }
+    }
+    println!(
+        "cluster node down: {ok} ok, {failed} failed, slowest {worst:?}; {:?}",
+        s.stats()
+    );
+    assert!(failed > 0);
+    nodes[0].spawn();
+    let t = Instant::now();
+    while !cluster_ok(&nodes) {
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "cluster_state not ok again"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let t = Instant::now();
+    loop {
+        let mut all_ok = true;
+        for i in 0..20 {
+            all_ok &= timed(max, count(i)).await.1.is_ok();
+        }
+        if all_ok {
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(15),
+            "cluster store not back"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    println!(
+        "cluster node restarted: every key answers again after {:?}",
+        t.elapsed()
     );
 }

@@ -80,6 +80,11 @@
 //! dropped: the probe makes a new one. What a request does then (the route's `on_failure`) is
 //! the caller's policy.
 //!
+//! With Redis Cluster the breaker counts consecutive failures across all nodes: one dead node
+//! among answering ones rarely opens it, so requests for its slots each wait the timeout
+//! (never longer) until the cluster fails them over or the node is back, while the other
+//! slots keep working (`redis_cluster_node_killed_and_restarted`).
+//!
 //! Create one store per process and keep it across configuration reloads while its settings
 //! do not change (a new store is a new connection).
 
