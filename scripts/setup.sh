@@ -2,7 +2,8 @@
 # Installs what building lambda-proxy needs on a fresh Debian/Ubuntu machine:
 # cmake (Pingora builds zlib-ng with it), libssl-dev + pkg-config (Pingora's OpenSSL backend
 # links the system libssl; see .cargo/config.toml), curl (demo), python3-venv (moto for tests),
-# chromium (headless: tests/gateway/cors.rs checks CORS in a real browser). Rust itself must be installed
+# chromium (headless: tests/gateway/cors.rs checks CORS in a real browser), redis-server (with
+# redis-cli: tests/throttling_store.rs starts its own servers on free ports). Rust itself must be installed
 # (rustup); the project's Cargo.lock pins every crate.
 #
 # --package: also what building and checking the Debian package needs (scripts/check-package.sh):
@@ -26,6 +27,10 @@ command -v python3 >/dev/null 2>&1 || need+=(python3)
 python3 -m venv --help >/dev/null 2>&1 || need+=(python3-venv)
 # A real browser for the CORS test (tests/gateway/cors.rs); scripts/test.sh requires it.
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# A real Redis (and a Redis Cluster of three) for the fleet-wide throttling store's tests
+# (tests/throttling_store.rs); scripts/test.sh requires it. The tests start their own
+# redis-server processes on free ports: the package's own service is not wanted (see below).
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 
 if [ "$package" = 1 ]; then
   command -v lintian >/dev/null 2>&1 || need+=(lintian)
@@ -42,6 +47,17 @@ if ((${#need[@]})); then
   if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+  # Debian's redis-server package enables and starts a daemon on 127.0.0.1:6379 (under
+  # systemd; in a container without it policy-rc.d usually denies the start). Nothing here
+  # uses it: stop and disable the service, or, without systemd, stop the daemon the package
+  # started by its PID (its pid file). Only when this run installed the package.
+  if [[ " ${need[*]} " == *" redis-server "* ]]; then
+    if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+      $SUDO systemctl disable --now redis-server.service >/dev/null 2>&1 || true
+    elif [ -s /run/redis/redis-server.pid ]; then
+      $SUDO kill "$(cat /run/redis/redis-server.pid)" 2>/dev/null || true
+    fi
+  fi
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then

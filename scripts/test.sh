@@ -12,6 +12,8 @@ cd "$(dirname "$0")/.."
 export REQUIRE_MOTO=1
 # Headless chromium (installed by setup.sh) for the CORS browser test; required here.
 export REQUIRE_BROWSER=1
+# redis-server (installed by setup.sh) for the fleet-wide throttling store's tests; required here.
+export REQUIRE_REDIS=1
 cargo fmt --all -- --check
 cargo clippy --locked --workspace --all-targets -- -D warnings
 cargo test --locked --workspace

@@ -1,58 +1,667 @@
-//! The fleet-wide store's interface. Until the Redis implementation lands, a file with
-//! `throttling_store` is refused (`RedisStore::new`), so no configuration silently runs
-//! per-process limits it did not ask for.
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+//! The fleet-wide throttling store: shared token buckets and quotas in Redis, so N gateways
+//! enforce one limit.
+//!
+//! # Redis side
+//!
+//! Each operation is one atomic Lua script ([`redis::Script`]: `EVALSHA`, loading the script
+//! on `NOSCRIPT`), one key per script:
+//! - token bucket `<prefix>tb:{<key>}`: a hash (`t` tokens, `ts` microseconds) refilled with
+//!   Redis's own clock (`redis.call('TIME')`), so gateway clocks do not matter; it expires
+//!   (`PEXPIRE`) one second after it would be full again (a full bucket and no bucket are the
+//!   same thing);
+//! - quota `<prefix>q:{<key>}:<period>` (`2026-12-05`, `w2026-11-30` for the week starting that
+//!   Monday, `2026-12`): a counter, expiring a day after its period ends. The period comes from
+//!   the caller's `now` (tests control the clock); the expiry is relative to it.
+//!
+//! The `{...}` hash tag puts every key of one limit key in one cluster slot; as each script
+//! touches one key, Redis Cluster needs nothing more.
+//!
+//! # Leases (token buckets)
+//!
+//! [`RedisStore::acquire`] does not go to Redis for each request. Per key, a process holds a
+//! lease: tokens taken atomically from the shared bucket in one script call, used locally until
+//! they run out or the lease is [`LEASE_TTL`] old (unused tokens are dropped, never returned).
+//! The batch is [`LEASE_WINDOW`] (50 ms) worth of the rate, between 1 and [`MAX_BATCH`] (20)
+//! and at most the burst; the script grants fewer when the bucket holds fewer. While the
+//! lease of a key is empty one refill is in flight per key: concurrent requests for that key
+//! wait for it (under the store timeout) and then share its tokens. A refused refill (an
+//! empty bucket) is remembered until the bucket holds a whole batch again (at most
+//! [`MAX_REFUSED_CACHE`]; that is the `retry_after` answered), so a flood of refused requests
+//! does not reach Redis either: a saturated key costs each gateway about one call per batch
+//! (20 per second at 50 ms batches), not one per refused request. Tokens are not lost by the
+//! wait: the shared bucket keeps filling meanwhile (a batch is never larger than the burst).
+//!
+//! **Over-admission bound.** Every admitted request used a token granted by the shared bucket
+//! at most [`LEASE_TTL`] earlier (the lease's clock starts before the script call is sent). A
+//! token bucket grants at most `burst + rate × L` tokens in any interval of length `L`, so over
+//! any window `W`, across all gateways:
+//!
+//! `admitted(W) ≤ burst + rate × (W + LEASE_TTL)`
+//!
+//! (200 ms of TTL: at most `0.2 × rate` above a plain shared bucket's bound) and over the long
+//! run admission never exceeds the shared bucket's. `tests/throttling_store.rs` measures it with
+//! three stores hammering one key (a run: 446 admitted in 2.0 s at rate 200, burst 50, against
+//! a bound of 490 and a plain shared bucket's 450; the worst 500 ms window 143, bound 190).
+//! **Under-admission:** leased tokens that go unused are lost,
+//! at most one batch per gateway per lease, and a gateway may refuse while another holds unused
+//! leased tokens: with N gateways, up to `(N - 1) × batch` tokens of a nearly empty bucket.
+//!
+//! The lease table holds at most [`MAX_LEASED_KEYS`] keys; a key unused for 10 s is evicted.
+//!
+//! # Quotas
+//!
+//! [`RedisStore::count_quota`] counts each admitted request in Redis (one script call: refuse
+//! at the limit, else `INCR`): never over or under the limit, restarts lose nothing (the count
+//! lives in Redis), and the cost is one round trip per counted request. A refused period is
+//! remembered locally (per key, period and limit; at most 60 s, so a reset in Redis is
+//! noticed) and refused without Redis. A call that timed out may still run in Redis later: a
+//! request refused (or let through by `on_failure`) may also have been counted, and tokens a
+//! timed-out refill took are lost; both err on the side of admitting less. Leasing quotas in batches would save those round trips
+//! but lose the unused part of every lease for the period (under-admission that grows with the
+//! number of gateways and restarts), the wrong trade for a quota someone paid for.
+//!
+//! # Connections
+//!
+//! One multiplexed connection per process is the pool: redis-rs pipelines every concurrent
+//! command on it (no head-of-line wait for a free connection, no per-request connect), and one
+//! connection per gateway keeps Redis's connection count at the fleet size. Standalone: a
+//! [`ConnectionManager`] (reconnects itself, with backoff); cluster: the cluster client's
+//! connection (one multiplexed connection per node, slot map refreshed on `MOVED`, reconnects
+//! from the seed nodes). Both are created on first use, inside the caller's Tokio runtime
+//! (creating them spawns their driver tasks): [`RedisStore::new`] does no I/O.
+//!
+//! # Failures
+//!
+//! Every operation, including a wait for another request's refill, is bounded by
+//! [`StoreSettings::timeout`] ([`StoreError::Timeout`]); the connection and response timeouts
+//! of the client are set to it too. Errors and timeouts feed a circuit breaker (`breaker.rs`:
+//! 3 consecutive failures open it for 1 s, doubling up to 30 s, one probe when half-open); while
+//! open, calls fail at once with `Unavailable("circuit open")`, and the connection is
+//! dropped: the probe makes a new one. What a request does then (the route's `on_failure`) is
+//! the caller's policy.
+//!
+//! With Redis Cluster the breaker counts consecutive failures across all nodes: one dead node
+//! among answering ones rarely opens it, so requests for its slots each wait the timeout
+//! (never longer) until the cluster fails them over or the node is back, while the other
+//! slots keep working (`redis_cluster_node_killed_and_restarted`).
+//!
+//! Create one store per process and keep it across configuration reloads while its settings
+//! do not change (a new store is a new connection).
 
+mod breaker;
+mod period;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use redis::aio::ConnectionManager;
+use redis::cluster_async::ClusterConnection;
+use redis::{FromRedisValue, Script, ScriptInvocation};
+
+pub use period::Period;
+
+use breaker::Breaker;
+use period::Span;
+
+/// How long leased tokens may be used.
+pub const LEASE_TTL: Duration = Duration::from_millis(200);
+/// A lease is this long's worth of the rate...
+pub const LEASE_WINDOW: Duration = Duration::from_millis(50);
+/// ...and at most this many tokens.
+pub const MAX_BATCH: u64 = 20;
+/// Longest a refused refill is remembered (a rate change is noticed within it).
+pub const MAX_REFUSED_CACHE: Duration = Duration::from_secs(1);
+/// Keys in the lease table (and in the refused-quota table).
+pub const MAX_LEASED_KEYS: u64 = 100_000;
+/// Lowest rate a bucket refills at: a rate that is not a positive number is taken as this.
+const MIN_RATE: f64 = 1e-6;
+/// Redis keeps a quota counter this long after its period ends.
+const QUOTA_GRACE: Duration = Duration::from_secs(86_400);
+
+/// Where the shared state lives.
+#[derive(Clone)]
 pub struct StoreSettings {
+    /// One URL: a standalone Redis (`redis://` or `rediss://`); several (with `cluster`): the
+    /// seed nodes of a Redis Cluster.
     pub urls: Vec<String>,
     pub cluster: bool,
+    /// Bound of each store call.
     pub timeout: Duration,
+    /// Prefix of every key, e.g. `lp:`.
     pub key_prefix: String,
 }
-#[derive(Debug)]
-pub struct RedisStore;
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Period {
-    Day,
-    Week,
-    Month,
+
+impl std::fmt::Debug for StoreSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreSettings")
+            .field(
+                "urls",
+                &self.urls.iter().map(|u| redact(u)).collect::<Vec<_>>(),
+            )
+            .field("cluster", &self.cluster)
+            .field("timeout", &self.timeout)
+            .field("key_prefix", &self.key_prefix)
+            .finish()
+    }
 }
-#[derive(Debug, Clone)]
+
+/// The answer for one request.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Admission {
     pub allowed: bool,
+    /// The bucket size, or the quota.
     pub limit: u64,
+    /// Tokens left (the shared bucket at the last refill plus this process's lease: an
+    /// estimate), or requests left in the period.
     pub remaining: u64,
+    /// Until the bucket is full again / the period ends.
     pub reset: Duration,
+    /// When refused: when to try again.
     pub retry_after: Option<Duration>,
 }
-#[derive(Debug)]
+
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StoreError {
+    /// No answer within the store timeout.
     Timeout,
+    /// Connection refused, circuit open, script error...
     Unavailable(String),
 }
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Timeout => f.write_str("throttling store: timeout"),
+            StoreError::Unavailable(why) => write!(f, "throttling store unavailable: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// Counters of Redis calls (each script invocation), for metrics and tests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    pub calls_ok: u64,
+    pub calls_failed: u64,
+    pub calls_timeout: u64,
+    /// Calls refused at once by the open circuit breaker.
+    pub calls_short_circuited: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    ok: AtomicU64,
+    failed: AtomicU64,
+    timeout: AtomicU64,
+    short: AtomicU64,
+}
+
+#[derive(Clone)]
+enum Conn {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+enum Client {
+    Single(Box<redis::Client>),
+    Cluster(Box<redis::cluster::ClusterClient>),
+}
+
+/// The lease of one bucket key in this process.
+#[derive(Default)]
+struct Lease {
+    rate: f64,
+    burst: u64,
+    tokens: u64,
+    expires: Option<Instant>,
+    refused_until: Option<Instant>,
+    /// The shared bucket after the last refill.
+    shared_remaining: u64,
+    full_at: Option<Instant>,
+}
+
+#[derive(Default)]
+struct KeyLease(tokio::sync::Mutex<Lease>);
+
+/// A refused quota period: refused locally until it ends (or the entry's 60 s are up).
+#[derive(Clone)]
+struct Exhausted {
+    period: String,
+    limit: u64,
+    used: u64,
+}
+
+/// The shared store; see the module documentation.
+pub struct RedisStore {
+    settings: StoreSettings,
+    client: Client,
+    conn: Mutex<Option<Conn>>,
+    breaker: Breaker,
+    counters: Counters,
+    leases: moka::sync::Cache<String, Arc<KeyLease>>,
+    exhausted: moka::sync::Cache<String, Exhausted>,
+    bucket: Script,
+    quota: Script,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("settings", &self.settings)
+            .field("breaker_open", &self.breaker_open())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The URL with its password replaced by `***`.
+fn redact(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end + 3..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return url.to_string();
+    };
+    let user = match rest[..at].find(':') {
+        Some(colon) => &rest[..colon],
+        None => "",
+    };
+    format!("{}{user}:***{}", &url[..scheme_end + 3], &rest[at..])
+}
+
+/// Atomically takes up to `ARGV[3]` tokens from the bucket `KEYS[1]` (`ARGV[1]` tokens per
+/// second, `ARGV[2]` burst). Returns {granted, tokens left (floor), ms until full, ms until
+/// the bucket holds `ARGV[3]` tokens again}.
+const BUCKET_LUA: &str = r#"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local want = tonumber(ARGV[3])
+local v = redis.call('HMGET', KEYS[1], 't', 'ts')
+local tokens = tonumber(v[1])
+local ts = tonumber(v[2])
+if tokens == nil or ts == nil then
+  tokens = burst
+elseif now > ts then
+  tokens = math.min(burst, tokens + (now - ts) * rate / 1000000)
+end
+if tokens > burst then tokens = burst end
+local granted = math.min(want, math.floor(tokens))
+if granted < 0 then granted = 0 end
+tokens = tokens - granted
+local cap = 1000000000000000
+local full_ms = math.min(cap, math.ceil((burst - tokens) * 1000 / rate))
+local retry_ms = 0
+if tokens < want then retry_ms = math.min(cap, math.ceil((want - tokens) * 1000 / rate)) end
+redis.call('HSET', KEYS[1], 't', tostring(tokens), 'ts', tostring(now))
+redis.call('PEXPIRE', KEYS[1], full_ms + 1000)
+return {granted, math.floor(tokens), full_ms, retry_ms}
+"#;
+
+/// Counts one request against the quota counter `KEYS[1]` (limit `ARGV[1]`), setting its
+/// expiry (`ARGV[2]` ms) when it has none. Returns {1 if counted else 0, count}.
+const QUOTA_LUA: &str = r#"
+local limit = tonumber(ARGV[1])
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+if used >= limit then return {0, used} end
+used = redis.call('INCR', KEYS[1])
+if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return {1, used}
+"#;
+
+/// Tokens asked for per refill.
+pub fn lease_batch(rate: f64, burst: u64) -> u64 {
+    let n = (rate * LEASE_WINDOW.as_secs_f64()).ceil();
+    let n = if n.is_finite() { n as u64 } else { MAX_BATCH };
+    n.clamp(1, MAX_BATCH).min(burst.max(1))
+}
+
 impl RedisStore {
-    pub fn new(_s: StoreSettings) -> Result<Arc<RedisStore>, String> {
-        Err("fleet-wide throttling (Redis) is not available in this build yet".into())
+    /// No I/O here (never blocks start-up); connects on first use and reconnects itself.
+    /// Err: no URL, several URLs without `cluster`, or a URL that does not parse (named,
+    /// without its password).
+    pub fn new(s: StoreSettings) -> Result<Arc<RedisStore>, String> {
+        if s.urls.is_empty() {
+            return Err("throttling store: no Redis URL".into());
+        }
+        for u in &s.urls {
+            redis::Client::open(u.as_str())
+                .map_err(|e| format!("throttling store: Redis URL {}: {e}", redact(u)))?;
+        }
+        let client = if s.cluster {
+            let c = redis::cluster::ClusterClient::builder(s.urls.iter().map(String::as_str))
+                .connection_timeout(s.timeout)
+                .response_timeout(s.timeout)
+                .retries(2)
+                .build()
+                .map_err(|e| format!("throttling store: Redis Cluster URLs: {e}"))?;
+            Client::Cluster(Box::new(c))
+        } else {
+            if s.urls.len() > 1 {
+                return Err(
+                    "throttling store: several Redis URLs are only for a cluster (cluster: true)"
+                        .into(),
+                );
+            }
+            Client::Single(Box::new(
+                redis::Client::open(s.urls[0].as_str()).map_err(|e| e.to_string())?,
+            ))
+        };
+        let leases = moka::sync::Cache::builder()
+            .max_capacity(MAX_LEASED_KEYS)
+            .time_to_idle(Duration::from_secs(10))
+            .build();
+        let exhausted = moka::sync::Cache::builder()
+            .max_capacity(MAX_LEASED_KEYS)
+            .time_to_live(Duration::from_secs(60))
+            .build();
+        Ok(Arc::new(RedisStore {
+            settings: s,
+            client,
+            conn: Mutex::new(None),
+            breaker: Breaker::new(),
+            counters: Counters::default(),
+            leases,
+            exhausted,
+            bucket: Script::new(BUCKET_LUA),
+            quota: Script::new(QUOTA_LUA),
+        }))
     }
-    pub async fn acquire(
+
+    /// Whether the circuit breaker is open (calls fail at once).
+    pub fn breaker_open(&self) -> bool {
+        self.breaker.is_open()
+    }
+
+    pub fn stats(&self) -> StoreStats {
+        let c = &self.counters;
+        StoreStats {
+            calls_ok: c.ok.load(Ordering::Relaxed),
+            calls_failed: c.failed.load(Ordering::Relaxed),
+            calls_timeout: c.timeout.load(Ordering::Relaxed),
+            calls_short_circuited: c.short.load(Ordering::Relaxed),
+        }
+    }
+
+    /// One request against the shared bucket `key`: `rate` tokens per second, `burst` bucket
+    /// size. Served from this process's lease when it has tokens (see the module doc).
+    pub async fn acquire(&self, key: &str, rate: f64, burst: u64) -> Result<Admission, StoreError> {
+        let rate = if rate.is_finite() && rate > MIN_RATE {
+            rate
+        } else {
+            MIN_RATE
+        };
+        if burst == 0 {
+            return Ok(Admission {
+                allowed: false,
+                limit: 0,
+                remaining: 0,
+                reset: Duration::ZERO,
+                retry_after: None,
+            });
+        }
+        let deadline = tokio::time::Instant::now() + self.settings.timeout;
+        let entry = self
+            .leases
+            .get_with_by_ref(key, || Arc::new(KeyLease::default()));
+        match tokio::time::timeout_at(
+            deadline,
+            self.acquire_leased(&entry, key, rate, burst, deadline),
+        )
+        .await
+        {
+            Ok(r) => r,
+            Err(_) => Err(StoreError::Timeout),
+        }
+    }
+
+    async fn acquire_leased(
         &self,
-        _key: &str,
-        _rate: f64,
-        _burst: u64,
+        entry: &KeyLease,
+        key: &str,
+        rate: f64,
+        burst: u64,
+        deadline: tokio::time::Instant,
     ) -> Result<Admission, StoreError> {
-        Err(StoreError::Unavailable("stub".into()))
+        let mut l = entry.0.lock().await;
+        if l.rate != rate || l.burst != burst {
+            *l = Lease {
+                rate,
+                burst,
+                ..Lease::default()
+            };
+        }
+        let now = Instant::now();
+        if l.tokens > 0 && l.expires.is_some_and(|e| now < e) {
+            l.tokens -= 1;
+            return Ok(bucket_admission(&l, now, true, None));
+        }
+        if let Some(until) = l.refused_until {
+            if now < until {
+                return Ok(bucket_admission(&l, now, false, Some(until - now)));
+            }
+        }
+        let batch = lease_batch(rate, burst);
+        let sent = Instant::now();
+        let mut inv = self
+            .bucket
+            .key(format!("{}tb:{{{key}}}", self.settings.key_prefix));
+        inv.arg(rate.to_string()).arg(burst).arg(batch);
+        let (granted, left, full_ms, retry_ms): (u64, u64, u64, u64) =
+            self.call(&inv, deadline).await?;
+        l.shared_remaining = left;
+        l.full_at = sent.checked_add(Duration::from_millis(full_ms));
+        if granted == 0 {
+            l.tokens = 0;
+            let until = sent + Duration::from_millis(retry_ms.max(1)).min(MAX_REFUSED_CACHE);
+            l.refused_until = Some(until);
+            let now = Instant::now();
+            let retry = until
+                .saturating_duration_since(now)
+                .max(Duration::from_millis(1));
+            return Ok(bucket_admission(&l, now, false, Some(retry)));
+        }
+        l.tokens = granted - 1;
+        l.expires = Some(sent + LEASE_TTL);
+        l.refused_until = None;
+        Ok(bucket_admission(&l, Instant::now(), true, None))
     }
+
+    /// One request against the quota `key`: at most `limit` per period (UTC; weeks start on
+    /// Monday) containing `now`. Counted in Redis (see the module doc).
     pub async fn count_quota(
         &self,
-        _key: &str,
-        _limit: u64,
-        _period: Period,
-        _now: SystemTime,
+        key: &str,
+        limit: u64,
+        period: Period,
+        now: SystemTime,
     ) -> Result<Admission, StoreError> {
-        Err(StoreError::Unavailable("stub".into()))
+        let span = Span::of(period, now);
+        let reset = span.until_end(now);
+        let refused = |used: u64| Admission {
+            allowed: false,
+            limit,
+            remaining: limit.saturating_sub(used),
+            reset,
+            retry_after: Some(reset),
+        };
+        let redis_key = format!("{}q:{{{key}}}:{}", self.settings.key_prefix, span.name);
+        if let Some(e) = self.exhausted.get(&redis_key) {
+            if e.period == span.name && e.limit == limit {
+                return Ok(refused(e.used));
+            }
+        }
+        let expire_ms = (reset + QUOTA_GRACE).as_millis() as u64;
+        let mut inv = self.quota.key(&redis_key);
+        inv.arg(limit).arg(expire_ms);
+        let deadline = tokio::time::Instant::now() + self.settings.timeout;
+        let (counted, used): (u64, u64) = self.call(&inv, deadline).await?;
+        if counted == 0 {
+            self.exhausted.insert(
+                redis_key,
+                Exhausted {
+                    period: span.name,
+                    limit,
+                    used,
+                },
+            );
+            return Ok(refused(used));
+        }
+        Ok(Admission {
+            allowed: true,
+            limit,
+            remaining: limit.saturating_sub(used),
+            reset,
+            retry_after: None,
+        })
     }
-    pub fn breaker_open(&self) -> bool {
-        false
+
+    /// The connection, created on first use (inside the caller's runtime).
+    fn conn(&self) -> Result<Conn, StoreError> {
+        let mut slot = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = slot.as_ref() {
+            return Ok(c.clone());
+        }
+        let t = self.settings.timeout;
+        let c = match &self.client {
+            Client::Single(client) => {
+                let config = redis::aio::ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(t))
+                    .set_response_timeout(Some(t))
+                    .set_number_of_retries(2)
+                    .set_max_delay(Duration::from_secs(1));
+                Conn::Single(
+                    ConnectionManager::new_lazy_with_config((**client).clone(), config)
+                        .map_err(|e| StoreError::Unavailable(e.to_string()))?,
+                )
+            }
+            Client::Cluster(client) => {
+                let config = redis::cluster::ClusterConfig::new()
+                    .set_connection_timeout(t)
+                    .set_response_timeout(t);
+                Conn::Cluster(client.get_pending_async_connection_with_config(config))
+            }
+        };
+        *slot = Some(c.clone());
+        Ok(c)
+    }
+
+    /// One script call under the breaker and the deadline.
+    async fn call<T: FromRedisValue>(
+        &self,
+        inv: &ScriptInvocation<'_>,
+        deadline: tokio::time::Instant,
+    ) -> Result<T, StoreError> {
+        let Some(permit) = self.breaker.permit() else {
+            self.counters.short.fetch_add(1, Ordering::Relaxed);
+            return Err(StoreError::Unavailable("circuit open".into()));
+        };
+        let conn = match self.conn() {
+            Ok(c) => c,
+            Err(e) => {
+                permit.done(false);
+                self.counters.failed.fetch_add(1, Ordering::Relaxed);
+                return Err(e);
+            }
+        };
+        let run = async {
+            match conn {
+                Conn::Single(mut c) => inv.invoke_async(&mut c).await,
+                Conn::Cluster(mut c) => inv.invoke_async(&mut c).await,
+            }
+        };
+        let (counter, result) = match tokio::time::timeout_at(deadline, run).await {
+            Ok(Ok(v)) => {
+                permit.done(true);
+                self.counters.ok.fetch_add(1, Ordering::Relaxed);
+                return Ok(v);
+            }
+            Ok(Err(e)) if e.is_timeout() => (&self.counters.timeout, StoreError::Timeout),
+            Ok(Err(e)) => (
+                &self.counters.failed,
+                StoreError::Unavailable(e.to_string()),
+            ),
+            Err(_) => (&self.counters.timeout, StoreError::Timeout),
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        if permit.done(false) {
+            // The breaker just opened: the half-open probe starts from a new connection, made
+            // in the prober's runtime (a connection whose runtime or state went bad heals).
+            *self.conn.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        }
+        Err(result)
+    }
+}
+
+fn bucket_admission(l: &Lease, now: Instant, allowed: bool, retry: Option<Duration>) -> Admission {
+    let leased = if l.expires.is_some_and(|e| now < e) {
+        l.tokens
+    } else {
+        0
+    };
+    Admission {
+        allowed,
+        limit: l.burst,
+        remaining: (l.shared_remaining + leased).min(l.burst),
+        reset: l
+            .full_at
+            .map(|f| f.saturating_duration_since(now))
+            .unwrap_or(Duration::ZERO),
+        retry_after: retry,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(redact("redis://:s3cret@h:6379/0"), "redis://:***@h:6379/0");
+        assert_eq!(redact("rediss://u:p@w@h:6380"), "rediss://u:***@h:6380");
+        assert_eq!(redact("redis://h:6379"), "redis://h:6379");
+        assert_eq!(redact("redis://onlyuser@h"), "redis://:***@h");
+        let s = StoreSettings {
+            urls: vec!["redis://admin:hunter2@127.0.0.1:1".into()],
+            cluster: false,
+            timeout: Duration::from_millis(50),
+            key_prefix: "lp:".into(),
+        };
+        assert!(!format!("{s:?}").contains("hunter2"));
+        let store = RedisStore::new(s).unwrap();
+        let shown = format!("{store:?}");
+        assert!(
+            !shown.contains("hunter2") && shown.contains("admin:***@"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn new_rejects_bad_urls_without_io() {
+        let s = |urls: &[&str], cluster| StoreSettings {
+            urls: urls.iter().map(|u| u.to_string()).collect(),
+            cluster,
+            timeout: Duration::from_millis(50),
+            key_prefix: "lp:".into(),
+        };
+        let e = RedisStore::new(s(&["http://:pw@x"], false)).unwrap_err();
+        assert!(e.contains("http://:***@x") && !e.contains("pw"), "{e}");
+        assert!(RedisStore::new(s(&[], false)).is_err());
+        assert!(RedisStore::new(s(&["redis://a", "redis://b"], false)).is_err());
+        RedisStore::new(s(&["redis://a:1", "redis://b:2"], true)).unwrap();
+        RedisStore::new(s(&["rediss://a:1"], false)).unwrap();
+    }
+
+    #[test]
+    fn batch_sizes() {
+        assert_eq!(lease_batch(1.0, 10), 1);
+        assert_eq!(lease_batch(100.0, 10), 5);
+        assert_eq!(lease_batch(10_000.0, 1_000), MAX_BATCH);
+        assert_eq!(lease_batch(10_000.0, 3), 3);
+        assert_eq!(lease_batch(f64::INFINITY, 100), MAX_BATCH);
     }
 }

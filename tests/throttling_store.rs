@@ -1,0 +1,720 @@
+//! The fleet-wide throttling store (`lambda_proxy::throttling::store`) against real
+//! `redis-server` processes, each started by the test on a free 127.0.0.1 port and killed by
+//! PID when dropped: shared buckets across three stores (= three gateways) within the
+//! documented bound, single-flight refills, quota rollover and restarts, Redis killed and
+//! restarted, a Redis that stops answering, and a Redis Cluster of three nodes.
+//!
+//! Without `redis-server` on PATH each test prints a line and passes, unless `REQUIRE_REDIS` is
+//! set (scripts/test.sh sets it; scripts/setup.sh installs redis-server).
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use lambda_proxy::throttling::store::{
+    Admission, Period, RedisStore, StoreError, StoreSettings, LEASE_TTL,
+};
+
+fn redis_installed() -> bool {
+    let ok = Command::new("redis-server")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(
+            std::env::var_os("REQUIRE_REDIS").is_none(),
+            "redis-server not installed (run scripts/setup.sh) and REQUIRE_REDIS is set"
+        );
+        println!("redis-server not installed (run scripts/setup.sh): skipping");
+    }
+    ok
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One raw RESP command; the reply's first line(s), or None (no answer within 1 s).
+fn raw(port: u16, cmd: &[&str]) -> Option<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(1))).ok()?;
+    let mut out = format!("*{}\r\n", cmd.len());
+    for a in cmd {
+        out.push_str(&format!("${}\r\n{a}\r\n", a.len()));
+    }
+    s.write_all(out.as_bytes()).ok()?;
+    let mut buf = vec![0u8; 16384];
+    let n = s.read(&mut buf).ok()?;
+    (n > 0).then(|| String::from_utf8_lossy(&buf[..n]).into_owned())
+}
+
+/// A redis-server on its own port and directory; killed (SIGKILL, by PID) on drop.
+struct RedisServer {
+    port: u16,
+    extra: Vec<String>,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl RedisServer {
+    fn start(extra: &[&str]) -> RedisServer {
+        let mut s = RedisServer {
+            port: free_port(),
+            extra: extra.iter().map(|a| a.to_string()).collect(),
+            dir: tempfile::tempdir().unwrap(),
+            child: None,
+        };
+        s.spawn();
+        s
+    }
+
+    fn spawn(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .args(["--enable-debug-command", "yes"])
+            .arg("--dir")
+            .arg(self.dir.path())
+            .args(&self.extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start redis-server");
+        self.child = Some(child);
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(10) {
+            if raw(self.port, &["PING"]).is_some_and(|r| r.starts_with("+PONG")) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("redis-server on port {} did not answer PING", self.port);
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    fn pid(&self) -> i32 {
+        self.child.as_ref().unwrap().id() as i32
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    fn signal(&self, sig: i32) {
+        assert_eq!(unsafe { libc::kill(self.pid(), sig) }, 0);
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        if let Some(c) = self.child.as_ref() {
+            // A stopped process still dies of SIGKILL; SIGCONT anyway for a clean exit.
+            unsafe { libc::kill(c.id() as i32, libc::SIGCONT) };
+        }
+        self.kill();
+    }
+}
+
+fn settings(urls: Vec<String>, cluster: bool, timeout_ms: u64) -> StoreSettings {
+    StoreSettings {
+        urls,
+        cluster,
+        timeout: Duration::from_millis(timeout_ms),
+        key_prefix: "lp:".into(),
+    }
+}
+
+fn store(r: &RedisServer, timeout_ms: u64) -> Arc<RedisStore> {
+    RedisStore::new(settings(vec![r.url()], false, timeout_ms)).unwrap()
+}
+
+/// 2026-03-10 (a Tuesday) plus `secs`, UTC.
+fn day(secs: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(20_522 * 86_400 + secs)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bucket_burst_then_refill() {
+    if !redis_installed() {
+        return;
+    }
+    let r = RedisServer::start(&[]);
+    let s = store(&r, 500);
+    // rate 10/s, burst 5: leases of 1 token; five at once, then refused until ~100 ms.
+    for i in 0..5 {
+        let a = s.acquire("burst", 10.0, 5).await.unwrap();
+        assert!(a.allowed, "request {i}: {a:?}");
+        assert_eq!(a.limit, 5);
+    }
+    let a = s.acquire("burst", 10.0, 5).await.unwrap();
+    assert!(!a.allowed, "{a:?}");
+    let retry = a.retry_after.unwrap();
+    assert!(retry <= Duration::from_millis(110), "{a:?}");
+    assert!(a.reset > Duration::from_millis(300) && a.reset <= Duration::from_millis(510));
+    tokio::time::sleep(retry + Duration::from_millis(20)).await;
+    assert!(s.acquire("burst", 10.0, 5).await.unwrap().allowed);
+    // burst 0 never admits and never asks Redis.
+    assert!(!s.acquire("zero", 10.0, 0).await.unwrap().allowed);
+    // The bucket key has a hash tag, the prefix, and an expiry.
+    let ttl = raw(r.port, &["PTTL", "lp:tb:{burst}"]).unwrap();
+    let ttl: i64 = ttl.trim_start_matches(':').trim().parse().unwrap();
+    assert!(ttl > 0 && ttl <= 1600, "PTTL {ttl}");
+}
+
+/// Three stores (three gateways) × four tasks hammer one key for 2 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_gateways_share_one_limit_within_the_bound() {
+    if !redis_installed() {
+        return;
+    }
+    let r = RedisServer::start(&[]);
+    let stores: Vec<_> = (0..3).map(|_| store(&r, 500)).collect();
+    let (rate, burst) = (200.0, 50u64);
+    let run = Duration::from_secs(2);
+    let start = Instant::now();
+    let admitted_at = Arc::new(Mutex::new(Vec::<Duration>::new()));
+    let requests = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for s in &stores {
+        for _ in 0..4 {
+            let (s, admitted_at, requests) = (s.clone(), admitted_at.clone(), requests.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut n = 0;
+                while start.elapsed() < run && n < 200_000 {
+                    n += 1;
+                    requests.fetch_add(1, Ordering::Relaxed);
+                    let a = s.acquire("shared", rate, burst).await.unwrap();
+                    if a.allowed {
+                        admitted_at.lock().unwrap().push(start.elapsed());
+                    }
+                    // ~1000 requests/s per task (12 000/s offered against 200/s) without
+                    // spinning the CPUs the other tests' timers need.
+                    tokio::time::sleep(Duration::from_micros(500)).await;
+                }
+            }));
+        }
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let mut at = admitted_at.lock().unwrap().clone();
+    at.sort();
+    let total = at.len() as f64;
+    let bound = burst as f64 + rate * (elapsed + LEASE_TTL.as_secs_f64());
+    let redis_calls: u64 = stores.iter().map(|s| s.stats().calls_ok).sum();
+    // Every window of 500 ms: at most burst + rate × (0.5 s + LEASE_TTL).
+    let w = Duration::from_millis(500);
+    let w_bound = burst as f64 + rate * (w + LEASE_TTL).as_secs_f64();
+    let mut worst = 0usize;
+    let mut j = 0;
+    for i in 0..at.len() {
+        while at[i] - at[j] >= w {
+            j += 1;
+        }
+        worst = worst.max(i - j + 1);
+    }
+    println!(
+        "requests {} admitted {total} in {elapsed:.3} s (bound {bound:.0}, plain bucket {:.0}); \
+         worst 500 ms window {worst} (bound {w_bound:.0}); Redis calls {redis_calls}",
+        requests.load(Ordering::Relaxed),
+        burst as f64 + rate * elapsed,
+    );
+    assert!(total <= bound, "admitted {total} > bound {bound}");
+    assert!(worst as f64 <= w_bound, "window {worst} > {w_bound}");
+    // Under-admission stays small: at least 80 % of what one shared bucket would admit.
+    assert!(total >= 0.8 * rate * elapsed, "admitted only {total}");
+    // Leases: far fewer Redis calls than requests admitted.
+    assert!(
+        (redis_calls as f64) < total,
+        "{redis_calls} calls for {total}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_requests_share_one_refill() {
+    if !redis_installed() {
+        return;
+    }
+    let r = RedisServer::start(&[]);
+    let s = store(&r, 1000);
+    // rate 400/s → batches of 20; 60 concurrent requests on a fresh key.
+    let mut tasks = Vec::new();
+    for _ in 0..60 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(
+            async move { s.acquire("herd", 400.0, 1000).await },
+        ));
+    }
+    let mut allowed = 0;
+    for t in tasks {
+        allowed += t.await.unwrap().unwrap().allowed as u32;
+    }
+    let calls = s.stats().calls_ok;
+    println!("60 concurrent requests: {allowed} admitted with {calls} Redis calls");
+    assert_eq!(allowed, 60);
+    assert!(calls <= 4, "{calls} Redis calls (stampede)");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quota_rolls_over_and_survives_a_restart() {
+    if !redis_installed() {
+        return;
+    }
+    let r = RedisServer::start(&[]);
+    let s = store(&r, 500);
+    let noon = day(12 * 3600);
+    for i in 0..3u64 {
+        let a = s.count_quota("plan:a", 3, Period::Day, noon).await.unwrap();
+        assert!(a.allowed, "{a:?}");
+        assert_eq!(a.remaining, 2 - i);
+        assert_eq!(a.reset, Duration::from_secs(12 * 3600));
+    }
+    let refused = s.count_quota("plan:a", 3, Period::Day, noon).await.unwrap();
+    assert_eq!(
+        refused,
+        Admission {
+            allowed: false,
+            limit: 3,
+            remaining: 0,
+            reset: Duration::from_secs(12 * 3600),
+            retry_after: Some(Duration::from_secs(12 * 3600)),
+        }
+    );
+    // A new store (a gateway restart): still refused, the count lives in Redis.
+    let s2 = store(&r, 500);
+    assert!(
+        !s2.count_quota("plan:a", 3, Period::Day, day(23 * 3600))
+            .await
+            .unwrap()
+            .allowed
+    );
+    // A raised limit counts again at once.
+    assert!(
+        s.count_quota("plan:a", 4, Period::Day, noon)
+            .await
+            .unwrap()
+            .allowed
+    );
+    // Next day: a new period.
+    let next = s2
+        .count_quota("plan:a", 3, Period::Day, day(86_400))
+        .await
+        .unwrap();
+    assert!(next.allowed && next.remaining == 2, "{next:?}");
+    // The counters expire a day after their period ends.
+    let ttl = raw(r.port, &["PTTL", "lp:q:{plan:a}:2026-03-10"]).unwrap();
+    let ttl: i64 = ttl.trim_start_matches(':').trim().parse().unwrap();
+    assert!((ttl - 36 * 3_600_000).abs() < 5_000, "PTTL {ttl}");
+
+    // Week: Tuesday 2026-03-10 .. Sunday 2026-03-15 23:59:59 is one week; Monday starts the next.
+    for t in [day(0), day(5 * 86_400 + 86_399)] {
+        assert!(
+            s.count_quota("wk", 2, Period::Week, t)
+                .await
+                .unwrap()
+                .allowed
+        );
+    }
+    let sunday = s
+        .count_quota("wk", 2, Period::Week, day(5 * 86_400 + 86_399))
+        .await
+        .unwrap();
+    assert!(!sunday.allowed && sunday.retry_after == Some(Duration::from_secs(1)));
+    assert!(
+        s.count_quota("wk", 2, Period::Week, day(6 * 86_400))
+            .await
+            .unwrap()
+            .allowed
+    );
+    // Month: March 31 23:59 vs April 1.
+    let mar31 = day(21 * 86_400 + 86_340);
+    assert!(
+        s.count_quota("mo", 1, Period::Month, mar31)
+            .await
+            .unwrap()
+            .allowed
+    );
+    let refused = s.count_quota("mo", 1, Period::Month, mar31).await.unwrap();
+    assert_eq!(refused.reset, Duration::from_secs(60));
+    assert!(
+        s.count_quota("mo", 1, Period::Month, day(22 * 86_400))
+            .await
+            .unwrap()
+            .allowed
+    );
+    let keys = raw(r.port, &["KEYS", "lp:q:*"]).unwrap();
+    for k in [
+        "{wk}:w2026-03-09",
+        "{wk}:w2026-03-16",
+        "{mo}:2026-03",
+        "{mo}:2026-04",
+    ] {
+        assert!(keys.contains(k), "{k} not in {keys}");
+    }
+}
+
+/// Each call's duration; panics if one took longer than `max`.
+async fn timed<F: std::future::Future<Output = Result<Admission, StoreError>>>(
+    max: Duration,
+    f: F,
+) -> (Duration, Result<Admission, StoreError>) {
+    let t = Instant::now();
+    let r = f.await;
+    let d = t.elapsed();
+    assert!(d <= max, "call took {d:?} (> {max:?}): {r:?}");
+    (d, r)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_killed_and_restarted() {
+    if !redis_installed() {
+        return;
+    }
+    let mut r = RedisServer::start(&[]);
+    let timeout = Duration::from_millis(200);
+    let max = timeout + Duration::from_millis(100);
+    let s = store(&r, 200);
+    assert!(s.acquire("k0", 100.0, 100).await.unwrap().allowed);
+    assert!(
+        s.count_quota("q", 100, Period::Day, day(0))
+            .await
+            .unwrap()
+            .allowed
+    );
+    r.kill();
+    let mut worst = Duration::ZERO;
+    let mut fast_while_open = 0;
+    for i in 0..30 {
+        // Fresh keys: no lease to serve from.
+        let (d, res) = timed(max, s.acquire(&format!("k{i}x"), 100.0, 100)).await;
+        assert!(res.is_err(), "{res:?}");
+        worst = worst.max(d);
+        if res == Err(StoreError::Unavailable("circuit open".into())) {
+            assert!(d < Duration::from_millis(20), "open breaker took {d:?}");
+            fast_while_open += 1;
+        }
+        let (d, res) = timed(max, s.count_quota("q", 100, Period::Day, day(0))).await;
+        assert!(res.is_err());
+        worst = worst.max(d);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(s.breaker_open());
+    assert!(
+        fast_while_open >= 20,
+        "only {fast_while_open} fast failures"
+    );
+    println!(
+        "down: slowest call {worst:?}; {fast_while_open}/30 failed at once; {:?}",
+        s.stats()
+    );
+    r.spawn();
+    let back = Instant::now();
+    loop {
+        let (_, res) = timed(max, s.count_quota("q", 100, Period::Day, day(0))).await;
+        if res.is_ok() {
+            break;
+        }
+        assert!(
+            back.elapsed() < Duration::from_secs(10),
+            "not back after 10 s: {res:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    println!("restarted: calls succeed again after {:?}", back.elapsed());
+    assert!(!s.breaker_open());
+    assert!(s.acquire("after", 100.0, 100).await.unwrap().allowed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_redis_times_out() {
+    if !redis_installed() {
+        return;
+    }
+    let r = RedisServer::start(&[]);
+    let timeout = Duration::from_millis(150);
+    let max = timeout + Duration::from_millis(100);
+    let s = store(&r, 150);
+    assert!(
+        s.count_quota("q", 100, Period::Day, day(0))
+            .await
+            .unwrap()
+            .allowed
+    );
+
+    // DEBUG SLEEP on another connection: Redis answers nobody for 1 s.
+    let port = r.port;
+    let sleeper = std::thread::spawn(move || raw(port, &["DEBUG", "SLEEP", "1"]));
+    std::thread::sleep(Duration::from_millis(50));
+    let (d, res) = timed(max, s.count_quota("q", 100, Period::Day, day(0))).await;
+    assert_eq!(res, Err(StoreError::Timeout));
+    println!("DEBUG SLEEP: Err(Timeout) after {d:?}");
+    sleeper.join().unwrap();
+    // Back (one failure does not open the breaker).
+    let t = Instant::now();
+    while s.count_quota("q", 100, Period::Day, day(0)).await.is_err() {
+        assert!(t.elapsed() < Duration::from_secs(5));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // SIGSTOP: the process answers nothing until SIGCONT.
+    r.signal(libc::SIGSTOP);
+    for i in 0..10 {
+        let (d, res) = timed(max, s.acquire(&format!("stopped{i}"), 10.0, 10)).await;
+        assert!(
+            matches!(res, Err(StoreError::Timeout))
+                || res == Err(StoreError::Unavailable("circuit open".into())),
+            "{res:?} after {d:?}"
+        );
+    }
+    assert!(s.breaker_open());
+    r.signal(libc::SIGCONT);
+    let t = Instant::now();
+    while s.acquire("resumed", 10.0, 10).await.is_err() {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "not back after SIGCONT"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    println!("SIGCONT: back after {:?}; {:?}", t.elapsed(), s.stats());
+}
+
+/// Three masters, all 16384 slots assigned, `cluster_state:ok` on each.
+fn start_cluster() -> Vec<RedisServer> {
+    let nodes: Vec<RedisServer> = (0..3)
+        .map(|_| {
+            RedisServer::start(&[
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                "nodes.conf",
+            ])
+        })
+        .collect();
+    let addrs: Vec<String> = nodes
+        .iter()
+        .map(|n| format!("127.0.0.1:{}", n.port))
+        .collect();
+    let out = Command::new("redis-cli")
+        .args(["--cluster", "create"])
+        .args(&addrs)
+        .args(["--cluster-replicas", "0", "--cluster-yes"])
+        .output()
+        .expect("redis-cli (run scripts/setup.sh)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let t = Instant::now();
+    while !nodes
+        .iter()
+        .all(|n| raw(n.port, &["CLUSTER", "INFO"]).is_some_and(|i| i.contains("cluster_state:ok")))
+    {
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "cluster_state not ok"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    nodes
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_cluster_of_three() {
+    if !redis_installed() {
+        return;
+    }
+    let nodes = start_cluster();
+    let urls = nodes.iter().map(|n| n.url()).collect();
+    let s = RedisStore::new(settings(urls, true, 1000)).unwrap();
+    for i in 0..40 {
+        let key = format!("route-{i}");
+        let a = s.acquire(&key, 10.0, 2).await.unwrap();
+        assert!(a.allowed, "{key}: {a:?}");
+        assert!(s.acquire(&key, 10.0, 2).await.unwrap().allowed);
+        assert!(!s.acquire(&key, 10.0, 2).await.unwrap().allowed);
+        assert!(
+            s.count_quota(&key, 1, Period::Month, day(0))
+                .await
+                .unwrap()
+                .allowed
+        );
+        assert!(
+            !s.count_quota(&key, 1, Period::Month, day(0))
+                .await
+                .unwrap()
+                .allowed
+        );
+    }
+    let sizes: Vec<u64> = nodes
+        .iter()
+        .map(|n| {
+            let r = raw(n.port, &["DBSIZE"]).unwrap();
+            r.trim_start_matches(':').trim().parse().unwrap()
+        })
+        .collect();
+    println!("cluster: keys per node {sizes:?}; {:?}", s.stats());
+    assert_eq!(sizes.iter().sum::<u64>(), 80);
+    assert!(sizes.iter().filter(|&&n| n > 0).count() >= 2, "{sizes:?}");
+}
+
+/// rediss://: Debian's redis-server is built with TLS. A self-signed certificate made here
+/// with openssl: refused by default (the store verifies), accepted with `#insecure`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rediss_tls() {
+    if !redis_installed() {
+        return;
+    }
+    let certs = tempfile::tempdir().unwrap();
+    let (cert, key) = (certs.path().join("cert.pem"), certs.path().join("key.pem"));
+    let made = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args([
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    if !made.is_ok_and(|s| s.success()) {
+        assert!(
+            std::env::var_os("REQUIRE_REDIS").is_none(),
+            "openssl (the command) is needed for the TLS test"
+        );
+        println!("no openssl command: skipping the TLS test");
+        return;
+    }
+    let tls_port = free_port().to_string();
+    let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    let r = RedisServer::start(&[
+        "--tls-port",
+        &tls_port,
+        "--tls-cert-file",
+        cert,
+        "--tls-key-file",
+        key,
+        "--tls-ca-cert-file",
+        cert,
+        "--tls-auth-clients",
+        "no",
+    ]);
+    let url = format!("rediss://127.0.0.1:{tls_port}");
+    let verified = RedisStore::new(settings(vec![url.clone()], false, 1000)).unwrap();
+    let res = verified.count_quota("tls", 5, Period::Day, day(0)).await;
+    assert!(matches!(res, Err(StoreError::Unavailable(_))), "{res:?}");
+    println!("self-signed certificate, verified: {res:?}");
+    let insecure =
+        RedisStore::new(settings(vec![format!("{url}/#insecure")], false, 1000)).unwrap();
+    let a = insecure
+        .count_quota("tls", 5, Period::Day, day(0))
+        .await
+        .unwrap();
+    assert!(a.allowed && a.remaining == 4, "{a:?}");
+    assert!(insecure.acquire("tls", 10.0, 10).await.unwrap().allowed);
+    // The same counter through the plain port: one Redis.
+    let plain = store(&r, 1000);
+    assert_eq!(
+        plain
+            .count_quota("tls", 5, Period::Day, day(0))
+            .await
+            .unwrap()
+            .remaining,
+        3
+    );
+}
+
+/// Whether every node says `cluster_state:ok`.
+fn cluster_ok(nodes: &[RedisServer]) -> bool {
+    nodes
+        .iter()
+        .all(|n| raw(n.port, &["CLUSTER", "INFO"]).is_some_and(|i| i.contains("cluster_state:ok")))
+}
+
+/// A cluster node killed mid-run: no call waits past the timeout; restarted (same port and
+/// nodes.conf), the store works again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_cluster_node_killed_and_restarted() {
+    if !redis_installed() {
+        return;
+    }
+    let mut nodes = start_cluster();
+    let urls = nodes.iter().map(|n| n.url()).collect();
+    let s = RedisStore::new(settings(urls, true, 300)).unwrap();
+    let max = Duration::from_millis(300 + 150);
+    let keys: Vec<String> = (0..20).map(|i| format!("k{i}")).collect();
+    let count = |i: usize| s.count_quota(&keys[i], 1000, Period::Day, day(0));
+    for i in 0..20 {
+        assert!(count(i).await.unwrap().allowed);
+    }
+    nodes[0].kill();
+    let (mut ok, mut failed, mut worst) = (0, 0, Duration::ZERO);
+    for _ in 0..3 {
+        for i in 0..20 {
+            let (d, res) = timed(max, count(i)).await;
+            worst = worst.max(d);
+            if res.is_ok() {
+                ok += 1
+            } else {
+                failed += 1
+            }
+        }
+    }
+    println!(
+        "cluster node down: {ok} ok, {failed} failed, slowest {worst:?}; {:?}",
+        s.stats()
+    );
+    assert!(failed > 0);
+    nodes[0].spawn();
+    let t = Instant::now();
+    while !cluster_ok(&nodes) {
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "cluster_state not ok again"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let t = Instant::now();
+    loop {
+        let mut all_ok = true;
+        for i in 0..20 {
+            all_ok &= timed(max, count(i)).await.1.is_ok();
+        }
+        if all_ok {
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(15),
+            "cluster store not back"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    println!(
+        "cluster node restarted: every key answers again after {:?}",
+        t.elapsed()
+    );
+}
