@@ -7,9 +7,7 @@
 //! Without `redis-server` on PATH each test prints a line and passes, unless `REQUIRE_REDIS` is
 //! set (scripts/test.sh sets it; scripts/setup.sh installs redis-server).
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -18,117 +16,8 @@ use lambda_proxy::throttling::store::{
     Admission, Period, RedisStore, StoreError, StoreSettings, LEASE_TTL,
 };
 
-fn redis_installed() -> bool {
-    let ok = Command::new("redis-server")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        assert!(
-            std::env::var_os("REQUIRE_REDIS").is_none(),
-            "redis-server not installed (run scripts/setup.sh) and REQUIRE_REDIS is set"
-        );
-        println!("redis-server not installed (run scripts/setup.sh): skipping");
-    }
-    ok
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// One raw RESP command; the reply's first line(s), or None (no answer within 1 s).
-fn raw(port: u16, cmd: &[&str]) -> Option<String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(1))).ok()?;
-    let mut out = format!("*{}\r\n", cmd.len());
-    for a in cmd {
-        out.push_str(&format!("${}\r\n{a}\r\n", a.len()));
-    }
-    s.write_all(out.as_bytes()).ok()?;
-    let mut buf = vec![0u8; 16384];
-    let n = s.read(&mut buf).ok()?;
-    (n > 0).then(|| String::from_utf8_lossy(&buf[..n]).into_owned())
-}
-
-/// A redis-server on its own port and directory; killed (SIGKILL, by PID) on drop.
-struct RedisServer {
-    port: u16,
-    extra: Vec<String>,
-    dir: tempfile::TempDir,
-    child: Option<Child>,
-}
-
-impl RedisServer {
-    fn start(extra: &[&str]) -> RedisServer {
-        let mut s = RedisServer {
-            port: free_port(),
-            extra: extra.iter().map(|a| a.to_string()).collect(),
-            dir: tempfile::tempdir().unwrap(),
-            child: None,
-        };
-        s.spawn();
-        s
-    }
-
-    fn spawn(&mut self) {
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .args(["--enable-debug-command", "yes"])
-            .arg("--dir")
-            .arg(self.dir.path())
-            .args(&self.extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start redis-server");
-        self.child = Some(child);
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(10) {
-            if raw(self.port, &["PING"]).is_some_and(|r| r.starts_with("+PONG")) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("redis-server on port {} did not answer PING", self.port);
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    fn pid(&self) -> i32 {
-        self.child.as_ref().unwrap().id() as i32
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-
-    fn signal(&self, sig: i32) {
-        assert_eq!(unsafe { libc::kill(self.pid(), sig) }, 0);
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        if let Some(c) = self.child.as_ref() {
-            // A stopped process still dies of SIGKILL; SIGCONT anyway for a clean exit.
-            unsafe { libc::kill(c.id() as i32, libc::SIGCONT) };
-        }
-        self.kill();
-    }
-}
+mod redis_server;
+use redis_server::{free_port, raw, redis_installed, RedisServer};
 
 fn settings(urls: Vec<String>, cluster: bool, timeout_ms: u64) -> StoreSettings {
     StoreSettings {

@@ -17,7 +17,6 @@
 
 pub mod answer;
 pub mod local;
-pub mod period;
 pub mod store;
 
 use std::collections::HashMap;
@@ -293,12 +292,11 @@ impl Throttling {
         let now = SystemTime::now();
         if let Some(s) = &self.store {
             let store_key = format!("quota:{}:{key}", plan.name);
-            let period = match q.period {
-                PeriodConf::Day => store::Period::Day,
-                PeriodConf::Week => store::Period::Week,
-                PeriodConf::Month => store::Period::Month,
-            };
-            match s.redis.count_quota(&store_key, q.limit, period, now).await {
+            match s
+                .redis
+                .count_quota(&store_key, q.limit, period_of(q.period), now)
+                .await
+            {
                 Ok(a) => {
                     crate::metrics::throttle_store_call("ok");
                     return admit(route_name, "quota", &a);
@@ -312,7 +310,8 @@ impl Throttling {
                 }
             }
         }
-        let (_, _, label) = period::bounds(q.period, now);
+        let span = store::period::Span::of(period_of(q.period), now);
+        let label = span.name.clone();
         let used = {
             let mut counts = self.local_quotas.lock().unwrap_or_else(|e| e.into_inner());
             let entry = counts
@@ -332,7 +331,7 @@ impl Throttling {
             None => Ok(()),
             Some(_) => {
                 crate::metrics::throttled(route_name, "quota");
-                let left = period::remaining(q.period, now);
+                let left = span.until_end(now);
                 Err(answer::too_many(Refusal {
                     limit: q.limit,
                     reset: left,
@@ -353,6 +352,14 @@ fn admit(route_name: &str, kind: &'static str, a: &Admission) -> Result<(), Gate
         reset: a.reset,
         retry_after: a.retry_after.unwrap_or(a.reset),
     }))
+}
+
+fn period_of(p: PeriodConf) -> store::Period {
+    match p {
+        PeriodConf::Day => store::Period::Day,
+        PeriodConf::Week => store::Period::Week,
+        PeriodConf::Month => store::Period::Month,
+    }
 }
 
 fn store_error_label(e: &store::StoreError) -> &'static str {

@@ -34,5 +34,6 @@ mod secrets_canary;
 mod slow_clients;
 mod streaming_memory;
 mod throttling;
+mod throttling_fleet;
 mod upstream_addresses;
 mod wire;

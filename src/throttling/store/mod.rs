@@ -89,7 +89,7 @@
 //! do not change (a new store is a new connection).
 
 mod breaker;
-mod period;
+pub(crate) mod period;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};

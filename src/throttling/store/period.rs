@@ -5,6 +5,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::function_name::event::civil_from_days;
+
 /// A quota period; all in UTC. A week starts on Monday 00:00 UTC.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Period {
@@ -67,20 +69,6 @@ impl Span {
         let end = UNIX_EPOCH + Duration::from_secs(self.end);
         end.duration_since(now).unwrap_or(Duration::ZERO)
     }
-}
-
-/// Days since 1970-01-01 → (year, month 1-12, day 1-31); H. Hinnant's `civil_from_days`.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 /// (year, month, day) → days since 1970-01-01; H. Hinnant's `days_from_civil`.
