@@ -1,6 +1,6 @@
 //! Throttling (`crate::throttling`): requests refused per route and limit (`route`, `client`,
 //! `plan`, `quota`), calls to the fleet-wide store by result (`ok`, `timeout`, `unavailable`:
-//! refused, erroring or its circuit breaker open), and callers tracked by the per-process
+//! refused, erroring or its circuit breaker open), whether that breaker is open, and callers tracked by the per-process
 //! keyed limiters (after each sweep of idle ones).
 
 use std::sync::LazyLock;
@@ -32,6 +32,19 @@ pub(super) static KEYS: LazyLock<IntGauge> = LazyLock::new(|| {
     )
     .expect("register lambda_proxy_throttling_tracked_callers")
 });
+
+pub(super) static CIRCUIT_OPEN: LazyLock<IntGauge> = LazyLock::new(|| {
+    register_int_gauge!(
+        "lambda_proxy_throttling_store_circuit_open",
+        "1 while the throttling store's circuit breaker is open (calls skip Redis and on_failure applies), else 0."
+    )
+    .expect("register lambda_proxy_throttling_store_circuit_open")
+});
+
+/// The store's circuit breaker is `open` (set on every store answer).
+pub fn throttle_store_circuit(open: bool) {
+    CIRCUIT_OPEN.set(i64::from(open));
+}
 
 /// A request on `route` refused by a `limit`.
 pub fn throttled(route: &str, limit: &str) {

@@ -258,11 +258,11 @@ impl Throttling {
                 .await
             {
                 Ok(a) => {
-                    crate::metrics::throttle_store_call("ok");
+                    store_answered(&s.redis, "ok");
                     return admit(route_name, kind, &a);
                 }
                 Err(e) => {
-                    crate::metrics::throttle_store_call(store_error_label(&e));
+                    store_answered(&s.redis, store_error_label(&e));
                     if s.on_failure == OnStoreFailure::Deny {
                         crate::metrics::throttled(route_name, kind);
                         return Err(answer::store_unavailable());
@@ -298,11 +298,11 @@ impl Throttling {
                 .await
             {
                 Ok(a) => {
-                    crate::metrics::throttle_store_call("ok");
+                    store_answered(&s.redis, "ok");
                     return admit(route_name, "quota", &a);
                 }
                 Err(e) => {
-                    crate::metrics::throttle_store_call(store_error_label(&e));
+                    store_answered(&s.redis, store_error_label(&e));
                     if s.on_failure == OnStoreFailure::Deny {
                         crate::metrics::throttled(route_name, "quota");
                         return Err(answer::store_unavailable());
@@ -360,6 +360,12 @@ fn period_of(p: PeriodConf) -> store::Period {
         PeriodConf::Week => store::Period::Week,
         PeriodConf::Month => store::Period::Month,
     }
+}
+
+/// Counts a store call and keeps the breaker gauge current.
+fn store_answered(redis: &RedisStore, result: &'static str) {
+    crate::metrics::throttle_store_call(result);
+    crate::metrics::throttle_store_circuit(redis.breaker_open());
 }
 
 fn store_error_label(e: &store::StoreError) -> &'static str {

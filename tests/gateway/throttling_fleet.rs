@@ -155,7 +155,8 @@ async fn a_dead_redis_never_makes_a_request_wait() {
     }
     let mut redis = RedisServer::start(&[]);
     let emu = Emulator::start();
-    let allow = Gateway::launch(&config(&emu, &redis, "allow"));
+    let metrics: std::net::SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let allow = Gateway::launch(&config(&emu, &redis, "allow").metrics(metrics));
     let deny = Gateway::launch(&config(&emu, &redis, "deny"));
     for gw in [&allow, &deny] {
         let r = client().get(gw.url("/limited/x")).send().await.unwrap();
@@ -180,6 +181,25 @@ async fn a_dead_redis_never_makes_a_request_wait() {
         "{codes:?}"
     );
     assert_eq!(*codes.last().unwrap(), 429, "{codes:?}");
+    // The breaker opened after the first failures: its gauge says so, and the failed calls
+    // are counted.
+    assert_eq!(
+        metric_sum(metrics, "lambda_proxy_throttling_store_circuit_open", &[]),
+        Some(1.0)
+    );
+    let failed = metric_sum(
+        metrics,
+        "lambda_proxy_throttling_store_calls_total",
+        &["result=\"unavailable\""],
+    )
+    .unwrap_or(0.0)
+        + metric_sum(
+            metrics,
+            "lambda_proxy_throttling_store_calls_total",
+            &["result=\"timeout\""],
+        )
+        .unwrap_or(0.0);
+    assert!(failed >= 14.0, "store failures counted: {failed}");
     // deny: 503, at once.
     for _ in 0..5 {
         let started = Instant::now();
