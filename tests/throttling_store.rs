@@ -161,6 +161,29 @@ async fn concurrent_requests_share_one_refill() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leases_serve_locally_and_expire() {
+    if !redis_installed() {
+        return;
+    }
+    let r = RedisServer::start(&[]);
+    let s = store(&r, 1000);
+    // rate 400/s → batches of 20 (50 ms worth).
+    for _ in 0..20 {
+        assert!(s.acquire("lease", 400.0, 100).await.unwrap().allowed);
+    }
+    assert_eq!(s.stats().calls_ok, 1, "20 requests from one lease");
+    assert!(s.acquire("lease", 400.0, 100).await.unwrap().allowed);
+    assert_eq!(s.stats().calls_ok, 2);
+    // 19 tokens left in the lease; after LEASE_TTL they are gone (not used, not returned).
+    tokio::time::sleep(LEASE_TTL + Duration::from_millis(30)).await;
+    assert!(s.acquire("lease", 400.0, 100).await.unwrap().allowed);
+    assert_eq!(s.stats().calls_ok, 3, "an expired lease is not used");
+    // A new rate or burst (a configuration change) drops the lease too.
+    assert!(s.acquire("lease", 400.0, 99).await.unwrap().allowed);
+    assert_eq!(s.stats().calls_ok, 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quota_rolls_over_and_survives_a_restart() {
     if !redis_installed() {
         return;

@@ -120,7 +120,7 @@ const MIN_RATE: f64 = 1e-6;
 const QUOTA_GRACE: Duration = Duration::from_secs(86_400);
 
 /// Where the shared state lives.
-#[derive(Clone)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct StoreSettings {
     /// One URL: a standalone Redis (`redis://` or `rediss://`); several (with `cluster`): the
     /// seed nodes of a Redis Cluster.
@@ -370,6 +370,11 @@ impl RedisStore {
             bucket: Script::new(BUCKET_LUA),
             quota: Script::new(QUOTA_LUA),
         }))
+    }
+
+    /// The settings it was made with (a reload keeps the store when they are unchanged).
+    pub fn settings(&self) -> &StoreSettings {
+        &self.settings
     }
 
     /// Whether the circuit breaker is open (calls fail at once).
