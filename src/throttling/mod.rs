@@ -217,12 +217,11 @@ impl Throttling {
     ) -> Result<(), GatewayError> {
         if let Some(rt) = rt {
             if let Some(r) = &rt.route {
-                self.take(route_name, "route", r, &r.id, "").await?;
+                self.take(route_name, "route", r, None).await?;
             }
             if let Some((key, r)) = &rt.client {
                 let id = caller_id(key, caller);
-                let store_key = format!("{}:{}", r.id, store_safe(&id));
-                self.take(route_name, "client", r, &store_key, &id).await?;
+                self.take(route_name, "client", r, Some(&id)).await?;
             }
         }
         let Some(key) = caller.api_key else {
@@ -232,8 +231,7 @@ impl Throttling {
             return Ok(());
         };
         if let Some(r) = &plan.throttle {
-            let store_key = format!("{}:{key}", r.id);
-            self.take(route_name, "plan", r, &store_key, key).await?;
+            self.take(route_name, "plan", r, Some(key)).await?;
         }
         if let Some(q) = plan.quota {
             self.count_quota(route_name, plan, key, q).await?;
@@ -241,20 +239,23 @@ impl Throttling {
         Ok(())
     }
 
-    /// One token of `r` for caller `id` (ignored by route-wide limits).
+    /// One token of `r` for caller `id` (`None`: a route-wide limit).
     async fn take(
         &self,
         route_name: &str,
         kind: &'static str,
         r: &RateRule,
-        store_key: &str,
-        id: &str,
+        id: Option<&str>,
     ) -> Result<(), GatewayError> {
         let limit = r.local.limit;
         if let Some(s) = &self.store {
+            let store_key = match id {
+                None => std::borrow::Cow::Borrowed(r.id.as_str()),
+                Some(id) => std::borrow::Cow::Owned(format!("{}:{}", r.id, store_safe(id))),
+            };
             match s
                 .redis
-                .acquire(store_key, limit.rate, u64::from(limit.burst))
+                .acquire(&store_key, limit.rate, u64::from(limit.burst))
                 .await
             {
                 Ok(a) => {
@@ -270,7 +271,7 @@ impl Throttling {
                 }
             }
         }
-        let d = r.local.check(id);
+        let d = r.local.check(id.unwrap_or(""));
         if d.allowed {
             return Ok(());
         }
