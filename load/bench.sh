@@ -561,9 +561,15 @@ code=$(curl -s -o "$WORK/check-fu_jwt-forged.out" -w '%{http_code}' -H 'content-
 # scrape OUT PATH: the metrics of PATH's gateway.
 scrape() { curl -s --max-time 5 "http://127.0.0.1:$(gw "$(gateway_of "$2")" MET_PORT)/metrics" > "$1" || : > "$1"; }
 
+# redis_info OUT: Redis's per-command counts (INFO commandstats); the store's round trips are
+# its script calls (EVALSHA, and EVAL when a script is not loaded yet).
+redis_info() { redis-cli -p "$REDIS_PORT" info commandstats > "$1" 2>&1 || : > "$1"; }
+redis_script_calls() { awk -F'[:=,]' '/^cmdstat_eval(sha)?:/ {n += $3} END {print n + 0}' "$1"; }
+
 # fu_limited_redis's limits really live in Redis: after the requests above (and those below),
-# its gateway counts store calls that succeeded and Redis holds the route's and the address's
-# bucket hashes (`lambda-proxy:tb:{...}`).
+# its gateway counts store decisions that succeeded (lambda_proxy_throttling_store_calls_total
+# counts one per bucket per request, served from a lease or not), Redis ran the store's scripts
+# and holds the route's and the address's bucket hashes (`lambda-proxy:tb:{...}`).
 log "checking fu_limited_redis keeps its buckets in Redis (:$REDIS_PORT)"
 for _ in $(seq 1 20); do
   curl -s -o /dev/null -H 'content-type: application/json' --data-binary "@$BODY" "$(url_of fu_limited_redis)"
@@ -573,7 +579,10 @@ store_ok=$(awk '/^lambda_proxy_throttling_store_calls_total\{.*result="ok"/ {n +
 [ "$store_ok" -gt 0 ] || die "fu_limited_redis: no successful store call (lambda_proxy_throttling_store_calls_total: $(grep throttling_store_calls "$WORK/check-redis.metrics" | tr '\n' ' '))"
 redis_keys=$(redis-cli -p "$REDIS_PORT" --scan --pattern '*' | sort)
 [ "$(grep -c 'tb:' <<< "$redis_keys")" -ge 2 ] || die "Redis holds no route and address buckets after fu_limited_redis requests: keys: ${redis_keys:-none}"
-log "  $store_ok store calls ok; Redis keys: $(tr '\n' ' ' <<< "$redis_keys")"
+redis_info "$WORK/check-redis.info"
+scripts=$(redis_script_calls "$WORK/check-redis.info")
+[ "$scripts" -gt 0 ] || die "Redis ran no script for fu_limited_redis: $(tr '\n' ' ' < "$WORK/check-redis.info")"
+log "  $store_ok store calls ok, $scripts Redis script calls; keys: $(tr '\n' ' ' <<< "$redis_keys")"
 # The main gateway never calls a store.
 scrape "$WORK/check-main.metrics" fu_limited
 main_calls=$(awk '/^lambda_proxy_throttling_store_calls_total/ {n += $NF} END {print n + 0}' "$WORK/check-main.metrics")
@@ -600,7 +609,7 @@ run_load() {
 measure() {
   local mode=$1 p=$2 conns=$3 target=$4
   local url pids rpid route tag t0 t1 e0 e1 w0 reset wrk_json hwm rss_before rss_start pc0 pc1 lc0 lc1
-  local logm logf l0 l1 hdr
+  local logm logf l0 l1 hdr redis_stats=""
   url=$(url_of "$p"); pids=$(pids_of "$p"); rpid=$(rss_pid_of "$p"); route=$(route_of "$p")
   hdr=$(header_of "$p")
   logm=$(log_of "$p"); logf=$(log_file_of "$p")
@@ -612,6 +621,9 @@ measure() {
   if [ -n "${NO_HWM_RESET:-}" ]; then reset=false; else reset=$(reset_hwm "$rpid"); fi
   rss_before=$(rss_kb "$rpid")
   [ -n "$route" ] && scrape "$WORK/$tag.metrics.before" "$p"
+  # The Redis-backed path: Redis's own command counts too (its script calls are the round trips).
+  [ "$(gateway_of "$p")" = redis ] && [ -n "$route" ] && redis_stats=$WORK/$tag.redis
+  [ -n "$redis_stats" ] && redis_info "$redis_stats.before"
   l0=$(lines_of "$logf")
   # shellcheck disable=SC2086
   t0=$(cpu_ticks $pids); e0=$(cpu_ticks "$EMU_PID"); w0=$(date +%s.%N)
@@ -622,16 +634,18 @@ measure() {
   pc1=$(core_jiffies "$PROXY_CPU"); lc1=$(core_jiffies "$LOAD_CPU")
   hwm=$(hwm_kb "$rpid")
   [ -n "$route" ] && scrape "$WORK/$tag.metrics.after" "$p"
+  [ -n "$redis_stats" ] && redis_info "$redis_stats.after"
   # The gateway's writer thread writes within about 10 ms of a request.
   [ -n "$route" ] && [ -n "$logf" ] && sleep 0.05
   l1=$(lines_of "$logf")
-  printf '{"mode":"%s","path":"%s","log":"%s","log_lines":%s,"conns":%s,"target_rate":%s,"proxy_ticks":%s,"emu_ticks":%s,"window_s":%s,"hwm_kb":%s,"rss_start_kb":%s,"rss_before_kb":%s,"hwm_reset":%s,"proxy_core":[%s],"load_core":[%s],"route":"%s","metrics_before":"%s","metrics_after":"%s","wrk":%s}\n' \
+  printf '{"mode":"%s","path":"%s","log":"%s","log_lines":%s,"conns":%s,"target_rate":%s,"proxy_ticks":%s,"emu_ticks":%s,"window_s":%s,"hwm_kb":%s,"rss_start_kb":%s,"rss_before_kb":%s,"hwm_reset":%s,"proxy_core":[%s],"load_core":[%s],"route":"%s","metrics_before":"%s","metrics_after":"%s","redis_before":"%s","redis_after":"%s","wrk":%s}\n' \
     "$mode" "$p" "$logm" "$((l1 - l0))" "$conns" "$target" "$((t1 - t0))" "$((e1 - e0))" \
     "$(python3 -c "import time; print(round(time.time() - $w0, 3))")" "$hwm" "$rss_start" "$rss_before" "$reset" \
     "$(python3 -c "a='$pc0'.split(); b='$pc1'.split(); print(int(b[0])-int(a[0]), ',', int(b[1])-int(a[1]))")" \
     "$(python3 -c "a='$lc0'.split(); b='$lc1'.split(); print(int(b[0])-int(a[0]), ',', int(b[1])-int(a[1]))")" \
     "$route" \
-    "${route:+$WORK/$tag.metrics.before}" "${route:+$WORK/$tag.metrics.after}" "$wrk_json" >> "$RESULTS"
+    "${route:+$WORK/$tag.metrics.before}" "${route:+$WORK/$tag.metrics.after}" \
+    "${redis_stats:+$redis_stats.before}" "${redis_stats:+$redis_stats.after}" "$wrk_json" >> "$RESULTS"
   echo "$wrk_json"
 }
 rps_of() { python3 -c 'import json,sys; w=json.loads(sys.argv[1]); print(w["requests"] / (w["duration_us"] / 1e6))' "$1"; }
@@ -719,7 +733,10 @@ python3 "$ROOT/load/bench_report.py" "$RESULTS" --command "$COMMAND" --args "$AR
 log "JWKS emulator counters: $(curl -s --max-time 5 "http://127.0.0.1:$JWKS_PORT/__emulator/counters" || echo '?')"
 for m in "${MODES[@]}"; do
   [ "$m" = off ] && continue
-  log "gateway access log ($m): $(grep -vc '^\[' "$WORK/gateway-$m.log" || true) lines in $WORK/gateway-$m.log"
+  for which in "${GATEWAYS[@]}"; do
+    f=$WORK/$(gw "$which" STEM)-$m.log
+    log "$(gw "$which" STEM) access log ($m): $(grep -vc '^\[' "$f" || true) lines in $f"
+  done
 done
 cat "$REPORT"
 if [ -n "$OUT" ]; then
