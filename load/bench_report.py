@@ -697,7 +697,11 @@ class Report:
                         "nginx_lua": "lua"}.get(r["path"], "direct")
                 group = "references"
             w = r["wrk"]
-            rows.append({"label": label(rid, short=True), "kind": kind, "group": group, "rps": r["rps"],
+            text = label(rid, short=True)
+            trips = round_trips(r)
+            if trips is not None:  # the Redis-backed path: its leases at work
+                text += f" ({trips / max(1, w['requests']):.3f} Redis calls/req)"
+            rows.append({"label": text, "kind": kind, "group": group, "rps": r["rps"],
                          "p50": w["p50_us"], "p99": w["p99_us"], "p999": w["p999_us"], "errors": r["errors"]})
         any_sat = next(iter(self.sat.values()), None)
         conns = f"{any_sat['conns']} keep-alive connections" if any_sat else ""
