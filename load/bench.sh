@@ -11,7 +11,9 @@
 # Processes: the emulator in --fast mode and wrk share the "load" core; the proxy under test
 # (lambda-proxy with threads: 1, or nginx with worker_processes 1) runs alone on the "proxy" core.
 # A second emulator on the load core serves the JSON Web Key Set of the JWT path (fu_jwt), whose
-# RS256 token is minted here at start-up with openssl.
+# RS256 token is minted here at start-up with openssl. A redis-server on the load core holds the
+# fleet-wide limits of fu_limited_redis, served by a second gateway (the same configuration plus
+# throttling_store) on the proxy core; only one gateway is loaded at a time, the other is idle.
 # Everything binds 127.0.0.1 on ports chosen at run time, every run is bounded in time, and
 # every process started here is stopped by its PID on exit.
 set -euo pipefail
@@ -52,7 +54,8 @@ usage: load/bench.sh [options]
   --no-latency      skip the latency runs (1 connection; fixed rate)
   --no-rss          skip the 1,000-client RSS runs
   --no-build        use the existing target/release binaries (fixed-rate is built if missing)
-  --no-install      do not apt-get install missing tools (nginx, wrk, taskset, curl, openssl)
+  --no-install      do not apt-get install missing tools (nginx, wrk, taskset, curl, openssl,
+                    redis-server, redis-cli)
   --quick           --duration 5 --warmup 1
   --out FILE        also write the markdown report to FILE and its chart to FILE's stem + .svg
                     (next to FILE: --out /tmp/bench.md writes /tmp/bench.svg)
@@ -118,14 +121,15 @@ die() { log "ERROR: $*"; exit 1; }
 # duration each, about 1 s of set-up per run (/proc reads, metrics scrapes, client start), about
 # 1 s per gateway restart, and the RSS runs' second waves.
 estimate_seconds() {
-  local run=$((WARMUP + DURATION)) n_sat restarts total
-  n_sat=$((3 + LOG_ON + 5 * ${#MODES[@]}))      # direct, nginx, [nginx log on], nginx + Lua, gateway
-  restarts=$((5 * ${#MODES[@]}))
+  local run=$((WARMUP + DURATION)) n_gw=8 n_sat restarts total
+  n_sat=$((3 + LOG_ON + n_gw * ${#MODES[@]}))      # direct, nginx, [nginx log on], nginx + Lua, gateway
+  restarts=$((n_gw * ${#MODES[@]}))
   total=$((n_sat * (run + 1)))
   if [ "$DO_LATENCY" = 1 ]; then
-    # unloaded: 8 paths; fixed rate: 5 gateway paths + nginx + direct each, + nginx + Lua for 3
-    total=$((total + (8 + 18) * (run + 1)))
-    restarts=$((restarts + 1))
+    # unloaded: 3 references + 8 gateway paths; fixed rate: 8 gateway paths + nginx + direct
+    # each, + nginx + Lua for the 3 signed ones, + fu_apikey at fu_limited_redis's rate
+    total=$((total + (3 + n_gw + 3 * n_gw + 3 + 1) * (run + 1)))
+    restarts=$((restarts + 2))
   fi
   if [ "$DO_RSS" = 1 ]; then
     # nginx, nginx + Lua, 2 gateway paths: wave 1 (warm-up + duration), wave 2 (duration), a wait
@@ -139,7 +143,8 @@ log "expected duration: about $((EST / 60)) min $((EST % 60)) s of measurements 
 
 # ---------------------------------------------------------------------------------------------
 # Prerequisites: nginx, its Lua module (libnginx-mod-http-lua, which brings lua-resty-core and
-# LuaJIT), wrk, taskset (util-linux), curl, python3, openssl from the distribution.
+# LuaJIT), wrk, taskset (util-linux), curl, python3, openssl, redis-server and redis-cli
+# (redis-tools) from the distribution.
 # ---------------------------------------------------------------------------------------------
 NGINX_BIN=$(command -v nginx || true)
 [ -z "$NGINX_BIN" ] && [ -x /usr/sbin/nginx ] && NGINX_BIN=/usr/sbin/nginx
@@ -153,6 +158,8 @@ command -v curl >/dev/null || missing+=(curl)
 command -v python3 >/dev/null || missing+=(python3)
 command -v openssl >/dev/null || missing+=(openssl)
 command -v pgrep >/dev/null || missing+=(procps)
+command -v redis-server >/dev/null || missing+=(redis-server)
+command -v redis-cli >/dev/null || missing+=(redis-tools)
 if [ ${#missing[@]} -gt 0 ]; then
   [ "$DO_INSTALL" = 1 ] || die "missing tools: ${missing[*]} (run without --no-install, or install them)"
   SUDO=""
@@ -207,12 +214,13 @@ RESULTS=$WORK/results.jsonl
 # ---------------------------------------------------------------------------------------------
 # Processes, stopped by PID whatever happens.
 # ---------------------------------------------------------------------------------------------
-EMU_PID="" GW_PID="" NGX_PID="" NGX_WORKER="" LUA_PID="" LUA_WORKER="" STRICT_PID="" JWKS_PID=""
+EMU_PID="" GW_PID="" RGW_PID="" NGX_PID="" NGX_WORKER="" LUA_PID="" LUA_WORKER="" STRICT_PID="" JWKS_PID=""
+REDIS_PID=""
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
-  for p in $GW_PID $NGX_PID $LUA_PID $STRICT_PID $JWKS_PID $EMU_PID; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in $GW_PID $NGX_PID $LUA_PID $STRICT_PID $JWKS_PID $EMU_PID; do
+  for p in $GW_PID $RGW_PID $NGX_PID $LUA_PID $STRICT_PID $JWKS_PID $REDIS_PID $EMU_PID; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in $GW_PID $RGW_PID $NGX_PID $LUA_PID $STRICT_PID $JWKS_PID $REDIS_PID $EMU_PID; do
     for _ in $(seq 1 30); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$p" 2>/dev/null || true
   done
@@ -223,9 +231,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-read -r EMU_PORT GW_PORT MET_PORT NGX_PORT NGX_LOG_PORT LUA_PORT LUA_CHECK_PORT STRICT_PORT JWKS_PORT < <(python3 - <<'PY'
+read -r EMU_PORT GW_PORT GW_MET_PORT NGX_PORT NGX_LOG_PORT LUA_PORT LUA_CHECK_PORT STRICT_PORT JWKS_PORT \
+  RGW_PORT RGW_MET_PORT REDIS_PORT < <(python3 - <<'PY'
 import socket
-socks = [socket.socket() for _ in range(9)]
+socks = [socket.socket() for _ in range(12)]
 for s in socks:
     s.bind(("127.0.0.1", 0))
 print(*[s.getsockname()[1] for s in socks])
@@ -321,40 +330,81 @@ grep -q READY "$WORK/emulator-jwks.out" || die "JWKS emulator did not start: $(c
 code=$(curl -s -o "$WORK/check-jwks.out" -w '%{http_code}' "http://127.0.0.1:$JWKS_PORT/.well-known/jwks.json")
 [ "$code" = 200 ] || die "JWKS emulator: /.well-known/jwks.json answered $code: $(head -c 300 "$WORK/check-jwks.out")"
 
-# --- the gateway, one worker thread, on the proxy core -----------------------------------------
+# --- Redis for the fleet-wide limits of fu_limited_redis, on the load core ----------------------
+# No persistence (no RDB snapshots, no AOF): the bucket hashes only, in memory.
+log "redis-server on 127.0.0.1:$REDIS_PORT (core $LOAD_CPU, no persistence)"
+taskset -c "$LOAD_CPU" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+  > "$WORK/redis.log" 2>&1 &
+REDIS_PID=$!
+for _ in $(seq 1 150); do
+  [ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ] && break
+  kill -0 "$REDIS_PID" 2>/dev/null || die "redis-server exited at start: $(tail -5 "$WORK/redis.log")"
+  sleep 0.1
+done
+[ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ] || die "redis-server did not answer PING on :$REDIS_PORT"
+
+# --- the gateways, one worker thread each, on the proxy core -----------------------------------
+# Two gateway processes, because throttling_store applies to every limit of a gateway: "main"
+# serves every gateway path but fu_limited_redis; "redis" has the same configuration plus
+# throttling_store (the Redis above) and serves fu_limited_redis. Each has its own port, metrics
+# port, pid_file and upgrade_sock, its files in $WORK named after its stem (gateway,
+# gateway-redis) and its variables (GW_PORT, GW_MET_PORT, GW_PID, GW_MODE; RGW_* for redis).
+# Only the gateway of the measured path gets requests; the other one is idle.
 AKID=AKIDEXAMPLE
 SECRET=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY
 # The gateway's, nginx's and nginx + Lua's configurations (gateway_yaml, nginx_conf, nginx_lua_conf).
 # shellcheck source=load/bench_conf.sh
 . "$ROOT/load/bench_conf.sh"
+GATEWAYS=(main redis)
+# gateway_of PATH: the gateway serving a gateway path.
+gateway_of() { case "$1" in fu_limited_redis) echo redis ;; *) echo main ;; esac; }
+# gw WHICH FIELD: that gateway's PORT, MET_PORT, PID or MODE (the current value); STEM its
+# file names' stem.
+gw() {
+  local prefix=GW stem=gateway var
+  [ "$1" = redis ] && { prefix=RGW; stem=gateway-redis; }
+  [ "$2" = STEM ] && { echo "$stem"; return; }
+  var=${prefix}_$2
+  echo "${!var}"
+}
 for m in "${MODES[@]}"; do
   gateway_yaml "$m" > "$WORK/gateway-$m.yaml"
-  "$GATEWAY_BIN" -t -c "$WORK/gateway-$m.yaml" > "$WORK/gateway-t.log" 2>&1 || die "gateway config ($m): $(cat "$WORK/gateway-t.log")"
+  gateway_redis_yaml "$m" > "$WORK/gateway-redis-$m.yaml"
+  for which in "${GATEWAYS[@]}"; do
+    f=$WORK/$(gw "$which" STEM)-$m.yaml
+    "$GATEWAY_BIN" -t -c "$f" > "$WORK/gateway-t.log" 2>&1 || die "gateway config $f: $(cat "$WORK/gateway-t.log")"
+  done
 done
-# start_gateway MODE: a fresh gateway with access log MODE; its stderr (the access log, and any
-# warning) goes to $WORK/gateway-MODE.log. The access log (target `access`, info) is on only in
-# the text and json modes.
-GW_MODE=""
+# start_gateway MODE [WHICH]: a fresh gateway WHICH (main by default) with access log MODE; its
+# stderr (the access log, and any warning) goes to $WORK/STEM-MODE.log. The access log (target
+# `access`, info) is on only in the text and json modes.
+GW_MODE="" RGW_MODE=""
 start_gateway() {
-  local rust_log=warn
+  local which=${2:-main} rust_log=warn stem pid
   [ "$1" = off ] || rust_log=warn,access=info
-  GW_MODE=$1
-  RUST_LOG=$rust_log taskset -c "$PROXY_CPU" "$GATEWAY_BIN" -c "$WORK/gateway-$1.yaml" \
-    >> "$WORK/gateway.out" 2>> "$WORK/gateway-$1.log" &
-  GW_PID=$!
-  wait_http "http://127.0.0.1:$GW_PORT/healthz" gateway "$GW_PID"
+  stem=$(gw "$which" STEM)
+  RUST_LOG=$rust_log taskset -c "$PROXY_CPU" "$GATEWAY_BIN" -c "$WORK/$stem-$1.yaml" \
+    >> "$WORK/$stem.out" 2>> "$WORK/$stem-$1.log" &
+  pid=$!
+  if [ "$which" = redis ]; then RGW_PID=$pid RGW_MODE=$1; else GW_PID=$pid GW_MODE=$1; fi
+  wait_http "http://127.0.0.1:$(gw "$which" PORT)/healthz" "$stem" "$pid"
 }
+# stop_gateway [WHICH]
 stop_gateway() {
-  [ -n "$GW_PID" ] || return 0
-  kill -TERM "$GW_PID" 2>/dev/null || true
-  for _ in $(seq 1 50); do kill -0 "$GW_PID" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$GW_PID" 2>/dev/null || true
-  wait "$GW_PID" 2>/dev/null || true
-  GW_PID=""
+  local which=${1:-main} pid
+  pid=$(gw "$which" PID)
+  [ -n "$pid" ] || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  if [ "$which" = redis ]; then RGW_PID=""; else GW_PID=""; fi
 }
-restart_gateway() { stop_gateway; start_gateway "$1"; }
-log "lambda-proxy on 127.0.0.1:$GW_PORT, metrics :$MET_PORT (core $PROXY_CPU, threads: 1, access log $DETAIL_MODE)"
+restart_gateway() { stop_gateway "${2:-main}"; start_gateway "$1" "${2:-main}"; }
+log "lambda-proxy on 127.0.0.1:$GW_PORT, metrics :$GW_MET_PORT (core $PROXY_CPU, threads: 1, access log $DETAIL_MODE)"
 start_gateway "$DETAIL_MODE"
+log "lambda-proxy + throttling_store (Redis :$REDIS_PORT) on 127.0.0.1:$RGW_PORT, metrics :$RGW_MET_PORT (core $PROXY_CPU, threads: 1, access log $DETAIL_MODE)"
+start_gateway "$DETAIL_MODE" redis
 
 # --- nginx, one worker process, on the proxy core ---------------------------------------------
 mkdir -p "$WORK/nginx-tmp"
@@ -419,7 +469,7 @@ LUA=$ROOT/load/wrk/bench.lua
 REF_PATHS=(direct nginx)
 [ "$LOG_ON" = 1 ] && REF_PATHS+=(nginx_log)
 REF_PATHS+=(nginx_lua)
-GW_PATHS=(fu_apikey fu_apikey_tok fu_jwt fu_limited fu_iam invoke_raw invoke_v2)
+GW_PATHS=(fu_apikey fu_apikey_tok fu_jwt fu_limited fu_limited_redis fu_iam invoke_raw invoke_v2)
 SIGNED_PATHS=" fu_iam invoke_raw invoke_v2 "
 url_of() {
   case "$1" in
@@ -430,6 +480,7 @@ url_of() {
     fu_apikey|fu_apikey_tok) echo "http://127.0.0.1:$GW_PORT/fu/bench" ;;
     fu_jwt) echo "http://127.0.0.1:$GW_PORT/fu-jwt/bench" ;;
     fu_limited) echo "http://127.0.0.1:$GW_PORT/fu-limited/bench" ;;
+    fu_limited_redis) echo "http://127.0.0.1:$RGW_PORT/fu-limited/bench" ;;
     fu_iam) echo "http://127.0.0.1:$GW_PORT/fu-iam/bench" ;;
     invoke_raw) echo "http://127.0.0.1:$GW_PORT/invoke" ;;
     invoke_v2) echo "http://127.0.0.1:$GW_PORT/invoke-v2/bench?x=1" ;;
@@ -441,7 +492,7 @@ pids_of() {
     direct) echo "$EMU_PID" ;;
     nginx|nginx_log) echo "$NGX_PID $NGX_WORKER" ;;
     nginx_lua) echo "$LUA_PID $LUA_WORKER" ;;
-    *) echo "$GW_PID" ;;
+    *) gw "$(gateway_of "$1")" PID ;;
   esac
 }
 # The process whose peak RSS is reported.
@@ -450,28 +501,30 @@ rss_pid_of() {
     direct) echo "$EMU_PID" ;;
     nginx|nginx_log) echo "$NGX_WORKER" ;;
     nginx_lua) echo "$LUA_WORKER" ;;
-    *) echo "$GW_PID" ;;
+    *) gw "$(gateway_of "$1")" PID ;;
   esac
 }
 route_of() {
   case "$1" in
-    fu_apikey|fu_apikey_tok) echo fu-apikey ;; fu_jwt) echo fu-jwt ;; fu_limited) echo fu-limited ;; fu_iam) echo fu-iam ;;
+    fu_apikey|fu_apikey_tok) echo fu-apikey ;; fu_jwt) echo fu-jwt ;; fu_limited|fu_limited_redis) echo fu-limited ;; fu_iam) echo fu-iam ;;
     invoke_raw) echo invoke-raw ;; invoke_v2) echo invoke-v2 ;; *) echo "" ;;
   esac
 }
 # The access log of a path in the results: none (direct), off, combined (nginx's default format)
-# or the gateway's current mode; and the file it goes to (empty when off).
+# or the current mode of the path's gateway; and the file it goes to (empty when off).
 log_of() {
   case "$1" in
-    direct) echo none ;; nginx) echo off ;; nginx_log|nginx_lua) echo combined ;; *) echo "$GW_MODE" ;;
+    direct) echo none ;; nginx) echo off ;; nginx_log|nginx_lua) echo combined ;; *) gw "$(gateway_of "$1")" MODE ;;
   esac
 }
 log_file_of() {
+  local which
   case "$1" in
     nginx_log) echo "$WORK/nginx-access.log" ;;
     nginx_lua) echo "$WORK/nginx-lua-access.log" ;;
     direct|nginx) echo "" ;;
-    *) [ "$GW_MODE" = off ] || echo "$WORK/gateway-$GW_MODE.log" ;;
+    *) which=$(gateway_of "$1")
+       [ "$(gw "$which" MODE)" = off ] || echo "$WORK/$(gw "$which" STEM)-$(gw "$which" MODE).log" ;;
   esac
 }
 lines_of() { if [ -n "$1" ] && [ -f "$1" ]; then wc -l < "$1"; else echo 0; fi; }
@@ -505,6 +558,36 @@ code=$(curl -s -o "$WORK/check-fu_jwt-forged.out" -w '%{http_code}' -H 'content-
   -H "Authorization: Bearer $forged" --data-binary "@$BODY" "$(url_of fu_jwt)")
 [ "$code" = 401 ] || die "fu_jwt with a forged signature answered $code, not 401: $(head -c 300 "$WORK/check-fu_jwt-forged.out")"
 
+# scrape OUT PATH: the metrics of PATH's gateway.
+scrape() { curl -s --max-time 5 "http://127.0.0.1:$(gw "$(gateway_of "$2")" MET_PORT)/metrics" > "$1" || : > "$1"; }
+
+# redis_info OUT: Redis's per-command counts (INFO commandstats); the store's round trips are
+# its script calls (EVALSHA, and EVAL when a script is not loaded yet).
+redis_info() { redis-cli -p "$REDIS_PORT" info commandstats > "$1" 2>&1 || : > "$1"; }
+redis_script_calls() { awk -F'[:=,]' '/^cmdstat_eval(sha)?:/ {n += $3} END {print n + 0}' "$1"; }
+
+# fu_limited_redis's limits really live in Redis: after the requests above (and those below),
+# its gateway counts store decisions that succeeded (lambda_proxy_throttling_store_calls_total
+# counts one per bucket per request, served from a lease or not), Redis ran the store's scripts
+# and holds the route's and the address's bucket hashes (`lambda-proxy:tb:{...}`).
+log "checking fu_limited_redis keeps its buckets in Redis (:$REDIS_PORT)"
+for _ in $(seq 1 20); do
+  curl -s -o /dev/null -H 'content-type: application/json' --data-binary "@$BODY" "$(url_of fu_limited_redis)"
+done
+scrape "$WORK/check-redis.metrics" fu_limited_redis
+store_ok=$(awk '/^lambda_proxy_throttling_store_calls_total\{.*result="ok"/ {n += $NF} END {print n + 0}' "$WORK/check-redis.metrics")
+[ "$store_ok" -gt 0 ] || die "fu_limited_redis: no successful store call (lambda_proxy_throttling_store_calls_total: $(grep throttling_store_calls "$WORK/check-redis.metrics" | tr '\n' ' '))"
+redis_keys=$(redis-cli -p "$REDIS_PORT" --scan --pattern '*' | sort)
+[ "$(grep -c 'tb:' <<< "$redis_keys")" -ge 2 ] || die "Redis holds no route and address buckets after fu_limited_redis requests: keys: ${redis_keys:-none}"
+redis_info "$WORK/check-redis.info"
+scripts=$(redis_script_calls "$WORK/check-redis.info")
+[ "$scripts" -gt 0 ] || die "Redis ran no script for fu_limited_redis: $(tr '\n' ' ' < "$WORK/check-redis.info")"
+log "  $store_ok store calls ok, $scripts Redis script calls; keys: $(tr '\n' ' ' <<< "$redis_keys")"
+# The main gateway never calls a store.
+scrape "$WORK/check-main.metrics" fu_limited
+main_calls=$(awk '/^lambda_proxy_throttling_store_calls_total/ {n += $NF} END {print n + 0}' "$WORK/check-main.metrics")
+[ "$main_calls" = 0 ] || die "the main gateway called a throttling store $main_calls times"
+
 # run_load OUT CONNS SECONDS RATE URL [HEADER] -> one JSON line: wrk (closed loop, as fast as
 # possible) when RATE is 0, else load/fixed-rate (open loop, Poisson arrivals at RATE per second).
 # HEADER (`Name: value`: the JWT path's Authorization) goes with every request when set.
@@ -521,24 +604,26 @@ run_load() {
     grep '^FIXED_JSON ' "$1" | sed 's/^FIXED_JSON //' | tail -1
   fi
 }
-scrape() { curl -s --max-time 5 "http://127.0.0.1:$MET_PORT/metrics" > "$1" || : > "$1"; }
 
 # measure MODE PATH CONNS RATE (0: as fast as possible)
 measure() {
   local mode=$1 p=$2 conns=$3 target=$4
   local url pids rpid route tag t0 t1 e0 e1 w0 reset wrk_json hwm rss_before rss_start pc0 pc1 lc0 lc1
-  local logm logf l0 l1 hdr
+  local logm logf l0 l1 hdr redis_stats=""
   url=$(url_of "$p"); pids=$(pids_of "$p"); rpid=$(rss_pid_of "$p"); route=$(route_of "$p")
   hdr=$(header_of "$p")
   logm=$(log_of "$p"); logf=$(log_file_of "$p")
   tag="$mode-$p"
-  [ -n "$route" ] && tag="$tag-$GW_MODE"
+  [ -n "$route" ] && tag="$tag-$logm"
   rss_start=$(rss_kb "$rpid")
   local warm=${WARMUP_OVERRIDE:-$WARMUP}
   [ "$warm" -gt 0 ] && run_load "$WORK/$tag.warmup.txt" "$conns" "$warm" "$target" "$url" "$hdr" > /dev/null
   if [ -n "${NO_HWM_RESET:-}" ]; then reset=false; else reset=$(reset_hwm "$rpid"); fi
   rss_before=$(rss_kb "$rpid")
-  [ -n "$route" ] && scrape "$WORK/$tag.metrics.before"
+  [ -n "$route" ] && scrape "$WORK/$tag.metrics.before" "$p"
+  # The Redis-backed path: Redis's own command counts too (its script calls are the round trips).
+  [ "$(gateway_of "$p")" = redis ] && [ -n "$route" ] && redis_stats=$WORK/$tag.redis
+  [ -n "$redis_stats" ] && redis_info "$redis_stats.before"
   l0=$(lines_of "$logf")
   # shellcheck disable=SC2086
   t0=$(cpu_ticks $pids); e0=$(cpu_ticks "$EMU_PID"); w0=$(date +%s.%N)
@@ -548,17 +633,19 @@ measure() {
   t1=$(cpu_ticks $pids); e1=$(cpu_ticks "$EMU_PID")
   pc1=$(core_jiffies "$PROXY_CPU"); lc1=$(core_jiffies "$LOAD_CPU")
   hwm=$(hwm_kb "$rpid")
-  [ -n "$route" ] && scrape "$WORK/$tag.metrics.after"
+  [ -n "$route" ] && scrape "$WORK/$tag.metrics.after" "$p"
+  [ -n "$redis_stats" ] && redis_info "$redis_stats.after"
   # The gateway's writer thread writes within about 10 ms of a request.
   [ -n "$route" ] && [ -n "$logf" ] && sleep 0.05
   l1=$(lines_of "$logf")
-  printf '{"mode":"%s","path":"%s","log":"%s","log_lines":%s,"conns":%s,"target_rate":%s,"proxy_ticks":%s,"emu_ticks":%s,"window_s":%s,"hwm_kb":%s,"rss_start_kb":%s,"rss_before_kb":%s,"hwm_reset":%s,"proxy_core":[%s],"load_core":[%s],"route":"%s","metrics_before":"%s","metrics_after":"%s","wrk":%s}\n' \
+  printf '{"mode":"%s","path":"%s","log":"%s","log_lines":%s,"conns":%s,"target_rate":%s,"proxy_ticks":%s,"emu_ticks":%s,"window_s":%s,"hwm_kb":%s,"rss_start_kb":%s,"rss_before_kb":%s,"hwm_reset":%s,"proxy_core":[%s],"load_core":[%s],"route":"%s","metrics_before":"%s","metrics_after":"%s","redis_before":"%s","redis_after":"%s","wrk":%s}\n' \
     "$mode" "$p" "$logm" "$((l1 - l0))" "$conns" "$target" "$((t1 - t0))" "$((e1 - e0))" \
     "$(python3 -c "import time; print(round(time.time() - $w0, 3))")" "$hwm" "$rss_start" "$rss_before" "$reset" \
     "$(python3 -c "a='$pc0'.split(); b='$pc1'.split(); print(int(b[0])-int(a[0]), ',', int(b[1])-int(a[1]))")" \
     "$(python3 -c "a='$lc0'.split(); b='$lc1'.split(); print(int(b[0])-int(a[0]), ',', int(b[1])-int(a[1]))")" \
     "$route" \
-    "${route:+$WORK/$tag.metrics.before}" "${route:+$WORK/$tag.metrics.after}" "$wrk_json" >> "$RESULTS"
+    "${route:+$WORK/$tag.metrics.before}" "${route:+$WORK/$tag.metrics.after}" \
+    "${redis_stats:+$redis_stats.before}" "${redis_stats:+$redis_stats.after}" "$wrk_json" >> "$RESULTS"
   echo "$wrk_json"
 }
 rps_of() { python3 -c 'import json,sys; w=json.loads(sys.argv[1]); print(w["requests"] / (w["duration_us"] / 1e6))' "$1"; }
@@ -574,7 +661,7 @@ for p in "${REF_PATHS[@]}"; do
 done
 for p in "${GW_PATHS[@]}"; do
   for m in "${MODES[@]}"; do
-    restart_gateway "$m"
+    restart_gateway "$m" "$(gateway_of "$p")"
     log "saturation: $p, access log $m ($CONNS connections, ${WARMUP}s warm-up + ${DURATION}s)"
     w=$(measure sat "$p" "$CONNS" 0)
     SAT[$p@$m]=$(rps_of "$w")
@@ -582,6 +669,7 @@ for p in "${GW_PATHS[@]}"; do
   done
 done
 [ "$GW_MODE" = "$DETAIL_MODE" ] || restart_gateway "$DETAIL_MODE"
+[ "$RGW_MODE" = "$DETAIL_MODE" ] || restart_gateway "$DETAIL_MODE" redis
 
 # --- 2. latency (gateway in DETAIL_MODE): one connection (unloaded round trip), then a fixed rate
 # of half of each gateway path's saturation rate, with direct, nginx and (for the signed paths)
@@ -595,6 +683,9 @@ if [ "$DO_LATENCY" = 1 ]; then
     rate=$(python3 -c "print(max(1, int(float('${SAT[$p@$DETAIL_MODE]}') / 2)))")
     refs=(nginx direct)
     case "$SIGNED_PATHS" in *" $p "*) refs=(nginx_lua nginx direct) ;; esac
+    # The Redis-backed limits' added p99 is against the same route without limits at the same
+    # rate (half of fu_limited_redis's saturation rate: half load or less for fu_apikey too).
+    [ "$p" = fu_limited_redis ] && refs=(fu_apikey nginx direct)
     refs_text="${refs[*]}"
     log "fixed rate: $p, then ${refs_text// /, } at $rate req/s (Poisson arrivals over $RATE_CONNS connections)"
     for q in "$p" "${refs[@]}"; do
@@ -642,7 +733,10 @@ python3 "$ROOT/load/bench_report.py" "$RESULTS" --command "$COMMAND" --args "$AR
 log "JWKS emulator counters: $(curl -s --max-time 5 "http://127.0.0.1:$JWKS_PORT/__emulator/counters" || echo '?')"
 for m in "${MODES[@]}"; do
   [ "$m" = off ] && continue
-  log "gateway access log ($m): $(grep -vc '^\[' "$WORK/gateway-$m.log" || true) lines in $WORK/gateway-$m.log"
+  for which in "${GATEWAYS[@]}"; do
+    f=$WORK/$(gw "$which" STEM)-$m.log
+    log "$(gw "$which" STEM) access log ($m): $(grep -vc '^\[' "$f" || true) lines in $f"
+  done
 done
 cat "$REPORT"
 if [ -n "$OUT" ]; then

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The configurations of load/bench.sh's proxies, sourced by it: each function prints one, from
 # the harness's variables (WORK, ROOT, the ports, AKID and SECRET, NGINX_MODULES, JWT_ISSUER and
-# JWT_AUDIENCE).
+# JWT_AUDIENCE, REDIS_PORT).
 # shellcheck shell=bash disable=SC2154
 
 # invoke_fields FUNCTION: an Invoke route's fields for FUNCTION on the emulator (both routes').
@@ -16,20 +16,23 @@ invoke_fields() {
     aws_secret: $SECRET
 YAML
 }
-# gateway_yaml MODE: the configuration for access log MODE (off, text or json); only the
-# access_log section differs between modes.
+# gateway_yaml MODE [redis]: the main gateway's configuration for access log MODE (off, text or
+# json); only the access_log section differs between modes. With `redis`: the second gateway's
+# (gateway_redis_yaml).
 gateway_yaml() {
+  local stem=gateway port=$GW_PORT met=$GW_MET_PORT
+  [ "${2:-}" = redis ] && { stem=gateway-redis; port=$RGW_PORT; met=$RGW_MET_PORT; }
   cat <<YAML
 version: 1
 threads: 1
-pid_file: $WORK/gateway.pid
-upgrade_sock: $WORK/gateway-upgrade.sock
+pid_file: $WORK/$stem.pid
+upgrade_sock: $WORK/$stem-upgrade.sock
 grace_period_seconds: 1
 graceful_shutdown_timeout_seconds: 1
 listeners:
-  - address: 127.0.0.1:$GW_PORT
+  - address: 127.0.0.1:$port
 metrics:
-  address: 127.0.0.1:$MET_PORT
+  address: 127.0.0.1:$met
 access_log:
   enabled: $([ "$1" = off ] && echo false || echo true)
   format: $([ "$1" = json ] && echo json || echo text)
@@ -82,7 +85,21 @@ $(invoke_fields proxy)
     awsgateway_compatible_payload_version: "2.0"
     is_proxy_integration: true
 YAML
+  if [ "${2:-}" = redis ]; then
+    cat <<YAML
+# Every limit of this gateway (fu-limited's route and per-address buckets) in Redis, leased in
+# batches (src/throttling/store/mod.rs). on_failure: deny, so a store call that fails or takes
+# longer than the timeout is a 503 the harness counts as an error, not a silent fallback.
+throttling_store:
+  redis: {url: "redis://127.0.0.1:$REDIS_PORT"}
+  on_failure: deny
+  timeout: 10
+YAML
+  fi
 }
+# gateway_redis_yaml MODE: the second gateway's configuration: the main one's on its own port,
+# metrics port, pid_file and upgrade_sock, plus throttling_store (the harness's redis-server).
+gateway_redis_yaml() { gateway_yaml "$1" redis; }
 
 # nginx_conf: nginx pass-through, one worker; one server with access_log off, a second one
 # (NGX_LOG_PORT) with access_log on in the default combined format, to a file.

@@ -29,6 +29,8 @@ RSS_TARGET_KB = 64 * 1024  # 64 MiB
 LOG_COST_MAX = 0.05        # the access log may cost at most 5% of req/s
 JWT_CPU_MAX = 1.10         # a JWT authorizer with a repeated token: CPU µs/req ≤ 1.10× without
 LIMIT_RPS_MIN = 0.97       # per-process limits: ≥ 97% of the same route's req/s without them
+REDIS_RPS_MIN = 0.90       # Redis-backed limits: ≥ 90% of the same route's req/s without limits
+REDIS_P99_ADD_MAX_US = 1000  # Redis-backed limits: added p99 at half load ≤ 1 ms (same rate)
 
 LABELS = {
     "direct": "direct to the emulator",
@@ -39,6 +41,7 @@ LABELS = {
     "fu_apikey_tok": "gateway function_uri, unsigned (API key), the JWT path's token sent (no authorizer)",
     "fu_jwt": "gateway function_uri, unsigned (API key) + JWT authorizer, repeated token",
     "fu_limited": "gateway function_uri, unsigned (API key) + route and per-address limits (never reached)",
+    "fu_limited_redis": "gateway function_uri, unsigned (API key) + the same limits in Redis (throttling_store)",
     "fu_iam": "gateway function_uri, IAM-signed",
     "invoke_raw": "gateway Invoke, signed, raw event",
     "invoke_v2": "gateway Invoke, signed, API Gateway v2 event",
@@ -52,13 +55,15 @@ SHORT = {
     "fu_apikey_tok": "gateway function_uri, API key, token sent",
     "fu_jwt": "gateway function_uri, API key + JWT",
     "fu_limited": "gateway function_uri, API key + limits",
+    "fu_limited_redis": "gateway function_uri, API key + Redis limits",
     "fu_iam": "gateway function_uri, IAM-signed",
     "invoke_raw": "gateway Invoke raw, signed",
     "invoke_v2": "gateway Invoke v2, signed",
 }
 PROCESS = {"direct": "emulator", "nginx": "nginx", "nginx_log": "nginx", "nginx_lua": "nginx + lua-nginx-module"}
 REF_PATHS = ["direct", "nginx", "nginx_log", "nginx_lua"]
-GATEWAY_PATHS = ["fu_apikey", "fu_apikey_tok", "fu_jwt", "fu_limited", "fu_iam", "invoke_raw", "invoke_v2"]
+GATEWAY_PATHS = ["fu_apikey", "fu_apikey_tok", "fu_jwt", "fu_limited", "fu_limited_redis", "fu_iam", "invoke_raw",
+                 "invoke_v2"]
 SIGNED_PATHS = ["fu_iam", "invoke_raw", "invoke_v2"]
 LOG_MODES = ["off", "text", "json"]
 ROW_ORDER = REF_PATHS + [f"{p}@{m}" for p in GATEWAY_PATHS for m in LOG_MODES]
@@ -200,6 +205,55 @@ def cache_hits(r):
                    and (labels.get("result") == "hit" or not hit))
 
     return total(after, True) - total(before, True), total(after, False) - total(before, False)
+
+
+def store_calls(r):
+    """(ok, failed) calls to the throttling store over a run's window
+    (`lambda_proxy_throttling_store_calls_total`; failed: timeout or unavailable), or None."""
+    before, after = metric_lines(r.get("metrics_before")), metric_lines(r.get("metrics_after"))
+    if before is None or after is None:
+        return None
+
+    def total(samples, ok):
+        return sum(v for n, labels, v in samples if n == "lambda_proxy_throttling_store_calls_total"
+                   and (labels.get("result") == "ok") == ok)
+
+    return total(after, True) - total(before, True), total(after, False) - total(before, False)
+
+
+def redis_scripts(info_file):
+    """The store's round trips Redis served up to an `INFO commandstats` (EVALSHA + EVAL calls), or None."""
+    if not info_file or not os.path.exists(info_file):
+        return None
+    n, seen = 0, False
+    with open(info_file, encoding="utf-8") as f:
+        for line in f:
+            m = re.match(r"^cmdstat_eval(?:sha)?:calls=(\d+)", line.strip())
+            if m:
+                n, seen = n + int(m.group(1)), True
+    return n if seen else (0 if os.path.getsize(info_file) else None)
+
+
+def round_trips(r):
+    """Redis script calls (the store's round trips) over a run's window, or None."""
+    before, after = redis_scripts(r.get("redis_before")), redis_scripts(r.get("redis_after"))
+    return None if before is None or after is None else after - before
+
+
+def store_figure(r):
+    """Store calls and Redis round trips per request over a run's window, for a target's figure.
+    `lambda_proxy_throttling_store_calls_total` counts a decision per bucket per request (2 here:
+    the route's and the address's), served from a lease or not; Redis's script calls are the
+    round trips, which the leases keep far below 1 per request."""
+    reqs = max(1, r["wrk"]["requests"])
+    calls, trips = store_calls(r), round_trips(r)
+    parts = []
+    if trips is not None:
+        parts.append(f"Redis round trips (script calls) per request {trips / reqs:.3f} ({trips:,} for {reqs:,})")
+    if calls is not None:
+        parts.append(f"store calls ok per request {calls[0] / reqs:.2f} (one per bucket, lease hits included), "
+                     f"failed {calls[1]:,.0f}")
+    return "; ".join(parts) or "store calls: no metrics"
 
 
 def us(v):
@@ -416,7 +470,8 @@ class Report:
                   f"{lat[0]['conns']} keep-alive connections (one thread each, microsecond sleeps). Latency "
                   "from writing the request to reading the whole answer; *from schedule* also counts a send "
                   "delayed by its busy connection or a late client wake-up. nginx + Lua runs at the rate of each "
-                  "signed gateway path (it has no unsigned peer).")
+                  "signed gateway path (it has no unsigned peer). fu_apikey also runs at fu_limited_redis's "
+                  "rate, as the reference of the Redis-backed limits' added p99 (Targets).")
 
     def rss(self):
         p, rss1, rss2 = self.p, self.rss1, self.rss2
@@ -523,6 +578,21 @@ class Report:
                     f"{pct(lim['rps'], key['rps'])} ({lim['rps']:,.0f} vs {key['rps']:,.0f}); CPU µs/req "
                     f"{lim['cpu_us_per_req']:.1f} vs {key['cpu_us_per_req']:.1f}",
                     lim["rps"] >= LIMIT_RPS_MIN * key["rps"])
+        # Redis-backed limits (the same buckets, in Redis through throttling_store, on a second
+        # gateway): req/s against the same route without limits, same log mode (≤ 10%); met only
+        # if Redis served the store during the window and no store call failed (on_failure:
+        # deny, so a failed call is a 503 that wrk counts as a request). Redis round trips per
+        # request show the leases: one script call per batch of up to 20 tokens per bucket.
+        for m in self.modes:
+            red, key = self.gw("fu_limited_redis", m), self.gw("fu_apikey", m)
+            if red and key and key["rps"]:
+                calls, trips = store_calls(red), round_trips(red)
+                row(f"Redis-backed limits cost ≤ {1 - REDIS_RPS_MIN:.0%} of req/s: fu_limited_redis vs fu_apikey "
+                    f"(access log {m} both; Redis used, no store call failed)",
+                    f"{pct(red['rps'], key['rps'])} ({red['rps']:,.0f} vs {key['rps']:,.0f}); CPU µs/req "
+                    f"{red['cpu_us_per_req']:.1f} vs {key['cpu_us_per_req']:.1f}; {store_figure(red)}",
+                    red["rps"] >= REDIS_RPS_MIN * key["rps"] and bool(trips) and calls is not None
+                    and calls[1] == 0)
         fu_off, fu_text = self.gw("fu_apikey", "off"), self.gw("fu_apikey", "text")
         if ng and fu_off:
             row("unsigned function_uri ≥ 0.6× nginx req/s (both access logs off)",
@@ -547,6 +617,17 @@ class Report:
                 row(f"p99 at half load ≤ the nginx + Lua signer's p99 at the same rate: {label(pr['id'])}",
                     f"{us(pr['wrk']['p99_us'])} vs {us(lr['wrk']['p99_us'])} at {pr['target_rate']:,} req/s",
                     pr["wrk"]["p99_us"] <= lr["wrk"]["p99_us"])
+        # Redis-backed limits at half load: fu_limited_redis and fu_apikey at the same rate, half
+        # of fu_limited_redis's saturation rate (so half load or less for fu_apikey).
+        red, key = self.lat_run("fu_limited_redis", "fu_limited_redis"), self.lat_run("fu_limited_redis", "fu_apikey")
+        if red and key:
+            add = red["wrk"]["p99_us"] - key["wrk"]["p99_us"]
+            calls, trips = store_calls(red), round_trips(red)
+            row(f"Redis-backed limits add ≤ {us(REDIS_P99_ADD_MAX_US)} p99 at half load: fu_limited_redis vs "
+                f"fu_apikey at the same rate (half of fu_limited_redis's saturation rate, access log {self.detail})",
+                f"{us(add)} ({us(red['wrk']['p99_us'])} vs {us(key['wrk']['p99_us'])} at {red['target_rate']:,} req/s; "
+                f"p50 {us(red['wrk']['p50_us'])} vs {us(key['wrk']['p50_us'])}); {store_figure(red)}",
+                add <= REDIS_P99_ADD_MAX_US and bool(trips) and calls is not None and calls[1] == 0)
         inv = self.gw("invoke_raw", "off")
         if ng and inv:
             row("signed Invoke (raw event) ≥ 0.45× nginx req/s (both access logs off)",
@@ -616,7 +697,11 @@ class Report:
                         "nginx_lua": "lua"}.get(r["path"], "direct")
                 group = "references"
             w = r["wrk"]
-            rows.append({"label": label(rid, short=True), "kind": kind, "group": group, "rps": r["rps"],
+            text = label(rid, short=True)
+            trips = round_trips(r)
+            if trips is not None:  # the Redis-backed path: its leases at work
+                text += f" ({trips / max(1, w['requests']):.3f} Redis calls/req)"
+            rows.append({"label": text, "kind": kind, "group": group, "rps": r["rps"],
                          "p50": w["p50_us"], "p99": w["p99_us"], "p999": w["p999_us"], "errors": r["errors"]})
         any_sat = next(iter(self.sat.values()), None)
         conns = f"{any_sat['conns']} keep-alive connections" if any_sat else ""
