@@ -21,7 +21,7 @@
 //! [`RedisStore::acquire`] does not go to Redis for each request. Per key, a process holds a
 //! lease: tokens taken atomically from the shared bucket in one script call, used locally until
 //! they run out or the lease is [`LEASE_TTL`] old (unused tokens are dropped, never returned).
-//! The batch is [`LEASE_WINDOW`] (50 ms) worth of the rate, between 1 and [`MAX_BATCH`] (20)
+//! The batch is [`LEASE_WINDOW`] (50 ms) worth of the rate, between 1 and [`MAX_BATCH`] (100)
 //! and at most the burst; the script grants fewer when the bucket holds fewer. While the
 //! lease of a key is empty one refill is in flight per key: concurrent requests for that key
 //! wait for it (under the store timeout) and then share its tokens. A refused refill (an
@@ -109,7 +109,7 @@ pub const LEASE_TTL: Duration = Duration::from_millis(200);
 /// A lease is this long's worth of the rate...
 pub const LEASE_WINDOW: Duration = Duration::from_millis(50);
 /// ...and at most this many tokens.
-pub const MAX_BATCH: u64 = 20;
+pub const MAX_BATCH: u64 = 100;
 /// Longest a refused refill is remembered (a rate change is noticed within it).
 pub const MAX_REFUSED_CACHE: Duration = Duration::from_secs(1);
 /// Keys in the lease table (and in the refused-quota table).
@@ -224,6 +224,35 @@ struct Lease {
 
 #[derive(Default)]
 struct KeyLease(tokio::sync::Mutex<Lease>);
+
+impl KeyLease {
+    /// The answer of the lease in hand when it has one and nobody holds it (a refill in
+    /// flight holds it: then the caller waits for that refill under the timeout).
+    fn answer_from_lease(&self, rate: f64, burst: u64) -> Option<Admission> {
+        let mut l = self.0.try_lock().ok()?;
+        l.answer(rate, burst, Instant::now())
+    }
+}
+
+impl Lease {
+    /// A leased token (allowed), or a refusal remembered from the last refill; `None`: Redis
+    /// must be asked (no lease, an expired or empty one, another rate or burst).
+    fn answer(&mut self, rate: f64, burst: u64, now: Instant) -> Option<Admission> {
+        if self.rate != rate || self.burst != burst {
+            return None;
+        }
+        if self.tokens > 0 && self.expires.is_some_and(|e| now < e) {
+            self.tokens -= 1;
+            return Some(bucket_admission(self, now, true, None));
+        }
+        match self.refused_until {
+            Some(until) if now < until => {
+                Some(bucket_admission(self, now, false, Some(until - now)))
+            }
+            _ => None,
+        }
+    }
+}
 
 /// A refused quota period: refused locally until it ends (or the entry's 60 s are up).
 #[derive(Clone)]
@@ -409,10 +438,14 @@ impl RedisStore {
                 retry_after: None,
             });
         }
-        let deadline = tokio::time::Instant::now() + self.settings.timeout;
         let entry = self
             .leases
             .get_with_by_ref(key, || Arc::new(KeyLease::default()));
+        // Most requests are answered by the lease in hand: without a timer, without waiting.
+        if let Some(answer) = entry.answer_from_lease(rate, burst) {
+            return Ok(answer);
+        }
+        let deadline = tokio::time::Instant::now() + self.settings.timeout;
         match tokio::time::timeout_at(
             deadline,
             self.acquire_leased(&entry, key, rate, burst, deadline),
@@ -433,22 +466,15 @@ impl RedisStore {
         deadline: tokio::time::Instant,
     ) -> Result<Admission, StoreError> {
         let mut l = entry.0.lock().await;
+        if let Some(answer) = l.answer(rate, burst, Instant::now()) {
+            return Ok(answer);
+        }
         if l.rate != rate || l.burst != burst {
             *l = Lease {
                 rate,
                 burst,
                 ..Lease::default()
             };
-        }
-        let now = Instant::now();
-        if l.tokens > 0 && l.expires.is_some_and(|e| now < e) {
-            l.tokens -= 1;
-            return Ok(bucket_admission(&l, now, true, None));
-        }
-        if let Some(until) = l.refused_until {
-            if now < until {
-                return Ok(bucket_admission(&l, now, false, Some(until - now)));
-            }
         }
         let batch = lease_batch(rate, burst);
         let sent = Instant::now();
