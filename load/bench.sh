@@ -193,7 +193,12 @@ if [ "$DO_BUILD" = 1 ]; then
 fi
 # The fixed-rate load generator (std only, no dependencies), built beside the project's binaries.
 FIXED_RATE=$ROOT/target/load-tools/release/fixed-rate
-if [ "$DO_BUILD" = 1 ] || [ ! -x "$FIXED_RATE" ]; then
+# Also with --no-build when its sources are newer than the binary (an option the harness uses
+# may be new).
+stale_fixed_rate() {
+  [ -n "$(find "$ROOT/load/fixed-rate/src" "$ROOT/load/fixed-rate/Cargo.toml" -newer "$FIXED_RATE" 2>/dev/null | head -1)" ]
+}
+if [ "$DO_BUILD" = 1 ] || [ ! -x "$FIXED_RATE" ] || stale_fixed_rate; then
   log "cargo build --release --manifest-path load/fixed-rate/Cargo.toml"
   CARGO_TARGET_DIR=$ROOT/target/load-tools cargo build --release --locked \
     --manifest-path "$ROOT/load/fixed-rate/Cargo.toml" >&2
