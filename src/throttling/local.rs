@@ -29,8 +29,9 @@ pub const MAX_KEYS: usize = 100_000;
 pub const SWEEP_EVERY: Duration = Duration::from_secs(10);
 
 type Direct = RateLimiter<NotKeyed, InMemoryState, DefaultClock, StateInformationMiddleware>;
-type Keyed =
-    RateLimiter<String, DashMapStateStore<String>, DefaultClock, StateInformationMiddleware>;
+/// Callers are keyed by a 64-bit hash of who they are (`crate::throttling::CallerId`): no
+/// allocation per request; two callers sharing a bucket needs a 64-bit collision.
+type Keyed = RateLimiter<u64, DashMapStateStore<u64>, DefaultClock, StateInformationMiddleware>;
 
 /// A rate (requests per second, may be below 1) and a burst (the bucket's size).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -113,8 +114,8 @@ impl LocalLimiter {
         LocalLimiter { limit, state }
     }
 
-    /// Takes one request for `key` (ignored by a route-wide limiter).
-    pub fn check(&self, key: &str) -> Decision {
+    /// Takes one request for caller `key` (ignored by a route-wide limiter).
+    pub fn check(&self, key: u64) -> Decision {
         let outcome = match &self.state {
             State::Direct(d) => d.check(),
             State::Keyed { callers, overflow } => {
@@ -124,7 +125,7 @@ impl LocalLimiter {
                 if callers.len() >= MAX_KEYS {
                     overflow.check()
                 } else {
-                    callers.check_key(&key.to_string())
+                    callers.check_key(&key)
                 }
             }
         };
@@ -231,22 +232,22 @@ mod tests {
     #[test]
     fn burst_then_rate() {
         let l = LocalLimiter::new(Limit::new(10.0, 3).unwrap(), false);
-        let d: Vec<Decision> = (0..4).map(|_| l.check("")).collect();
+        let d: Vec<Decision> = (0..4).map(|_| l.check(0)).collect();
         assert!(d[..3].iter().all(|d| d.allowed));
         assert_eq!(d[0].remaining, 2);
         assert_eq!(d[2].remaining, 0);
         assert!(!d[3].allowed);
         assert!(d[3].wait > Duration::ZERO && d[3].wait <= Duration::from_millis(100));
         std::thread::sleep(Duration::from_millis(110));
-        assert!(l.check("").allowed);
+        assert!(l.check(0).allowed);
     }
 
     #[test]
     fn callers_have_their_own_buckets() {
         let l = LocalLimiter::new(Limit::new(1.0, 1).unwrap(), true);
-        assert!(l.check("a").allowed);
-        assert!(!l.check("a").allowed);
-        assert!(l.check("b").allowed);
+        assert!(l.check(1).allowed);
+        assert!(!l.check(1).allowed);
+        assert!(l.check(2).allowed);
         assert_eq!(l.keys(), 2);
     }
 
@@ -258,7 +259,7 @@ mod tests {
             for _ in 0..8 {
                 s.spawn(|| {
                     for _ in 0..200 {
-                        if l.check("").allowed {
+                        if l.check(0).allowed {
                             allowed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         }
                     }
@@ -272,7 +273,7 @@ mod tests {
     fn many_callers_stay_bounded() {
         let l = LocalLimiter::new(Limit::new(1000.0, 1).unwrap(), true);
         for i in 0..(MAX_KEYS + 5_000) {
-            l.check(&i.to_string());
+            l.check(i as u64);
         }
         assert!(l.keys() <= MAX_KEYS, "{}", l.keys());
         // Idle callers (full buckets again) are dropped by the sweep.

@@ -231,7 +231,8 @@ impl Throttling {
             return Ok(());
         };
         if let Some(r) = &plan.throttle {
-            self.take(route_name, "plan", r, Some(key)).await?;
+            let id = CallerId::Name(std::borrow::Cow::Borrowed(key));
+            self.take(route_name, "plan", r, Some(&id)).await?;
         }
         if let Some(q) = plan.quota {
             self.count_quota(route_name, plan, key, q).await?;
@@ -245,13 +246,13 @@ impl Throttling {
         route_name: &str,
         kind: &'static str,
         r: &RateRule,
-        id: Option<&str>,
+        id: Option<&CallerId<'_>>,
     ) -> Result<(), GatewayError> {
         let limit = r.local.limit;
         if let Some(s) = &self.store {
             let store_key = match id {
                 None => std::borrow::Cow::Borrowed(r.id.as_str()),
-                Some(id) => std::borrow::Cow::Owned(format!("{}:{}", r.id, store_safe(id))),
+                Some(id) => std::borrow::Cow::Owned(format!("{}:{}", r.id, store_safe(&id.text()))),
             };
             match s
                 .redis
@@ -271,7 +272,7 @@ impl Throttling {
                 }
             }
         }
-        let d = r.local.check(id.unwrap_or(""));
+        let d = r.local.check(id.map_or(0, CallerId::hash));
         if d.allowed {
             return Ok(());
         }
@@ -376,17 +377,52 @@ fn store_error_label(e: &store::StoreError) -> &'static str {
     }
 }
 
-/// The caller's id for a per-caller limit; `-` when the request has none (those share one
-/// bucket).
-fn caller_id(key: &CallerKey, c: &Caller) -> String {
+/// Who a per-caller limit counts: a name (client API key, claim), an address, or nobody
+/// (requests without that identity share one bucket, `-`).
+pub enum CallerId<'a> {
+    Name(std::borrow::Cow<'a, str>),
+    Ip(std::net::IpAddr),
+    Nobody,
+}
+
+/// The per-process seed of caller hashes (random: callers cannot aim at each other's bucket).
+static CALLER_SEED: std::sync::LazyLock<std::collections::hash_map::RandomState> =
+    std::sync::LazyLock::new(std::collections::hash_map::RandomState::new);
+
+impl CallerId<'_> {
+    /// The per-process limiter's key: no allocation.
+    fn hash(&self) -> u64 {
+        use std::hash::BuildHasher;
+        match self {
+            CallerId::Name(n) => CALLER_SEED.hash_one(n.as_ref()),
+            CallerId::Ip(ip) => CALLER_SEED.hash_one(ip),
+            CallerId::Nobody => CALLER_SEED.hash_one("-"),
+        }
+    }
+
+    /// The store's key part.
+    fn text(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            CallerId::Name(n) => std::borrow::Cow::Borrowed(n.as_ref()),
+            CallerId::Ip(ip) => std::borrow::Cow::Owned(ip.to_string()),
+            CallerId::Nobody => std::borrow::Cow::Borrowed("-"),
+        }
+    }
+}
+
+/// The caller's id for a per-caller limit.
+fn caller_id<'a>(key: &CallerKey, c: &Caller<'a>) -> CallerId<'a> {
     let found = match key {
-        CallerKey::ApiKey => c.api_key.map(str::to_string),
+        CallerKey::ApiKey => c
+            .api_key
+            .map(|k| CallerId::Name(std::borrow::Cow::Borrowed(k))),
         CallerKey::Claim(name) => c
             .grant
-            .and_then(|g| g.lookup(&crate::authorizers::ContextRef::Claim(name.clone()))),
-        CallerKey::Ip => c.ip.map(|ip| ip.to_string()),
+            .and_then(|g| g.lookup(&crate::authorizers::ContextRef::Claim(name.clone())))
+            .map(|v| CallerId::Name(std::borrow::Cow::Owned(v))),
+        CallerKey::Ip => c.ip.map(CallerId::Ip),
     };
-    found.unwrap_or_else(|| "-".into())
+    found.unwrap_or(CallerId::Nobody)
 }
 
 /// A caller id as part of a store key: short ones as they are, long ones (claims can be) by
