@@ -339,13 +339,13 @@ fn unauthorized(jwt: bool, invalid: Option<&str>) -> GatewayError {
 /// Runs the route's authorizer on this request: the approval, or the answer to refuse with.
 pub async fn authorize(
     invoker: &pingora::connectors::http::Connector,
-    req: &request::AuthRequest<'_>,
+    req: &crate::function_name::event::RequestView<'_>,
     route_name: &str,
     ra: &RouteAuth,
 ) -> Result<Grant, GatewayError> {
     let a = &ra.authorizer;
     let decided = |result: &str| crate::metrics::authorizer_decision(route_name, &a.name, result);
-    let identity = match req.identity(&a.identity, &ra.settings) {
+    let identity = match request::identity(req, &a.identity, &ra.settings) {
         Ok(v) => v,
         Err(_) => {
             decided("unauthorized");

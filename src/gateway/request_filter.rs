@@ -267,11 +267,13 @@ async fn authorize(
     } else {
         String::new()
     };
-    let auth_req = crate::authorizers::request::AuthRequest {
+    // The request as events see it, without a body (authorizers get none).
+    let auth_req = crate::function_name::event::RequestView {
         method: req.method.as_str(),
-        path,
+        raw_path: path,
         raw_query: req.uri.query(),
         headers: &headers,
+        body: b"",
         host: req
             .headers
             .get(http::header::HOST)
@@ -284,9 +286,11 @@ async fn authorize(
             "HTTP/1.1"
         },
         proxy_path: rest,
-        client_cert: crate::mtls::client_cert(session),
         request_id: &request_id,
         time: std::time::SystemTime::now(),
+        api_key_id: None,
+        client_cert: crate::mtls::client_cert(session),
+        authorizer: None,
     };
     crate::authorizers::authorize(&gw.invoker, &auth_req, route_name, ra).await
 }

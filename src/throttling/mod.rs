@@ -496,7 +496,7 @@ pub fn route_throttle(
 /// leases survive a SIGHUP that leaves `throttling_store` as it was).
 #[derive(Default)]
 pub struct StoreCache {
-    current: Mutex<Option<(String, Arc<RedisStore>)>>,
+    current: Mutex<Option<Arc<RedisStore>>>,
 }
 
 impl StoreCache {
@@ -505,18 +505,12 @@ impl StoreCache {
     }
 
     fn get(&self, s: store::StoreSettings) -> Result<Arc<RedisStore>, String> {
-        let id = format!(
-            "{:?} {} {:?} {}",
-            s.urls, s.cluster, s.timeout, s.key_prefix
-        );
         let mut cur = self.current.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((k, st)) = cur.as_ref() {
-            if *k == id {
-                return Ok(st.clone());
-            }
+        if let Some(st) = cur.as_ref().filter(|st| *st.settings() == s) {
+            return Ok(st.clone());
         }
         let st = RedisStore::new(s)?;
-        *cur = Some((id, st.clone()));
+        *cur = Some(st.clone());
         Ok(st)
     }
 }

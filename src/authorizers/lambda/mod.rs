@@ -18,7 +18,6 @@ use sha2::{Digest, Sha256};
 
 use super::grant::LambdaGrant;
 use super::lambda_payload::{authorizer_event, parse_verdict, route_arn, PayloadFormat, Verdict};
-use super::request::AuthRequest;
 use super::RouteAuth;
 use crate::config::{AuthorizerConf, ConfigError, PayloadVersionConf, RouteConf};
 use crate::function_name::InvokeTarget;
@@ -122,7 +121,7 @@ impl LambdaAuthorizer {
     pub async fn check(
         &self,
         invoker: &Connector,
-        req: &AuthRequest<'_>,
+        req: &crate::function_name::event::RequestView<'_>,
         identity: &[String],
         ra: &RouteAuth,
         route_name: &str,
@@ -134,7 +133,7 @@ impl LambdaAuthorizer {
             &s.api_id,
             &s.stage,
             req.method,
-            req.path,
+            req.raw_path,
         );
         let answer = match &self.cache {
             None => {
@@ -177,7 +176,7 @@ impl LambdaAuthorizer {
     async fn invoke(
         &self,
         invoker: &Connector,
-        req: &AuthRequest<'_>,
+        req: &crate::function_name::event::RequestView<'_>,
         identity: &[String],
         ra: &RouteAuth,
         arn: &str,
@@ -192,7 +191,7 @@ impl LambdaAuthorizer {
         };
         let event = Bytes::from(authorizer_event(
             self.format,
-            &req.view(),
+            req,
             &ra.settings,
             identity,
             arn,
