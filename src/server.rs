@@ -275,6 +275,7 @@ pub fn run() -> ! {
         "limiter sweep",
         crate::throttling::local::LimiterSweep {
             registry: shared.limiters.clone(),
+            stores: shared.stores.clone(),
         },
     );
     add_background(

@@ -167,20 +167,50 @@ async fn leases_serve_locally_and_expire() {
     }
     let r = RedisServer::start(&[]);
     let s = store(&r, 1000);
-    // rate 400/s → batches of 20 (50 ms worth).
-    for _ in 0..20 {
-        assert!(s.acquire("lease", 400.0, 100).await.unwrap().allowed);
+    // rate 400/s → batches of 20 (50 ms worth). Half-way through the first lease the next
+    // one is fetched ahead (the lease is young: the key is busy), so request 21 is served by
+    // it: two Redis calls for 21 requests, and none of them waited after the first.
+    for i in 0..21 {
+        let a = s.acquire("lease", 400.0, 100).await.unwrap();
+        assert!(a.allowed, "request {i}: {a:?}");
     }
-    assert_eq!(s.stats().calls_ok, 1, "20 requests from one lease");
-    assert!(s.acquire("lease", 400.0, 100).await.unwrap().allowed);
-    assert_eq!(s.stats().calls_ok, 2);
+    assert_eq!(s.stats().calls_ok, 2, "one lease and one fetched ahead");
     // 19 tokens left in the lease; after LEASE_TTL they are gone (not used, not returned).
     tokio::time::sleep(LEASE_TTL + Duration::from_millis(30)).await;
     assert!(s.acquire("lease", 400.0, 100).await.unwrap().allowed);
     assert_eq!(s.stats().calls_ok, 3, "an expired lease is not used");
+    // Used slowly (past half its life), a lease is not refilled ahead.
+    tokio::time::sleep(LEASE_TTL / 2 + Duration::from_millis(10)).await;
+    for _ in 0..15 {
+        assert!(s.acquire("lease", 400.0, 100).await.unwrap().allowed);
+    }
+    assert_eq!(s.stats().calls_ok, 3, "no refill ahead for an old lease");
     // A new rate or burst (a configuration change) drops the lease too.
     assert!(s.acquire("lease", 400.0, 99).await.unwrap().allowed);
     assert_eq!(s.stats().calls_ok, 4);
+}
+
+/// A client that goes away while its request waits for a refill does not strand the others:
+/// the refill is a task of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_waiter_does_not_stall_the_refill() {
+    if !redis_installed() {
+        return;
+    }
+    let r = RedisServer::start(&[]);
+    let s = store(&r, 1000);
+    let first = {
+        let s = s.clone();
+        tokio::spawn(async move { s.acquire("cancel", 100.0, 100).await })
+    };
+    // Drop the first request at once (its refill may or may not have been sent).
+    first.abort();
+    let t = Instant::now();
+    let a = s.acquire("cancel", 100.0, 100).await.unwrap();
+    assert!(
+        a.allowed && t.elapsed() < Duration::from_millis(500),
+        "{a:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

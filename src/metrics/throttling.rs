@@ -28,7 +28,7 @@ pub(super) static STORE_CALLS: LazyLock<IntCounterVec> = LazyLock::new(|| {
 pub(super) static KEYS: LazyLock<IntGauge> = LazyLock::new(|| {
     register_int_gauge!(
         "lambda_proxy_throttling_tracked_callers",
-        "Callers the per-process keyed limiters track (after the last sweep of idle ones)."
+        "Callers the per-process keyed limiters track, plus the buckets this process holds a lease of in the throttling store (after the last sweep of idle ones)."
     )
     .expect("register lambda_proxy_throttling_tracked_callers")
 });

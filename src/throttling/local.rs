@@ -5,12 +5,13 @@
 //! rate and burst, so a SIGHUP reload that leaves a limit as it was keeps its state (a changed
 //! limit starts full). Keyed limiters keep one cell per caller: the registry's sweeper
 //! ([`LimiterSweep`], a background service) drops callers whose bucket is full again every
-//! [`SWEEP_EVERY`], and a limiter that still holds [`MAX_KEYS`] callers sends new ones to one
-//! shared overflow bucket with the same limit until it has room, so memory is bounded
-//! whatever callers send.
+//! [`SWEEP_EVERY`], and a limiter that still holds [`MAX_KEYS`] callers (counted every
+//! [`COUNT_EVERY`] decisions) sends new ones to one shared overflow bucket with the same limit
+//! until it has room, so memory is bounded whatever callers send.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -78,8 +79,20 @@ pub struct Decision {
 
 enum State {
     Direct(Direct),
-    Keyed { callers: Keyed, overflow: Direct },
+    Keyed {
+        callers: Keyed,
+        overflow: Direct,
+        /// Decisions since the caller count was last looked at, and whether it was at the cap
+        /// then: counting callers takes every shard's lock, so it is done once per
+        /// [`COUNT_EVERY`] decisions, not per request.
+        decisions: AtomicU32,
+        full: AtomicBool,
+    },
 }
+
+/// How often (in decisions) a keyed limiter counts its callers: at most this many new callers
+/// get a bucket of their own past [`MAX_KEYS`].
+pub const COUNT_EVERY: u32 = 64;
 
 /// One per-process limiter.
 pub struct LocalLimiter {
@@ -107,6 +120,8 @@ impl LocalLimiter {
                 callers: RateLimiter::dashmap(limit.quota())
                     .with_middleware::<StateInformationMiddleware>(),
                 overflow: direct(limit),
+                decisions: AtomicU32::new(0),
+                full: AtomicBool::new(false),
             }
         } else {
             State::Direct(direct(limit))
@@ -118,11 +133,19 @@ impl LocalLimiter {
     pub fn check(&self, key: u64) -> Decision {
         let outcome = match &self.state {
             State::Direct(d) => d.check(),
-            State::Keyed { callers, overflow } => {
-                if callers.len() >= MAX_KEYS {
-                    callers.retain_recent();
+            State::Keyed {
+                callers,
+                overflow,
+                decisions,
+                full,
+            } => {
+                if decisions.fetch_add(1, Ordering::Relaxed) % COUNT_EVERY == 0 {
+                    if callers.len() >= MAX_KEYS {
+                        callers.retain_recent();
+                    }
+                    full.store(callers.len() >= MAX_KEYS, Ordering::Relaxed);
                 }
-                if callers.len() >= MAX_KEYS {
+                if full.load(Ordering::Relaxed) {
                     overflow.check()
                 } else {
                     callers.check_key(&key)
@@ -152,9 +175,10 @@ impl LocalLimiter {
     }
 
     fn sweep(&self) {
-        if let State::Keyed { callers, .. } = &self.state {
+        if let State::Keyed { callers, full, .. } = &self.state {
             callers.retain_recent();
             callers.shrink_to_fit();
+            full.store(callers.len() >= MAX_KEYS, Ordering::Relaxed);
         }
     }
 }
@@ -204,9 +228,11 @@ impl LimiterRegistry {
     }
 }
 
-/// The background service that sweeps idle callers.
+/// The background service that sweeps idle callers: the per-process limiters' and the
+/// throttling store's leases.
 pub struct LimiterSweep {
     pub registry: Arc<LimiterRegistry>,
+    pub stores: Arc<super::StoreCache>,
 }
 
 #[async_trait]
@@ -217,7 +243,7 @@ impl BackgroundService for LimiterSweep {
             tokio::select! {
                 _ = shutdown.changed() => return,
                 _ = tick.tick() => {
-                    let keys = self.registry.sweep();
+                    let keys = self.registry.sweep() + self.stores.sweep();
                     crate::metrics::throttle_keys(keys);
                 }
             }
@@ -275,7 +301,7 @@ mod tests {
         for i in 0..(MAX_KEYS + 5_000) {
             l.check(i as u64);
         }
-        assert!(l.keys() <= MAX_KEYS, "{}", l.keys());
+        assert!(l.keys() <= MAX_KEYS + COUNT_EVERY as usize, "{}", l.keys());
         // Idle callers (full buckets again) are dropped by the sweep.
         std::thread::sleep(Duration::from_millis(5));
         l.sweep();

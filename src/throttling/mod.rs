@@ -48,6 +48,8 @@ pub struct RateRule {
     pub local: Arc<LocalLimiter>,
     /// `route:<name>`, `client:<route>`, `plan:<name>`: the store key's stem.
     pub id: String,
+    /// `id`'s seeded hash: with a caller's, the store's lease key (no string per request).
+    id_hash: u64,
 }
 
 /// A route's limits.
@@ -93,8 +95,10 @@ pub struct Caller<'a> {
 }
 
 fn rule(registry: &LimiterRegistry, id: String, limit: Limit, keyed: bool) -> RateRule {
+    use std::hash::BuildHasher;
     RateRule {
         local: registry.get(&id, limit, keyed),
+        id_hash: CALLER_SEED.hash_one(&id),
         id,
     }
 }
@@ -249,14 +253,20 @@ impl Throttling {
         id: Option<&CallerId<'_>>,
     ) -> Result<(), GatewayError> {
         let limit = r.local.limit;
+        let caller = id.map_or(0, CallerId::hash);
         if let Some(s) = &self.store {
-            let store_key = match id {
-                None => std::borrow::Cow::Borrowed(r.id.as_str()),
-                Some(id) => std::borrow::Cow::Owned(format!("{}:{}", r.id, store_safe(&id.text()))),
+            use std::hash::BuildHasher;
+            let lease_key = match id {
+                None => r.id_hash,
+                Some(_) => CALLER_SEED.hash_one((r.id_hash, caller)),
+            };
+            let store_key = || match id {
+                None => r.id.clone(),
+                Some(id) => format!("{}:{}", r.id, store_safe(&id.text())),
             };
             match s
                 .redis
-                .acquire(&store_key, limit.rate, u64::from(limit.burst))
+                .acquire_keyed(lease_key, store_key, limit.rate, u64::from(limit.burst))
                 .await
             {
                 Ok(a) => {
@@ -272,7 +282,7 @@ impl Throttling {
                 }
             }
         }
-        let d = r.local.check(id.map_or(0, CallerId::hash));
+        let d = r.local.check(caller);
         if d.allowed {
             return Ok(());
         }
@@ -502,6 +512,16 @@ pub struct StoreCache {
 impl StoreCache {
     pub fn new() -> Arc<StoreCache> {
         Arc::new(StoreCache::default())
+    }
+
+    /// Drops the current store's idle leases; returns the keys it still leases.
+    pub fn sweep(&self) -> usize {
+        let cur = self
+            .current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        cur.map_or(0, |s| s.sweep())
     }
 
     fn get(&self, s: store::StoreSettings) -> Result<Arc<RedisStore>, String> {

@@ -205,7 +205,8 @@ async fn a_dead_redis_never_makes_a_request_wait() {
         "{passed} passed (at most {most:.0})"
     );
     // The breaker opened after the first failures: its gauge says so, and the failed calls
-    // are counted.
+    // are counted (all but at most one: the lease fetched ahead before Redis died may still
+    // answer the first request).
     assert_eq!(
         metric_sum(metrics, "lambda_proxy_throttling_store_circuit_open", &[]),
         Some(1.0)
@@ -223,12 +224,13 @@ async fn a_dead_redis_never_makes_a_request_wait() {
         )
         .unwrap_or(0.0);
     assert!(
-        failed >= codes.len() as f64,
+        failed + 1.0 >= codes.len() as f64,
         "store failures counted: {failed} of {}",
         codes.len()
     );
-    // deny: 503, at once.
-    for _ in 0..5 {
+    // deny: 503, at once (the first request may still be served by the lease fetched ahead
+    // before Redis died: a token Redis granted).
+    for i in 0..5 {
         let started = Instant::now();
         let r = client().get(deny.url("/limited/x")).send().await.unwrap();
         assert!(
@@ -236,6 +238,9 @@ async fn a_dead_redis_never_makes_a_request_wait() {
             "{:?}",
             started.elapsed()
         );
+        if i == 0 && r.status() == 200 {
+            continue;
+        }
         assert_eq!(r.status(), 503);
         let body: Value = r.json().await.unwrap();
         assert_eq!(body["error"], "throttling_unavailable");

@@ -19,12 +19,16 @@
 //! # Leases (token buckets)
 //!
 //! [`RedisStore::acquire`] does not go to Redis for each request. Per key, a process holds a
-//! lease: tokens taken atomically from the shared bucket in one script call, used locally until
-//! they run out or the lease is [`LEASE_TTL`] old (unused tokens are dropped, never returned).
-//! The batch is [`LEASE_WINDOW`] (50 ms) worth of the rate, between 1 and [`MAX_BATCH`] (100)
-//! and at most the burst; the script grants fewer when the bucket holds fewer. While the
-//! lease of a key is empty one refill is in flight per key: concurrent requests for that key
-//! wait for it (under the store timeout) and then share its tokens. A refused refill (an
+//! lease (`lease.rs`): tokens taken atomically from the shared bucket in one script call, used
+//! locally until they run out or are [`LEASE_TTL`] old (unused tokens are dropped, never
+//! returned). The batch is [`LEASE_WINDOW`] (50 ms) worth of the rate, between 1 and
+//! [`MAX_BATCH`] (1,000) and at most the burst; the script grants fewer when the bucket holds
+//! fewer. Refills run as tasks of their own, one per key at a time. A busy key is refilled
+//! ahead: when half a batch is left of a grant younger than half its life, the next batch is
+//! fetched while requests go on using this one, so at a steady load no request waits for Redis
+//! (a slowly used lease is not refilled ahead: those tokens would mostly expire unused). A
+//! request that finds the lease empty waits for the refill in flight (under the store
+//! timeout) and then shares its tokens. A refused refill (an
 //! empty bucket) is remembered until the bucket holds a whole batch again (at most
 //! [`MAX_REFUSED_CACHE`]; that is the `retry_after` answered), so a flood of refused requests
 //! does not reach Redis either: a saturated key costs each gateway about one call per batch
@@ -43,10 +47,14 @@
 //! three stores hammering one key (a run: 446 admitted in 2.0 s at rate 200, burst 50, against
 //! a bound of 490 and a plain shared bucket's 450; the worst 500 ms window 143, bound 190).
 //! **Under-admission:** leased tokens that go unused are lost,
-//! at most one batch per gateway per lease, and a gateway may refuse while another holds unused
-//! leased tokens: with N gateways, up to `(N - 1) × batch` tokens of a nearly empty bucket.
+//! at most two batches per gateway per lease (the one in use and the one fetched ahead), and a
+//! gateway may refuse while another holds unused leased tokens: with N gateways, up to
+//! `2 × (N - 1) × batch` tokens of a nearly empty bucket (a batch is at most 50 ms of the rate).
 //!
-//! The lease table holds at most [`MAX_LEASED_KEYS`] keys; a key unused for 10 s is evicted.
+//! The lease table holds at most [`MAX_LEASED_KEYS`] keys (a 64-bit hash of the limit and the
+//! caller each; the Redis key's text is made once per key); a key unused for [`LEASE_IDLE`] is
+//! dropped by the background sweep. While the table is full, a new key's requests each take
+//! one token from Redis without a lease (exact, one round trip each).
 //!
 //! # Quotas
 //!
@@ -89,6 +97,7 @@
 //! do not change (a new store is a new connection).
 
 mod breaker;
+mod lease;
 pub(crate) mod period;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -102,6 +111,7 @@ use redis::{FromRedisValue, Script, ScriptInvocation};
 pub use period::Period;
 
 use breaker::Breaker;
+use lease::{KeyLease, LeaseTable, Refill, Take};
 use period::Span;
 
 /// How long leased tokens may be used.
@@ -109,11 +119,16 @@ pub const LEASE_TTL: Duration = Duration::from_millis(200);
 /// A lease is this long's worth of the rate...
 pub const LEASE_WINDOW: Duration = Duration::from_millis(50);
 /// ...and at most this many tokens.
-pub const MAX_BATCH: u64 = 100;
+pub const MAX_BATCH: u64 = 1000;
 /// Longest a refused refill is remembered (a rate change is noticed within it).
 pub const MAX_REFUSED_CACHE: Duration = Duration::from_secs(1);
+/// A lease unused this long is dropped by the sweep.
+pub const LEASE_IDLE: Duration = Duration::from_secs(10);
 /// Keys in the lease table (and in the refused-quota table).
 pub const MAX_LEASED_KEYS: u64 = 100_000;
+/// Seeds the 64-bit lease keys of [`RedisStore::acquire`]'s string keys.
+static KEY_SEED: std::sync::LazyLock<std::collections::hash_map::RandomState> =
+    std::sync::LazyLock::new(std::collections::hash_map::RandomState::new);
 /// Lowest rate a bucket refills at: a rate that is not a positive number is taken as this.
 const MIN_RATE: f64 = 1e-6;
 /// Redis keeps a quota counter this long after its period ends.
@@ -209,51 +224,6 @@ enum Client {
     Cluster(Box<redis::cluster::ClusterClient>),
 }
 
-/// The lease of one bucket key in this process.
-#[derive(Default)]
-struct Lease {
-    rate: f64,
-    burst: u64,
-    tokens: u64,
-    expires: Option<Instant>,
-    refused_until: Option<Instant>,
-    /// The shared bucket after the last refill.
-    shared_remaining: u64,
-    full_at: Option<Instant>,
-}
-
-#[derive(Default)]
-struct KeyLease(tokio::sync::Mutex<Lease>);
-
-impl KeyLease {
-    /// The answer of the lease in hand when it has one and nobody holds it (a refill in
-    /// flight holds it: then the caller waits for that refill under the timeout).
-    fn answer_from_lease(&self, rate: f64, burst: u64) -> Option<Admission> {
-        let mut l = self.0.try_lock().ok()?;
-        l.answer(rate, burst, Instant::now())
-    }
-}
-
-impl Lease {
-    /// A leased token (allowed), or a refusal remembered from the last refill; `None`: Redis
-    /// must be asked (no lease, an expired or empty one, another rate or burst).
-    fn answer(&mut self, rate: f64, burst: u64, now: Instant) -> Option<Admission> {
-        if self.rate != rate || self.burst != burst {
-            return None;
-        }
-        if self.tokens > 0 && self.expires.is_some_and(|e| now < e) {
-            self.tokens -= 1;
-            return Some(bucket_admission(self, now, true, None));
-        }
-        match self.refused_until {
-            Some(until) if now < until => {
-                Some(bucket_admission(self, now, false, Some(until - now)))
-            }
-            _ => None,
-        }
-    }
-}
-
 /// A refused quota period: refused locally until it ends (or the entry's 60 s are up).
 #[derive(Clone)]
 struct Exhausted {
@@ -269,7 +239,7 @@ pub struct RedisStore {
     conn: Mutex<Option<Conn>>,
     breaker: Breaker,
     counters: Counters,
-    leases: moka::sync::Cache<String, Arc<KeyLease>>,
+    leases: LeaseTable,
     exhausted: moka::sync::Cache<String, Exhausted>,
     bucket: Script,
     quota: Script,
@@ -380,10 +350,7 @@ impl RedisStore {
                 redis::Client::open(s.urls[0].as_str()).map_err(|e| e.to_string())?,
             ))
         };
-        let leases = moka::sync::Cache::builder()
-            .max_capacity(MAX_LEASED_KEYS)
-            .time_to_idle(Duration::from_secs(10))
-            .build();
+        let leases = LeaseTable::new(MAX_LEASED_KEYS as usize);
         let exhausted = moka::sync::Cache::builder()
             .max_capacity(MAX_LEASED_KEYS)
             .time_to_live(Duration::from_secs(60))
@@ -406,6 +373,18 @@ impl RedisStore {
         &self.settings
     }
 
+    /// Drops leases unused for [`LEASE_IDLE`] (the background sweep, every 10 s); returns the
+    /// keys still leased.
+    pub fn sweep(&self) -> usize {
+        self.exhausted.run_pending_tasks();
+        self.leases.sweep(LEASE_IDLE)
+    }
+
+    /// Keys leased now.
+    pub fn leased_keys(&self) -> usize {
+        self.leases.len()
+    }
+
     /// Whether the circuit breaker is open (calls fail at once).
     pub fn breaker_open(&self) -> bool {
         self.breaker.is_open()
@@ -423,7 +402,28 @@ impl RedisStore {
 
     /// One request against the shared bucket `key`: `rate` tokens per second, `burst` bucket
     /// size. Served from this process's lease when it has tokens (see the module doc).
-    pub async fn acquire(&self, key: &str, rate: f64, burst: u64) -> Result<Admission, StoreError> {
+    pub async fn acquire(
+        self: &Arc<Self>,
+        key: &str,
+        rate: f64,
+        burst: u64,
+    ) -> Result<Admission, StoreError> {
+        use std::hash::BuildHasher;
+        let id = KEY_SEED.hash_one(key);
+        self.acquire_keyed(id, || key.to_string(), rate, burst)
+            .await
+    }
+
+    /// [`acquire`](Self::acquire) with the key given as a 64-bit hash (the request path's:
+    /// no string per request) and a function making its text, called when this process sees
+    /// the key for the first time.
+    pub async fn acquire_keyed(
+        self: &Arc<Self>,
+        id: u64,
+        key: impl FnOnce() -> String,
+        rate: f64,
+        burst: u64,
+    ) -> Result<Admission, StoreError> {
         let rate = if rate.is_finite() && rate > MIN_RATE {
             rate
         } else {
@@ -438,68 +438,114 @@ impl RedisStore {
                 retry_after: None,
             });
         }
-        let entry = self
-            .leases
-            .get_with_by_ref(key, || Arc::new(KeyLease::default()));
-        // Most requests are answered by the lease in hand: without a timer, without waiting.
-        if let Some(answer) = entry.answer_from_lease(rate, burst) {
-            return Ok(answer);
-        }
-        let deadline = tokio::time::Instant::now() + self.settings.timeout;
-        match tokio::time::timeout_at(
-            deadline,
-            self.acquire_leased(&entry, key, rate, burst, deadline),
-        )
-        .await
-        {
-            Ok(r) => r,
-            Err(_) => Err(StoreError::Timeout),
+        let prefix = &self.settings.key_prefix;
+        let mut key = Some(key);
+        let mut redis_key = || {
+            format!(
+                "{prefix}tb:{{{}}}",
+                key.take().map(|k| k()).unwrap_or_default()
+            )
+        };
+        let Some(lease) = self.leases.get(id, &mut redis_key) else {
+            return self.acquire_unleased(&redis_key(), rate, burst).await;
+        };
+        let batch = lease_batch(rate, burst);
+        let mut deadline = None;
+        loop {
+            let mut start = false;
+            let taken = lease
+                .lock()
+                .take(rate, burst, batch, Instant::now(), &mut start);
+            if start {
+                self.refill(lease.clone(), rate, burst, batch);
+            }
+            let generation = match taken {
+                Take::Answer(a) => return Ok(a),
+                Take::Wait { generation } => generation,
+            };
+            // Wait for the refill in flight: the wake-up is registered before the state is
+            // looked at again, so a refill ending in between is not missed.
+            let refilled = lease.refilled.notified();
+            let still_running = {
+                let l = lease.lock();
+                if let Some(e) = l.failed_since(generation) {
+                    return Err(e);
+                }
+                l.generation_is(generation)
+            };
+            if still_running {
+                let dl = *deadline
+                    .get_or_insert_with(|| tokio::time::Instant::now() + self.settings.timeout);
+                if tokio::time::timeout_at(dl, refilled).await.is_err() {
+                    return Err(StoreError::Timeout);
+                }
+                if let Some(e) = lease.lock().failed_since(generation) {
+                    return Err(e);
+                }
+            }
         }
     }
 
-    async fn acquire_leased(
+    /// Starts the refill of `lease` as a task of its own (its waiters do not depend on any one
+    /// request staying), under the store timeout.
+    fn refill(self: &Arc<Self>, lease: Arc<KeyLease>, rate: f64, burst: u64, batch: u64) {
+        let store = self.clone();
+        tokio::spawn(async move {
+            let sent = Instant::now();
+            let deadline = tokio::time::Instant::now() + store.settings.timeout;
+            let r = store
+                .take_tokens(&lease.redis_key, rate, burst, batch, deadline)
+                .await;
+            lease.lock().finish(rate, burst, sent, r);
+            lease.refilled.notify_waiters();
+        });
+    }
+
+    /// One script call taking up to `batch` tokens from the shared bucket `redis_key`.
+    async fn take_tokens(
         &self,
-        entry: &KeyLease,
-        key: &str,
+        redis_key: &str,
         rate: f64,
         burst: u64,
+        batch: u64,
         deadline: tokio::time::Instant,
-    ) -> Result<Admission, StoreError> {
-        let mut l = entry.0.lock().await;
-        if let Some(answer) = l.answer(rate, burst, Instant::now()) {
-            return Ok(answer);
-        }
-        if l.rate != rate || l.burst != burst {
-            *l = Lease {
-                rate,
-                burst,
-                ..Lease::default()
-            };
-        }
-        let batch = lease_batch(rate, burst);
-        let sent = Instant::now();
-        let mut inv = self
-            .bucket
-            .key(format!("{}tb:{{{key}}}", self.settings.key_prefix));
+    ) -> Result<Refill, StoreError> {
+        let mut inv = self.bucket.key(redis_key);
         inv.arg(rate.to_string()).arg(burst).arg(batch);
         let (granted, left, full_ms, retry_ms): (u64, u64, u64, u64) =
             self.call(&inv, deadline).await?;
-        l.shared_remaining = left;
-        l.full_at = sent.checked_add(Duration::from_millis(full_ms));
-        if granted == 0 {
-            l.tokens = 0;
-            let until = sent + Duration::from_millis(retry_ms.max(1)).min(MAX_REFUSED_CACHE);
-            l.refused_until = Some(until);
-            let now = Instant::now();
-            let retry = until
-                .saturating_duration_since(now)
-                .max(Duration::from_millis(1));
-            return Ok(bucket_admission(&l, now, false, Some(retry)));
-        }
-        l.tokens = granted - 1;
-        l.expires = Some(sent + LEASE_TTL);
-        l.refused_until = None;
-        Ok(bucket_admission(&l, Instant::now(), true, None))
+        Ok(Refill {
+            granted,
+            left,
+            full_ms,
+            retry_ms,
+        })
+    }
+
+    /// A key the full lease table has no room for: one token straight from Redis per request.
+    async fn acquire_unleased(
+        &self,
+        redis_key: &str,
+        rate: f64,
+        burst: u64,
+    ) -> Result<Admission, StoreError> {
+        let sent = Instant::now();
+        let deadline = tokio::time::Instant::now() + self.settings.timeout;
+        let r = self
+            .take_tokens(redis_key, rate, burst, 1, deadline)
+            .await?;
+        Ok(Admission {
+            allowed: r.granted > 0,
+            limit: burst,
+            remaining: r.left,
+            reset: Duration::from_millis(r.full_ms),
+            retry_after: (r.granted == 0).then(|| {
+                let until = sent + Duration::from_millis(r.retry_ms.max(1));
+                until
+                    .saturating_duration_since(Instant::now())
+                    .max(Duration::from_millis(1))
+            }),
+        })
     }
 
     /// One request against the quota `key`: at most `limit` per period (UTC; weeks start on
@@ -628,24 +674,6 @@ impl RedisStore {
     }
 }
 
-fn bucket_admission(l: &Lease, now: Instant, allowed: bool, retry: Option<Duration>) -> Admission {
-    let leased = if l.expires.is_some_and(|e| now < e) {
-        l.tokens
-    } else {
-        0
-    };
-    Admission {
-        allowed,
-        limit: l.burst,
-        remaining: (l.shared_remaining + leased).min(l.burst),
-        reset: l
-            .full_at
-            .map(|f| f.saturating_duration_since(now))
-            .unwrap_or(Duration::ZERO),
-        retry_after: retry,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -691,8 +719,10 @@ mod tests {
     fn batch_sizes() {
         assert_eq!(lease_batch(1.0, 10), 1);
         assert_eq!(lease_batch(100.0, 10), 5);
-        assert_eq!(lease_batch(10_000.0, 1_000), MAX_BATCH);
+        assert_eq!(lease_batch(10_000.0, 1_000), 500);
+        assert_eq!(lease_batch(100_000.0, 10_000), MAX_BATCH);
         assert_eq!(lease_batch(10_000.0, 3), 3);
-        assert_eq!(lease_batch(f64::INFINITY, 100), MAX_BATCH);
+        assert_eq!(lease_batch(f64::INFINITY, 100), 100);
+        assert_eq!(lease_batch(f64::INFINITY, 100_000), MAX_BATCH);
     }
 }
