@@ -34,6 +34,8 @@ DO_LATENCY=1
 DO_RSS=1
 DO_BUILD=1
 DO_INSTALL=1
+PAIR_ROUNDS=5      # rounds of each feature-cost pair (0: none)
+PAIR_SECONDS=4     # seconds per measured run of a pair (after 1 s of warm-up)
 OUT=""
 KEEP=0
 # Gateway access log modes of the saturation runs: off (access_log.enabled: false, RUST_LOG=warn,
@@ -52,6 +54,9 @@ usage: load/bench.sh [options]
   --proxy-cpu N     core for the proxy under test (default 0)
   --load-cpu N      core for wrk and the emulator (default 1)
   --no-latency      skip the latency runs (1 connection; fixed rate)
+  --pair-rounds N   rounds of each feature-cost pair, alternating in one gateway process
+                    (default 5; 0 skips them)
+  --pair-seconds S  seconds per measured run of a pair (default 4, after 1 s of warm-up)
   --no-rss          skip the 1,000-client RSS runs
   --no-build        use the existing target/release binaries (fixed-rate is built if missing)
   --no-install      do not apt-get install missing tools (nginx, wrk, taskset, curl, openssl,
@@ -84,6 +89,8 @@ while [ $# -gt 0 ]; do
     --proxy-cpu) PROXY_CPU=$2; shift 2 ;;
     --load-cpu) LOAD_CPU=$2; shift 2 ;;
     --no-latency) DO_LATENCY=0; shift ;;
+    --pair-rounds) PAIR_ROUNDS=$2; shift 2 ;;
+    --pair-seconds) PAIR_SECONDS=$2; shift 2 ;;
     --no-rss) DO_RSS=0; shift ;;
     --no-build) DO_BUILD=0; shift ;;
     --no-install) DO_INSTALL=0; shift ;;
@@ -96,10 +103,12 @@ while [ $# -gt 0 ]; do
   esac
 done
 COMMAND="./load/bench.sh${*:+ $*}"
-for n in "$DURATION" "$WARMUP" "$CONNS" "$BODY_BYTES" "$RSS_CONNS" "$RATE_CONNS" "$PROXY_CPU" "$LOAD_CPU"; do
+for n in "$DURATION" "$WARMUP" "$CONNS" "$BODY_BYTES" "$RSS_CONNS" "$RATE_CONNS" "$PROXY_CPU" "$LOAD_CPU" \
+  "$PAIR_ROUNDS" "$PAIR_SECONDS"; do
   case "$n" in ''|*[!0-9]*) echo "bench.sh: not a whole number: $n" >&2; exit 2 ;; esac
 done
 [ "$DURATION" -gt 0 ] || { echo "bench.sh: --duration must be at least 1" >&2; exit 2; }
+[ "$PAIR_SECONDS" -gt 0 ] || { echo "bench.sh: --pair-seconds must be at least 1" >&2; exit 2; }
 IFS=, read -r -a MODES <<< "$LOG_MODES"
 [ ${#MODES[@]} -gt 0 ] || { echo "bench.sh: --access-log-modes: empty list" >&2; exit 2; }
 LOG_ON=0          # 1 when a mode with the access log on is listed (nginx then runs it on too)
@@ -112,7 +121,7 @@ done
 # The mode of the unloaded, fixed-rate and RSS runs: text (the gateway's default) when listed.
 DETAIL_MODE=${MODES[0]}
 [ -n "${SEEN[text]:-}" ] && DETAIL_MODE=text
-ARGS_TEXT="access_log_modes=${LOG_MODES} detail_mode=${DETAIL_MODE} duration=${DURATION}s warmup=${WARMUP}s connections=${CONNS} body=${BODY_BYTES}B rate_connections=${RATE_CONNS} rss_connections=${RSS_CONNS} proxy_cpu=${PROXY_CPU} load_cpu=${LOAD_CPU}"
+ARGS_TEXT="access_log_modes=${LOG_MODES} detail_mode=${DETAIL_MODE} duration=${DURATION}s warmup=${WARMUP}s connections=${CONNS} body=${BODY_BYTES}B rate_connections=${RATE_CONNS} rss_connections=${RSS_CONNS} proxy_cpu=${PROXY_CPU} load_cpu=${LOAD_CPU} pair_rounds=${PAIR_ROUNDS} pair_seconds=${PAIR_SECONDS}s"
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -127,7 +136,7 @@ estimate_seconds() {
   total=$((n_sat * (run + 1)))
   if [ "$DO_LATENCY" = 1 ]; then
     # unloaded: 3 references + 8 gateway paths; fixed rate: 8 gateway paths + nginx + direct
-    # each, + nginx + Lua for the 3 signed ones, + fu_apikey at fu_limited_redis's rate
+    # each, + nginx + Lua for the 3 signed ones, + fu_apikey_rgw at fu_limited_redis's rate
     total=$((total + (3 + n_gw + 3 * n_gw + 3 + 1) * (run + 1)))
     restarts=$((restarts + 2))
   fi
@@ -136,6 +145,8 @@ estimate_seconds() {
     total=$((total + 4 * (run + DURATION + 4)))
     restarts=$((restarts + 2))
   fi
+  # feature-cost pairs: 3 pairs × rounds × 2 runs of 1 s warm-up + PAIR_SECONDS
+  total=$((total + 3 * PAIR_ROUNDS * 2 * (1 + PAIR_SECONDS + 1)))
   echo $((total + restarts + 10))
 }
 EST=$(estimate_seconds)
@@ -362,7 +373,7 @@ SECRET=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY
 . "$ROOT/load/bench_conf.sh"
 GATEWAYS=(main redis)
 # gateway_of PATH: the gateway serving a gateway path.
-gateway_of() { case "$1" in fu_limited_redis) echo redis ;; *) echo main ;; esac; }
+gateway_of() { case "$1" in fu_limited_redis|fu_apikey_rgw) echo redis ;; *) echo main ;; esac; }
 # gw WHICH FIELD: that gateway's PORT, MET_PORT, PID or MODE (the current value); STEM its
 # file names' stem.
 gw() {
@@ -483,6 +494,7 @@ url_of() {
     nginx_log) echo "http://127.0.0.1:$NGX_LOG_PORT/open/bench" ;;
     nginx_lua) echo "http://127.0.0.1:$LUA_PORT/url/bench" ;;
     fu_apikey|fu_apikey_tok) echo "http://127.0.0.1:$GW_PORT/fu/bench" ;;
+    fu_apikey_rgw) echo "http://127.0.0.1:$RGW_PORT/fu/bench" ;;
     fu_jwt) echo "http://127.0.0.1:$GW_PORT/fu-jwt/bench" ;;
     fu_limited) echo "http://127.0.0.1:$GW_PORT/fu-limited/bench" ;;
     fu_limited_redis) echo "http://127.0.0.1:$RGW_PORT/fu-limited/bench" ;;
@@ -511,7 +523,7 @@ rss_pid_of() {
 }
 route_of() {
   case "$1" in
-    fu_apikey|fu_apikey_tok) echo fu-apikey ;; fu_jwt) echo fu-jwt ;; fu_limited|fu_limited_redis) echo fu-limited ;; fu_iam) echo fu-iam ;;
+    fu_apikey|fu_apikey_tok|fu_apikey_rgw) echo fu-apikey ;; fu_jwt) echo fu-jwt ;; fu_limited|fu_limited_redis) echo fu-limited ;; fu_iam) echo fu-iam ;;
     invoke_raw) echo invoke-raw ;; invoke_v2) echo invoke-v2 ;; *) echo "" ;;
   esac
 }
@@ -544,7 +556,7 @@ header_of() {
 }
 
 log "checking every path answers 200 (fu_jwt with its token)"
-for p in "${REF_PATHS[@]}" "${GW_PATHS[@]}"; do
+for p in "${REF_PATHS[@]}" "${GW_PATHS[@]}" fu_apikey_rgw; do
   hdr=$(header_of "$p")
   code=$(curl -s -o "$WORK/check-$p.out" -w '%{http_code}' -H 'content-type: application/json' \
     ${hdr:+-H "$hdr"} --data-binary "@$BODY" "$(url_of "$p")")
@@ -676,6 +688,28 @@ done
 [ "$GW_MODE" = "$DETAIL_MODE" ] || restart_gateway "$DETAIL_MODE"
 [ "$RGW_MODE" = "$DETAIL_MODE" ] || restart_gateway "$DETAIL_MODE" redis
 
+# --- 1b. feature costs, each against its baseline in the same gateway process (access log in
+# DETAIL_MODE): PAIR_ROUNDS rounds of a short run of each, the order alternating by round
+# (base, feature; feature, base; ...) so that a slow drift of the machine cancels out. The runs
+# above compare freshly started processes, whose speed differs by several percent between
+# starts of one configuration on this VM; the pairs take that out of a feature's cost. The
+# report's cost targets use the median of the rounds' ratios.
+PAIRS=("fu_apikey fu_limited" "fu_apikey_tok fu_jwt" "fu_apikey_rgw fu_limited_redis")
+if [ "$PAIR_ROUNDS" -gt 0 ]; then
+  for pair in "${PAIRS[@]}"; do
+    read -r base feature <<< "$pair"
+    log "feature cost: $feature against $base in one gateway process ($PAIR_ROUNDS rounds, access log $DETAIL_MODE, ${PAIR_SECONDS}s each)"
+    for round in $(seq 1 "$PAIR_ROUNDS"); do
+      order=("$base" "$feature")
+      [ $((round % 2)) = 0 ] && order=("$feature" "$base")
+      for q in "${order[@]}"; do
+        w=$(WARMUP_OVERRIDE=1 DURATION_OVERRIDE=$PAIR_SECONDS measure "pair:$feature:$round" "$q" "$CONNS" 0)
+        log "  round $round, $q: $(printf '%.0f' "$(rps_of "$w")") req/s"
+      done
+    done
+  done
+fi
+
 # --- 2. latency (gateway in DETAIL_MODE): one connection (unloaded round trip), then a fixed rate
 # of half of each gateway path's saturation rate, with direct, nginx and (for the signed paths)
 # nginx + Lua at the same rate as references.
@@ -688,9 +722,10 @@ if [ "$DO_LATENCY" = 1 ]; then
     rate=$(python3 -c "print(max(1, int(float('${SAT[$p@$DETAIL_MODE]}') / 2)))")
     refs=(nginx direct)
     case "$SIGNED_PATHS" in *" $p "*) refs=(nginx_lua nginx direct) ;; esac
-    # The Redis-backed limits' added p99 is against the same route without limits at the same
-    # rate (half of fu_limited_redis's saturation rate: half load or less for fu_apikey too).
-    [ "$p" = fu_limited_redis ] && refs=(fu_apikey nginx direct)
+    # The Redis-backed limits' added p99 is against the same route without limits, in the same
+    # gateway process (fu_apikey_rgw), at the same rate (half of fu_limited_redis's saturation
+    # rate: half load or less for the route without limits too).
+    [ "$p" = fu_limited_redis ] && refs=(fu_apikey_rgw nginx direct)
     refs_text="${refs[*]}"
     log "fixed rate: $p, then ${refs_text// /, } at $rate req/s (Poisson arrivals over $RATE_CONNS connections)"
     for q in "$p" "${refs[@]}"; do

@@ -42,6 +42,7 @@ LABELS = {
     "fu_jwt": "gateway function_uri, unsigned (API key) + JWT authorizer, repeated token",
     "fu_limited": "gateway function_uri, unsigned (API key) + route and per-address limits (never reached)",
     "fu_limited_redis": "gateway function_uri, unsigned (API key) + the same limits in Redis (throttling_store)",
+    "fu_apikey_rgw": "gateway function_uri, unsigned (API key), served by the Redis gateway (no limits on this route)",
     "fu_iam": "gateway function_uri, IAM-signed",
     "invoke_raw": "gateway Invoke, signed, raw event",
     "invoke_v2": "gateway Invoke, signed, API Gateway v2 event",
@@ -56,14 +57,18 @@ SHORT = {
     "fu_jwt": "gateway function_uri, API key + JWT",
     "fu_limited": "gateway function_uri, API key + limits",
     "fu_limited_redis": "gateway function_uri, API key + Redis limits",
+    "fu_apikey_rgw": "gateway function_uri, API key (Redis gateway)",
     "fu_iam": "gateway function_uri, IAM-signed",
     "invoke_raw": "gateway Invoke raw, signed",
     "invoke_v2": "gateway Invoke v2, signed",
 }
 PROCESS = {"direct": "emulator", "nginx": "nginx", "nginx_log": "nginx", "nginx_lua": "nginx + lua-nginx-module"}
 REF_PATHS = ["direct", "nginx", "nginx_log", "nginx_lua"]
-GATEWAY_PATHS = ["fu_apikey", "fu_apikey_tok", "fu_jwt", "fu_limited", "fu_limited_redis", "fu_iam", "invoke_raw",
-                 "invoke_v2"]
+GATEWAY_PATHS = ["fu_apikey", "fu_apikey_tok", "fu_jwt", "fu_limited", "fu_limited_redis", "fu_apikey_rgw", "fu_iam",
+                 "invoke_raw", "invoke_v2"]
+# Feature-cost pairs (bench.sh's PAIRS): the feature's path and its baseline, measured in
+# alternating rounds in one gateway process.
+PAIRS = [("fu_limited", "fu_apikey"), ("fu_jwt", "fu_apikey_tok"), ("fu_limited_redis", "fu_apikey_rgw")]
 SIGNED_PATHS = ["fu_iam", "invoke_raw", "invoke_v2"]
 LOG_MODES = ["off", "text", "json"]
 ROW_ORDER = REF_PATHS + [f"{p}@{m}" for p in GATEWAY_PATHS for m in LOG_MODES]
@@ -298,6 +303,7 @@ class Report:
         self.sat = {r["id"]: r for r in runs if r["mode"] == "sat"}
         self.seq = {r["id"]: r for r in runs if r["mode"] == "seq"}
         self.lat = [r for r in runs if r["mode"].startswith("lat:")]
+        self.pair_runs = [r for r in runs if r["mode"].startswith("pair:")]
         self.rss1 = {r["id"]: r for r in runs if r["mode"] == "rss1"}
         self.rss2 = {r["id"]: r for r in runs if r["mode"] == "rss2"}
         self.modes = [m for m in LOG_MODES if any(f"{p}@{m}" in self.sat for p in GATEWAY_PATHS)]
@@ -470,8 +476,9 @@ class Report:
                   f"{lat[0]['conns']} keep-alive connections (one thread each, microsecond sleeps). Latency "
                   "from writing the request to reading the whole answer; *from schedule* also counts a send "
                   "delayed by its busy connection or a late client wake-up. nginx + Lua runs at the rate of each "
-                  "signed gateway path (it has no unsigned peer). fu_apikey also runs at fu_limited_redis's "
-                  "rate, as the reference of the Redis-backed limits' added p99 (Targets).")
+                  "signed gateway path (it has no unsigned peer). The same route without limits on the Redis "
+                  "gateway (fu_apikey_rgw: the same process) also runs at fu_limited_redis's rate, as the "
+                  "reference of the Redis-backed limits' added p99 (Targets).")
 
     def rss(self):
         p, rss1, rss2 = self.p, self.rss1, self.rss2
@@ -525,6 +532,53 @@ class Report:
             p(line)
         p()
 
+    def pair(self, feature):
+        """A feature-cost pair's rounds: {"rounds": [(feature run, base run)], "rps": median
+        ratio of req/s, "cpu": median ratio of CPU µs/req, "rps_range": (min, max)}; None
+        without runs."""
+        base = dict(PAIRS).get(feature)
+        by_round = {}
+        for r in self.pair_runs:
+            _, feat, rnd = r["mode"].split(":")
+            if feat == feature:
+                by_round.setdefault(int(rnd), {})[r["path"]] = r
+        rounds = [(d[feature], d[base]) for _, d in sorted(by_round.items()) if feature in d and base in d]
+        if not rounds or any(not b["rps"] or not b["cpu_us_per_req"] for _, b in rounds):
+            return None
+
+        def median(xs):
+            xs = sorted(xs)
+            n = len(xs)
+            return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+
+        rps = [f["rps"] / b["rps"] for f, b in rounds]
+        cpu = [f["cpu_us_per_req"] / b["cpu_us_per_req"] for f, b in rounds]
+        return {"rounds": rounds, "rps": median(rps), "cpu": median(cpu), "rps_range": (min(rps), max(rps)),
+                "cpu_range": (min(cpu), max(cpu)), "base": base}
+
+    def pairs(self):
+        present = [f for f, _ in PAIRS if self.pair(f)]
+        if not present:
+            return
+        self.table_head("Feature costs in one gateway process (alternating rounds)",
+                        "feature | baseline | rounds | req/s ratio, median (min–max) | "
+                        "CPU µs/req ratio, median (min–max) | errors", left=2)
+        for f in present:
+            st = self.pair(f)
+            errors = sum(a["errors"] + b["errors"] for a, b in st["rounds"])
+            lo, hi = st["rps_range"]
+            clo, chi = st["cpu_range"]
+            self.p(f"| {SHORT[f]} | {SHORT[st['base']]} | {len(st['rounds'])} | {st['rps']:.3f} "
+                   f"({lo:.3f}–{hi:.3f}) | {st['cpu']:.3f} ({clo:.3f}–{chi:.3f}) | {errors:,} |")
+        self.p()
+        log = self.pair_runs[0]["log"]
+        self.para(
+            f"Each feature against its baseline in the same gateway process (access log {log}), short "
+            "saturation runs alternating base, feature, then feature, base, and so on; a round's ratio is "
+            "feature ÷ base. On this VM two fresh starts of one configuration differ by several percent "
+            "(see the saturation table), more than the costs measured here; alternating in one process takes "
+            "that out. The cost targets use the medians.")
+
     def targets(self):
         p, sat = self.p, self.sat
         self.table_head("Targets", "target | figure | met", left=3)
@@ -550,9 +604,24 @@ class Report:
                 r["rps"] >= want * lua["rps"])
         # The JWT authorizer's cost with a repeated token (verified tokens cached by SHA-256):
         # CPU per request against the same route without an authorizer receiving the same
+        # request (fu_apikey_tok: the token sent, not checked), in one process, alternating.
+        st = self.pair("fu_jwt")
+        if st:
+            last = st["rounds"][-1][0]
+            hits = cache_hits(last)
+            cached = (f"; token cache hits {hits[0] / hits[1]:.3%} of {hits[1]:,.0f} lookups (last round)"
+                      if hits and hits[1] else "")
+            row(f"JWT authorizer, repeated token: CPU µs/req of fu_jwt ≤ {JWT_CPU_MAX:.2f} × fu_apikey_tok "
+                f"(the same request without an authorizer; one process, {len(st['rounds'])} alternating rounds, "
+                f"access log {last['log']})",
+                f"{st['cpu']:.3f}× median ({st['cpu_range'][0]:.3f}–{st['cpu_range'][1]:.3f}); req/s ratio "
+                f"{st['rps']:.3f}{cached}",
+                st["cpu"] <= JWT_CPU_MAX)
+        # The JWT authorizer's cost with a repeated token (verified tokens cached by SHA-256):
+        # CPU per request against the same route without an authorizer receiving the same
         # request (fu_apikey_tok: the token sent, not checked), in the same log mode; the
         # figure also shows the route without the token header (fu_apikey).
-        for m in self.modes:
+        for m in ([] if st else self.modes):
             jwt = self.gw("fu_jwt", m)
             base_key = "fu_apikey_tok" if self.gw("fu_apikey_tok", m) else "fu_apikey"
             key, plain = self.gw(base_key, m), self.gw("fu_apikey", m)
@@ -569,8 +638,17 @@ class Report:
                     f"({pct(jwt['rps'], key['rps'])}){no_header}{cached}",
                     jwt["cpu_us_per_req"] <= JWT_CPU_MAX * key["cpu_us_per_req"])
         # Per-process limits (a route bucket and a per-address bucket that never refuse): req/s
+        # against the same route without limits (issue 16: ≤ 3%), in one process, alternating.
+        st = self.pair("fu_limited")
+        if st:
+            row(f"per-process limits cost ≤ {1 - LIMIT_RPS_MIN:.0%} of req/s: fu_limited vs fu_apikey "
+                f"(one process, {len(st['rounds'])} alternating rounds, access log {st['rounds'][0][0]['log']})",
+                f"{(st['rps'] - 1) * 100:+.1f}% req/s median ({(st['rps_range'][0] - 1) * 100:+.1f}…"
+                f"{(st['rps_range'][1] - 1) * 100:+.1f}%); CPU µs/req ratio {st['cpu']:.3f}",
+                st["rps"] >= LIMIT_RPS_MIN)
+        # Per-process limits (a route bucket and a per-address bucket that never refuse): req/s
         # against the same route without limits, same log mode (issue 16: ≤ 3%).
-        for m in self.modes:
+        for m in ([] if st else self.modes):
             lim, key = self.gw("fu_limited", m), self.gw("fu_apikey", m)
             if lim and key and key["rps"]:
                 row(f"per-process limits cost ≤ {1 - LIMIT_RPS_MIN:.0%} of req/s: fu_limited vs fu_apikey "
@@ -578,12 +656,33 @@ class Report:
                     f"{pct(lim['rps'], key['rps'])} ({lim['rps']:,.0f} vs {key['rps']:,.0f}); CPU µs/req "
                     f"{lim['cpu_us_per_req']:.1f} vs {key['cpu_us_per_req']:.1f}",
                     lim["rps"] >= LIMIT_RPS_MIN * key["rps"])
+        # Redis-backed limits (the same buckets in Redis through throttling_store, on the second
+        # gateway) against the same route without limits on that gateway, in one process,
+        # alternating (≤ 10%); met only if Redis served the store in every round and no store
+        # call failed (on_failure: deny, so a failed call is a 503 that wrk counts).
+        st = self.pair("fu_limited_redis")
+        if st:
+            feats = [f for f, _ in st["rounds"]]
+            calls = [store_calls(f) for f in feats]
+            trips = [round_trips(f) for f in feats]
+            used = all(t for t in trips) and all(c is not None for c in calls)
+            failed = sum(c[1] for c in calls if c)
+            total_trips = sum(t or 0 for t in trips)
+            reqs = sum(f["wrk"]["requests"] for f in feats)
+            row(f"Redis-backed limits cost ≤ {1 - REDIS_RPS_MIN:.0%} of req/s: fu_limited_redis vs fu_apikey_rgw "
+                f"(one process, {len(st['rounds'])} alternating rounds, access log {feats[0]['log']}; Redis used, "
+                "no store call failed)",
+                f"{(st['rps'] - 1) * 100:+.1f}% req/s median ({(st['rps_range'][0] - 1) * 100:+.1f}…"
+                f"{(st['rps_range'][1] - 1) * 100:+.1f}%); CPU µs/req ratio {st['cpu']:.3f}; Redis round trips "
+                f"per request {total_trips / max(1, reqs):.4f} ({total_trips:,} for {reqs:,}); failed store "
+                f"calls {failed:,.0f}",
+                st["rps"] >= REDIS_RPS_MIN and used and failed == 0)
         # Redis-backed limits (the same buckets, in Redis through throttling_store, on a second
         # gateway): req/s against the same route without limits, same log mode (≤ 10%); met only
         # if Redis served the store during the window and no store call failed (on_failure:
         # deny, so a failed call is a 503 that wrk counts as a request). Redis round trips per
         # request show the leases: one script call per batch of up to 20 tokens per bucket.
-        for m in self.modes:
+        for m in ([] if st else self.modes):
             red, key = self.gw("fu_limited_redis", m), self.gw("fu_apikey", m)
             if red and key and key["rps"]:
                 calls, trips = store_calls(red), round_trips(red)
@@ -619,12 +718,14 @@ class Report:
                     pr["wrk"]["p99_us"] <= lr["wrk"]["p99_us"])
         # Redis-backed limits at half load: fu_limited_redis and fu_apikey at the same rate, half
         # of fu_limited_redis's saturation rate (so half load or less for fu_apikey).
-        red, key = self.lat_run("fu_limited_redis", "fu_limited_redis"), self.lat_run("fu_limited_redis", "fu_apikey")
+        red = self.lat_run("fu_limited_redis", "fu_limited_redis")
+        ref = "fu_apikey_rgw" if self.lat_run("fu_limited_redis", "fu_apikey_rgw") else "fu_apikey"
+        key = self.lat_run("fu_limited_redis", ref)
         if red and key:
             add = red["wrk"]["p99_us"] - key["wrk"]["p99_us"]
             calls, trips = store_calls(red), round_trips(red)
             row(f"Redis-backed limits add ≤ {us(REDIS_P99_ADD_MAX_US)} p99 at half load: fu_limited_redis vs "
-                f"fu_apikey at the same rate (half of fu_limited_redis's saturation rate, access log {self.detail})",
+                f"{ref} at the same rate (half of fu_limited_redis's saturation rate, access log {self.detail})",
                 f"{us(add)} ({us(red['wrk']['p99_us'])} vs {us(key['wrk']['p99_us'])} at {red['target_rate']:,} req/s; "
                 f"p50 {us(red['wrk']['p50_us'])} vs {us(key['wrk']['p50_us'])}); {store_figure(red)}",
                 add <= REDIS_P99_ADD_MAX_US and bool(trips) and calls is not None and calls[1] == 0)
@@ -727,6 +828,7 @@ def main():
     rep.fixed_rate()
     rep.rss()
     rep.reuse_table()
+    rep.pairs()
     rep.targets()
     if a.chart:
         rep.chart(a.chart)
