@@ -51,8 +51,9 @@ pub(super) struct Lease {
     burst: u64,
     current: Option<Grant>,
     next: Option<Grant>,
-    /// A refill task is running for this key.
-    refilling: bool,
+    /// A refill task is running for this key; it is given up for lost (a task that never
+    /// ended, e.g. its runtime went away) at this instant, and another may start.
+    refilling: Option<Instant>,
     /// Completed refills, so a waiter can tell that the one it waited for is done.
     generation: u64,
     /// How the last refill failed (cleared by the next one that answers).
@@ -62,6 +63,16 @@ pub(super) struct Lease {
     shared_remaining: u64,
     full_at: Option<Instant>,
     pub last_used: Option<Instant>,
+}
+
+/// What a request asks of a lease: its limit, the batch a refill asks for, and the store
+/// timeout (a refill running longer than twice that is given up for lost).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Want {
+    pub rate: f64,
+    pub burst: u64,
+    pub batch: u64,
+    pub timeout: Duration,
 }
 
 /// What a request got from the lease.
@@ -76,14 +87,17 @@ pub(super) enum Take {
 impl Lease {
     /// Takes one token. `start_refill` is set when the caller must start a refill (the flag
     /// `refilling` is set for it): the lease is empty, or running low while young (ahead).
-    pub(super) fn take(
-        &mut self,
-        rate: f64,
-        burst: u64,
-        batch: u64,
-        now: Instant,
-        start_refill: &mut bool,
-    ) -> Take {
+    pub(super) fn take(&mut self, want: Want, now: Instant, start_refill: &mut bool) -> Take {
+        let Want {
+            rate, burst, batch, ..
+        } = want;
+        if self.refilling.is_some_and(|lost_at| now >= lost_at) {
+            self.refilling = None;
+        }
+        let mut start = |l: &mut Lease| {
+            l.refilling = Some(now + want.timeout * 2);
+            *start_refill = true;
+        };
         if self.rate != rate || self.burst != burst {
             // A new limit (a reload): the old grants were for another bucket size.
             *self = Lease {
@@ -103,18 +117,16 @@ impl Lease {
             let sent = g.sent;
             let left = g.tokens + self.next.map_or(0, |n| n.tokens);
             let young = now.saturating_duration_since(sent) < LEASE_TTL / 2;
-            if !self.refilling && self.next.is_none() && young && left <= batch / 2 {
-                self.refilling = true;
-                *start_refill = true;
+            if self.refilling.is_none() && self.next.is_none() && young && left <= batch / 2 {
+                start(self);
             }
             return Take::Answer(self.admission(now, true, None));
         }
         if let Some(until) = self.refused_until.filter(|u| now < *u) {
             return Take::Answer(self.admission(now, false, Some(until - now)));
         }
-        if !self.refilling {
-            self.refilling = true;
-            *start_refill = true;
+        if self.refilling.is_none() {
+            start(self);
         }
         Take::Wait {
             generation: self.generation,
@@ -143,7 +155,7 @@ impl Lease {
         sent: Instant,
         r: Result<Refill, StoreError>,
     ) {
-        self.refilling = false;
+        self.refilling = None;
         self.generation += 1;
         let r = match r {
             Ok(r) => r,
@@ -252,7 +264,7 @@ impl LeaseTable {
         let now = Instant::now();
         self.map.retain(|_, l| {
             let s = l.lock();
-            s.refilling
+            s.refilling.is_some()
                 || s.last_used
                     .is_some_and(|t| now.saturating_duration_since(t) < idle)
         });
@@ -269,6 +281,15 @@ impl LeaseTable {
 mod tests {
     use super::*;
 
+    fn w(rate: f64, burst: u64, batch: u64) -> Want {
+        Want {
+            rate,
+            burst,
+            batch,
+            timeout: Duration::from_millis(10),
+        }
+    }
+
     fn refill(granted: u64) -> Result<Refill, StoreError> {
         Ok(Refill {
             granted,
@@ -282,9 +303,9 @@ mod tests {
     fn leased_and_one_taken() -> (Lease, Instant) {
         let mut l = Lease::default();
         let t0 = Instant::now();
-        l.take(400.0, 100, 20, t0, &mut false);
+        l.take(w(400.0, 100, 20), t0, &mut false);
         l.finish(400.0, 100, t0, refill(20));
-        l.take(400.0, 100, 20, t0, &mut false);
+        l.take(w(400.0, 100, 20), t0, &mut false);
         (l, t0)
     }
 
@@ -294,14 +315,14 @@ mod tests {
         let t0 = Instant::now();
         let mut start = false;
         assert!(matches!(
-            l.take(400.0, 100, 20, t0, &mut start),
+            l.take(w(400.0, 100, 20), t0, &mut start),
             Take::Wait { generation: 0 }
         ));
         assert!(start);
         // A second request while the refill runs waits, starts nothing.
         let mut again = false;
         assert!(matches!(
-            l.take(400.0, 100, 20, t0, &mut again),
+            l.take(w(400.0, 100, 20), t0, &mut again),
             Take::Wait { .. }
         ));
         assert!(!again);
@@ -309,7 +330,7 @@ mod tests {
         let mut ahead = 0;
         for i in 0..20 {
             let mut s = false;
-            let Take::Answer(a) = l.take(400.0, 100, 20, t0, &mut s) else {
+            let Take::Answer(a) = l.take(w(400.0, 100, 20), t0, &mut s) else {
                 panic!("request {i} waited");
             };
             assert!(a.allowed);
@@ -322,7 +343,7 @@ mod tests {
         // The refill ahead lands while the first grant is empty: used next, no wait.
         l.finish(400.0, 100, t0, refill(20));
         let mut s = false;
-        assert!(matches!(l.take(400.0, 100, 20, t0, &mut s), Take::Answer(a) if a.allowed));
+        assert!(matches!(l.take(w(400.0, 100, 20), t0, &mut s), Take::Answer(a) if a.allowed));
     }
 
     #[test]
@@ -333,7 +354,7 @@ mod tests {
         for _ in 0..15 {
             let mut s = false;
             assert!(matches!(
-                l.take(400.0, 100, 20, late, &mut s),
+                l.take(w(400.0, 100, 20), late, &mut s),
                 Take::Answer(_)
             ));
             assert!(!s);
@@ -341,7 +362,7 @@ mod tests {
         // Expired: the 4 tokens left are gone.
         let mut s = false;
         assert!(matches!(
-            l.take(400.0, 100, 20, t0 + LEASE_TTL, &mut s),
+            l.take(w(400.0, 100, 20), t0 + LEASE_TTL, &mut s),
             Take::Wait { .. }
         ));
         assert!(s);
@@ -352,10 +373,10 @@ mod tests {
         let mut l = Lease::default();
         let t0 = Instant::now();
         let mut s = false;
-        l.take(10.0, 5, 1, t0, &mut s);
+        l.take(w(10.0, 5, 1), t0, &mut s);
         l.finish(10.0, 5, t0, refill(0));
         let mut s = false;
-        let Take::Answer(a) = l.take(10.0, 5, 1, t0, &mut s) else {
+        let Take::Answer(a) = l.take(w(10.0, 5, 1), t0, &mut s) else {
             panic!("a remembered refusal is answered here");
         };
         assert!(!a.allowed && a.retry_after.unwrap() <= Duration::from_millis(50));
@@ -363,7 +384,7 @@ mod tests {
         // After the refusal's time: a refill again; it fails; the waiter learns it.
         let later = t0 + Duration::from_millis(60);
         let mut s = false;
-        let Take::Wait { generation } = l.take(10.0, 5, 1, later, &mut s) else {
+        let Take::Wait { generation } = l.take(w(10.0, 5, 1), later, &mut s) else {
             panic!("expected a wait");
         };
         assert!(s && l.failed_since(generation).is_none());
@@ -372,18 +393,32 @@ mod tests {
     }
 
     #[test]
+    fn a_refill_that_never_ends_is_given_up() {
+        let mut l = Lease::default();
+        let t0 = Instant::now();
+        let mut s = false;
+        l.take(w(400.0, 100, 20), t0, &mut s);
+        assert!(s);
+        let mut s = false;
+        l.take(w(400.0, 100, 20), t0 + Duration::from_millis(19), &mut s);
+        assert!(!s, "still in flight within twice the timeout");
+        l.take(w(400.0, 100, 20), t0 + Duration::from_millis(20), &mut s);
+        assert!(s, "lost: another refill starts");
+    }
+
+    #[test]
     fn a_new_limit_drops_the_grants() {
         let (mut l, t0) = leased_and_one_taken();
         let mut s = false;
         assert!(matches!(
-            l.take(400.0, 99, 20, t0, &mut s),
+            l.take(w(400.0, 99, 20), t0, &mut s),
             Take::Wait { .. }
         ));
         // A refill for the old limit that lands now brings nothing.
         l.finish(400.0, 100, t0, refill(20));
         let mut s = false;
         assert!(matches!(
-            l.take(400.0, 99, 20, t0, &mut s),
+            l.take(w(400.0, 99, 20), t0, &mut s),
             Take::Wait { .. }
         ));
     }

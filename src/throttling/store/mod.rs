@@ -111,7 +111,7 @@ use redis::{FromRedisValue, Script, ScriptInvocation};
 pub use period::Period;
 
 use breaker::Breaker;
-use lease::{KeyLease, LeaseTable, Refill, Take};
+use lease::{KeyLease, LeaseTable, Refill, Take, Want};
 use period::Span;
 
 /// How long leased tokens may be used.
@@ -453,9 +453,13 @@ impl RedisStore {
         let mut deadline = None;
         loop {
             let mut start = false;
-            let taken = lease
-                .lock()
-                .take(rate, burst, batch, Instant::now(), &mut start);
+            let want = Want {
+                rate,
+                burst,
+                batch,
+                timeout: self.settings.timeout,
+            };
+            let taken = lease.lock().take(want, Instant::now(), &mut start);
             if start {
                 self.refill(lease.clone(), rate, burst, batch);
             }
