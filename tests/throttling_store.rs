@@ -2,7 +2,10 @@
 //! `redis-server` processes, each started by the test on a free 127.0.0.1 port and killed by
 //! PID when dropped: shared buckets across three stores (= three gateways) within the
 //! documented bound, single-flight refills, quota rollover and restarts, Redis killed and
-//! restarted, a Redis that stops answering, and a Redis Cluster of three nodes.
+//! restarted, a Redis that stops answering, and a Redis Cluster of three nodes; TLS with a
+//! self-signed certificate and with a private CA made by openssl (`tls.ca_file`, a client
+//! certificate for `tls-auth-clients yes`, standalone and cluster, the CA replacing the system
+//! store), `requirepass`, and the narrowest ACL user (standalone and cluster).
 //!
 //! Without `redis-server` on PATH each test prints a line and passes, unless `REQUIRE_REDIS` is
 //! set (scripts/test.sh sets it; scripts/setup.sh installs redis-server).
@@ -659,7 +662,8 @@ fn run_openssl(dir: &std::path::Path, args: &[&str]) -> bool {
 fn make_private_ca(dir: &std::path::Path) -> bool {
     std::fs::write(
         dir.join("server.ext"),
-        "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+        // clientAuth too: cluster nodes present it to each other on the TLS cluster bus.
+        "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n",
     )
     .unwrap();
     std::fs::write(dir.join("client.ext"), "extendedKeyUsage=clientAuth\n").unwrap();
@@ -989,7 +993,8 @@ async fn redis_acl_user_with_the_minimum_commands() {
 }
 
 /// A Redis Cluster with an ACL user on every node: the standalone minimum plus what the
-/// cluster client sends (PING on connect, CLUSTER SLOTS; ASKING during a resharding).
+/// cluster client sends (CLUSTER SLOTS; ASKING during a resharding; PING on connect and to
+/// check a connection before reusing it on a slot-map refresh).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_cluster_acl_user() {
     if !redis_installed() {
@@ -1015,4 +1020,194 @@ async fn redis_cluster_acl_user() {
         );
     }
     println!("cluster ACL user: {:?}", s.stats());
+    // CLUSTER SLOTS is needed. (PING is not, strictly: redis-rs ignores its answer on
+    // connect; on a slot-map refresh a refused PING makes it reconnect instead of reusing.)
+    for missing in ["+cluster|slots"] {
+        let extra: Vec<&str> = ["+ping", "+cluster|slots", "+asking"]
+            .into_iter()
+            .filter(|c| *c != missing)
+            .collect();
+        for n in &nodes {
+            acl_setuser(n.port, &[], &extra);
+        }
+        let urls = nodes
+            .iter()
+            .map(|n| format!("redis://lp:secret@127.0.0.1:{}", n.port))
+            .collect();
+        let s = RedisStore::new(settings(urls, true, 1000)).unwrap();
+        let res = s.count_quota("route-x", 1, Period::Month, day(0)).await;
+        assert!(res.is_err(), "without {missing}: {res:?}");
+        println!("cluster ACL user without {missing}: {res:?}");
+    }
+}
+
+/// With `tls.ca_file`, the system CA store is no longer trusted (redis-rs sets native-tls's
+/// `disable_built_in_roots`). The "system store" here is `SSL_CERT_FILE` naming the private
+/// CA, in a child process (native-tls probes it once per process): there, a store without
+/// `ca_file` trusts the server, and one whose `ca_file` is another CA does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ca_file_replaces_the_system_store() {
+    if !redis_installed() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    if !make_private_ca(dir.path()) {
+        return;
+    }
+    let (_r, url) = tls_redis(dir.path(), false);
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "system_store_child", "--ignored", "--nocapture"])
+        .env("SSL_CERT_FILE", dir.path().join("ca.pem"))
+        .env_remove("SSL_CERT_DIR")
+        .env("LP_TEST_REDIS_URL", &url)
+        .env("LP_TEST_OTHER_CA", dir.path().join("other-ca.pem"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}");
+    assert!(
+        out.status.success()
+            && stdout.contains("1 passed")
+            && stdout.contains("system store trusts the CA"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Run by `ca_file_replaces_the_system_store` (ignored on its own).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn system_store_child() {
+    let (Some(url), Some(other)) = (
+        std::env::var_os("LP_TEST_REDIS_URL"),
+        std::env::var_os("LP_TEST_OTHER_CA"),
+    ) else {
+        return;
+    };
+    let url = url.to_str().unwrap().to_string();
+    let system = RedisStore::new(settings(vec![url.clone()], false, 1000)).unwrap();
+    let a = system
+        .count_quota("sys", 5, Period::Day, day(0))
+        .await
+        .unwrap();
+    assert!(a.allowed, "{a:?}");
+    let other = RedisStore::new(StoreSettings {
+        tls: Some(StoreTls {
+            ca: Some(pem_file(other.into())),
+            client: None,
+        }),
+        ..settings(vec![url], false, 1000)
+    })
+    .unwrap();
+    let res = other.count_quota("sys", 5, Period::Day, day(0)).await;
+    assert!(matches!(res, Err(StoreError::Unavailable(_))), "{res:?}");
+    println!("system store trusts the CA; ca_file with another CA: {res:?}");
+}
+
+/// A Redis Cluster of three over TLS only for clients that present a certificate
+/// (`tls-cluster yes`, `tls-auth-clients yes`; CLUSTER SLOTS answers the TLS ports to a TLS
+/// client): `ClusterClientBuilder::certs` gives every node connection the CA and the client
+/// certificate; the CA alone is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rediss_cluster_private_ca_and_client_certificate() {
+    if !redis_installed() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    if !make_private_ca(dir.path()) {
+        return;
+    }
+    let p = |f: &str| dir.path().join(f).to_str().unwrap().to_string();
+    let tls_ports: Vec<String> = (0..3).map(|_| free_port().to_string()).collect();
+    let nodes: Vec<RedisServer> = tls_ports
+        .iter()
+        .map(|tls_port| {
+            RedisServer::start(&[
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                "nodes.conf",
+                "--cluster-port",
+                &free_port().to_string(),
+                "--tls-port",
+                tls_port,
+                "--tls-cluster",
+                "yes",
+                "--tls-cert-file",
+                &p("server.pem"),
+                "--tls-key-file",
+                &p("server.key"),
+                "--tls-ca-cert-file",
+                &p("ca.pem"),
+                "--tls-auth-clients",
+                "yes",
+            ])
+        })
+        .collect();
+    let out = Command::new("redis-cli")
+        .args(["--cluster", "create"])
+        .args(tls_ports.iter().map(|t| format!("127.0.0.1:{t}")))
+        .args(["--cluster-replicas", "0", "--cluster-yes", "--tls"])
+        .args(["--cacert", &p("ca.pem"), "--cert", &p("client.pem")])
+        .args(["--key", &p("client.key")])
+        .output()
+        .expect("redis-cli (run scripts/setup.sh)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let t = Instant::now();
+    while !cluster_ok(&nodes) {
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "cluster_state not ok"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let urls: Vec<String> = tls_ports
+        .iter()
+        .map(|t| format!("rediss://127.0.0.1:{t}"))
+        .collect();
+    let yaml = format!(
+        "throttling_store:\n  redis:\n    url: ['{}']\n    key_prefix: 'lp:'\n    tls: \
+         {{ca_file: ca.pem, cert_file: client.pem, key_file: client.key}}\n  timeout: 1000\n",
+        urls.join("', '")
+    );
+    let s = store_from_yaml(dir.path(), &yaml);
+    assert!(s.settings().cluster);
+    for i in 0..20 {
+        let key = format!("route-{i}");
+        assert!(s.acquire(&key, 10.0, 2).await.unwrap().allowed, "{key}");
+        assert!(
+            s.count_quota(&key, 1, Period::Month, day(0))
+                .await
+                .unwrap()
+                .allowed
+        );
+    }
+    let sizes: Vec<u64> = nodes
+        .iter()
+        .map(|n| {
+            let r = raw(n.port, &["DBSIZE"]).unwrap();
+            r.trim_start_matches(':').trim().parse().unwrap()
+        })
+        .collect();
+    println!("TLS cluster: keys per node {sizes:?}; {:?}", s.stats());
+    assert_eq!(sizes.iter().sum::<u64>(), 40);
+    assert!(sizes.iter().filter(|&&n| n > 0).count() >= 2, "{sizes:?}");
+
+    let ca_only = RedisStore::new(StoreSettings {
+        tls: Some(StoreTls {
+            ca: Some(pem_file(dir.path().join("ca.pem"))),
+            client: None,
+        }),
+        ..settings(urls, true, 1000)
+    })
+    .unwrap();
+    let res = ca_only
+        .count_quota("route-0", 5, Period::Month, day(0))
+        .await;
+    assert!(res.is_err(), "{res:?}");
+    println!("TLS cluster, no client certificate: {res:?}");
 }

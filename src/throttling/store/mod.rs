@@ -70,6 +70,16 @@
 //! from the seed nodes). Both are created on first use, inside the caller's Tokio runtime
 //! (creating them spawns their driver tasks): [`RedisStore::new`] does no I/O.
 //!
+//! TLS (`rediss://`) goes through native-tls (OpenSSL). [`StoreSettings::tls`] hands redis-rs
+//! a CA and a client certificate ([`redis::TlsCertificates`]): `Client::build_with_tls`
+//! standalone, `ClusterClientBuilder::certs` for a cluster (which redis-rs 1.8.2 compiles only
+//! with its `tls-rustls` feature, hence that feature in Cargo.toml; the connections stay on
+//! native-tls, which redis-rs picks for Tokio without `tokio-rustls-comp`, and it fills in the
+//! native-tls certificates as well). A CA replaces the system store rather than adding to it
+//! (see [`StoreTls`]). Authentication is the URL's (`redis://user:password@...`): redis-rs
+//! sends `AUTH` on each connection; a refused password is an `Unavailable` error naming no
+//! password.
+//!
 //! # Failures
 //!
 //! Every operation, including a wait for another request's refill, is bounded by
