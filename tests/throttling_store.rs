@@ -2,7 +2,10 @@
 //! `redis-server` processes, each started by the test on a free 127.0.0.1 port and killed by
 //! PID when dropped: shared buckets across three stores (= three gateways) within the
 //! documented bound, single-flight refills, quota rollover and restarts, Redis killed and
-//! restarted, a Redis that stops answering, and a Redis Cluster of three nodes.
+//! restarted, a Redis that stops answering, and a Redis Cluster of three nodes; TLS with a
+//! self-signed certificate and with a private CA made by openssl (`tls.ca_file`, a client
+//! certificate for `tls-auth-clients yes`, standalone and cluster, the CA replacing the system
+//! store), `requirepass`, and the narrowest ACL user (standalone and cluster).
 //!
 //! Without `redis-server` on PATH each test prints a line and passes, unless `REQUIRE_REDIS` is
 //! set (scripts/test.sh sets it; scripts/setup.sh installs redis-server).
@@ -13,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use lambda_proxy::throttling::store::{
-    Admission, Period, RedisStore, StoreError, StoreSettings, LEASE_TTL,
+    Admission, PemFile, Period, RedisStore, StoreError, StoreSettings, StoreTls, LEASE_TTL,
 };
 
 mod redis_server;
@@ -25,6 +28,7 @@ fn settings(urls: Vec<String>, cluster: bool, timeout_ms: u64) -> StoreSettings 
         cluster,
         timeout: Duration::from_millis(timeout_ms),
         key_prefix: "lp:".into(),
+        tls: None,
     }
 }
 
@@ -659,4 +663,581 @@ async fn redis_cluster_node_killed_and_restarted() {
         "cluster node restarted: every key answers again after {:?}",
         t.elapsed()
     );
+}
+
+/// Runs `openssl` with `args` in `dir`; false (the test is skipped) when the command is
+/// missing or fails, unless REQUIRE_REDIS is set.
+fn run_openssl(dir: &std::path::Path, args: &[&str]) -> bool {
+    let ok = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(
+            std::env::var_os("REQUIRE_REDIS").is_none(),
+            "openssl {args:?} failed (the openssl command is needed for the TLS tests)"
+        );
+        println!("openssl {args:?} failed: skipping");
+    }
+    ok
+}
+
+/// A private CA (`ca.pem`) in `dir`, and certificates it signed: `server.pem`/`server.key`
+/// for 127.0.0.1 (subjectAltName IP:127.0.0.1) and `client.pem`/`client.key` (clientAuth; an
+/// EC key in SEC1 form, `BEGIN EC PRIVATE KEY`, which the configuration converts to PKCS#8);
+/// plus `other-ca.pem`, an unrelated CA.
+fn make_private_ca(dir: &std::path::Path) -> bool {
+    std::fs::write(
+        dir.join("server.ext"),
+        // clientAuth too: cluster nodes present it to each other on the TLS cluster bus.
+        "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("client.ext"), "extendedKeyUsage=clientAuth\n").unwrap();
+    let ca = |name: &str, cn: &str| {
+        run_openssl(
+            dir,
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                cn,
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign",
+                "-keyout",
+                &format!("{name}.key"),
+                "-out",
+                &format!("{name}.pem"),
+            ],
+        )
+    };
+    let sign = |name: &str| {
+        run_openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &format!("{name}.csr"),
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "1",
+                "-extfile",
+                &format!("{name}.ext"),
+                "-out",
+                &format!("{name}.pem"),
+            ],
+        )
+    };
+    ca("ca", "/CN=lp-test-ca")
+        && ca("other-ca", "/CN=lp-other-ca")
+        && run_openssl(
+            dir,
+            &[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                "/CN=127.0.0.1",
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr",
+            ],
+        )
+        && sign("server")
+        && run_openssl(
+            dir,
+            &[
+                "ecparam",
+                "-genkey",
+                "-name",
+                "prime256v1",
+                "-noout",
+                "-out",
+                "client.key",
+            ],
+        )
+        && run_openssl(
+            dir,
+            &[
+                "req",
+                "-new",
+                "-key",
+                "client.key",
+                "-subj",
+                "/CN=lp-client",
+                "-out",
+                "client.csr",
+            ],
+        )
+        && sign("client")
+}
+
+/// A redis-server with a TLS port whose certificate the private CA signed.
+fn tls_redis(dir: &std::path::Path, auth_clients: bool) -> (RedisServer, String) {
+    let tls_port = free_port().to_string();
+    let p = |f: &str| dir.join(f).to_str().unwrap().to_string();
+    let r = RedisServer::start(&[
+        "--tls-port",
+        &tls_port,
+        "--tls-cert-file",
+        &p("server.pem"),
+        "--tls-key-file",
+        &p("server.key"),
+        "--tls-ca-cert-file",
+        &p("ca.pem"),
+        "--tls-auth-clients",
+        if auth_clients { "yes" } else { "no" },
+    ]);
+    (r, format!("rediss://127.0.0.1:{tls_port}"))
+}
+
+fn pem_file(path: std::path::PathBuf) -> PemFile {
+    let pem = std::fs::read(&path).unwrap();
+    PemFile { path, pem }
+}
+
+/// The store as the configuration builds it (`Throttling::build`): the YAML's
+/// `throttling_store`, relative paths resolved against `dir`.
+fn store_from_yaml(dir: &std::path::Path, yaml: &str) -> Arc<RedisStore> {
+    let g: lambda_proxy::config::GatewayConf = serde_yaml::from_str(yaml).unwrap();
+    let t = lambda_proxy::throttling::Throttling::build(
+        &dir.join("gateway.yaml"),
+        &g,
+        &lambda_proxy::throttling::local::LimiterRegistry::new(),
+        &lambda_proxy::throttling::StoreCache::new(),
+    )
+    .unwrap();
+    t.store.unwrap().redis
+}
+
+/// rediss:// with a private CA: trusted through `tls.ca_file` only (not by the system store,
+/// not by an unrelated CA); with `tls-auth-clients yes`, a client certificate the CA signed is
+/// needed as well (`tls.cert_file` + `tls.key_file`, through the configuration).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rediss_private_ca_and_client_certificate() {
+    if !redis_installed() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    if !make_private_ca(dir.path()) {
+        return;
+    }
+    let with_tls = |url: &str, tls: Option<StoreTls>| {
+        RedisStore::new(StoreSettings {
+            tls,
+            ..settings(vec![url.to_string()], false, 1000)
+        })
+        .unwrap()
+    };
+    let ca = StoreTls {
+        ca: Some(pem_file(dir.path().join("ca.pem"))),
+        client: None,
+    };
+
+    let (r, url) = tls_redis(dir.path(), false);
+    let trusted = with_tls(&url, Some(ca.clone()));
+    for left in (0..3).rev() {
+        let a = trusted
+            .count_quota("ca", 3, Period::Day, day(0))
+            .await
+            .unwrap();
+        assert!(a.allowed && a.remaining == left, "{a:?}");
+    }
+    assert!(
+        !trusted
+            .count_quota("ca", 3, Period::Day, day(0))
+            .await
+            .unwrap()
+            .allowed
+    );
+    assert!(trusted.acquire("ca", 10.0, 10).await.unwrap().allowed);
+    let system_only = with_tls(&url, None);
+    let res = system_only.count_quota("ca2", 3, Period::Day, day(0)).await;
+    assert!(matches!(res, Err(StoreError::Unavailable(_))), "{res:?}");
+    println!("private CA, no ca_file: {res:?}");
+    let other = StoreTls {
+        ca: Some(pem_file(dir.path().join("other-ca.pem"))),
+        client: None,
+    };
+    let res = with_tls(&url, Some(other))
+        .count_quota("ca2", 3, Period::Day, day(0))
+        .await;
+    assert!(matches!(res, Err(StoreError::Unavailable(_))), "{res:?}");
+    // The counter through the plain port: one Redis.
+    let used = raw(r.port, &["GET", "lp:q:{ca}:2026-03-10"]).unwrap();
+    assert!(used.contains("\r\n3\r\n"), "{used:?}");
+    drop(r);
+
+    // tls-auth-clients yes: the CA alone is not enough.
+    let (r, url) = tls_redis(dir.path(), true);
+    let res = with_tls(&url, Some(ca))
+        .count_quota("mtls", 3, Period::Day, day(0))
+        .await;
+    assert!(matches!(res, Err(StoreError::Unavailable(_))), "{res:?}");
+    println!("tls-auth-clients yes, no client certificate: {res:?}");
+    let s = store_from_yaml(
+        dir.path(),
+        &format!(
+            "throttling_store:\n  redis:\n    url: '{url}'\n    key_prefix: 'lp:'\n    tls: \
+             {{ca_file: ca.pem, cert_file: client.pem, key_file: client.key}}\n  timeout: 1000\n"
+        ),
+    );
+    let shown = format!("{s:?}");
+    assert!(
+        shown.contains("client.key") && !shown.contains("PRIVATE KEY"),
+        "{shown}"
+    );
+    let a = s.count_quota("mtls", 3, Period::Day, day(0)).await.unwrap();
+    assert!(a.allowed && a.remaining == 2, "{a:?}");
+    assert!(s.acquire("mtls", 10.0, 10).await.unwrap().allowed);
+    assert_eq!(s.stats().calls_failed, 0);
+    assert!(raw(r.port, &["EXISTS", "lp:tb:{mtls}"])
+        .unwrap()
+        .starts_with(":1"));
+}
+
+/// `--requirepass`: the password in the URL works; a wrong one is an error (not a panic) whose
+/// text does not carry the password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_password() {
+    if !redis_installed() {
+        return;
+    }
+    let r = RedisServer::start(&["--requirepass", "pw-Right-1"]);
+    let url = |pw: &str| format!("redis://:{pw}@127.0.0.1:{}", r.port);
+    let s = RedisStore::new(settings(vec![url("pw-Right-1")], false, 1000)).unwrap();
+    let a = s.count_quota("auth", 2, Period::Day, day(0)).await.unwrap();
+    assert!(a.allowed && a.remaining == 1, "{a:?}");
+    assert!(s.acquire("auth", 10.0, 10).await.unwrap().allowed);
+
+    let wrong = RedisStore::new(settings(vec![url("pw-Wrong-2")], false, 1000)).unwrap();
+    assert!(!format!("{wrong:?}").contains("pw-Wrong-2"));
+    for res in [
+        wrong.count_quota("auth", 2, Period::Day, day(0)).await,
+        wrong.acquire("auth2", 10.0, 10).await,
+    ] {
+        let Err(StoreError::Unavailable(why)) = &res else {
+            panic!("wrong password: {res:?}");
+        };
+        let text = res.as_ref().unwrap_err().to_string();
+        assert!(
+            !why.contains("pw-Wrong-2") && !text.contains("pw-Wrong-2"),
+            "{text}"
+        );
+        println!("wrong password: {text}");
+    }
+    // No password at all: refused as well.
+    let none = store(&r, 1000);
+    assert!(matches!(
+        none.count_quota("auth", 2, Period::Day, day(0)).await,
+        Err(StoreError::Unavailable(_))
+    ));
+}
+
+/// The narrowest ACL user the store works with (README, "Throttling and quotas"): its own
+/// keys (`~lp:*`), EVALSHA and SCRIPT LOAD (redis-rs loads a script on NOSCRIPT, never EVAL),
+/// and the commands the scripts call (TIME HMGET HSET PEXPIRE GET INCR PTTL).
+pub const ACL_COMMANDS: &[&str] = &[
+    "+evalsha",
+    "+script|load",
+    "+time",
+    "+hmget",
+    "+hset",
+    "+pexpire",
+    "+get",
+    "+incr",
+    "+pttl",
+];
+
+/// User `lp` (password `secret`, keys `~lp:*`): `ACL_COMMANDS` but `without`, plus `extra`.
+fn acl_setuser(port: u16, without: &[&str], extra: &[&str]) {
+    let mut cmd = vec!["ACL", "SETUSER", "lp", "reset", "on", ">secret", "~lp:*"];
+    cmd.extend(ACL_COMMANDS.iter().filter(|c| !without.contains(c)));
+    cmd.extend_from_slice(extra);
+    let r = raw(port, &cmd).unwrap();
+    assert!(r.starts_with("+OK"), "{r}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_acl_user_with_the_minimum_commands() {
+    if !redis_installed() {
+        return;
+    }
+    let r = RedisServer::start(&[]);
+    acl_setuser(r.port, &[], &[]);
+    let url = format!("redis://lp:secret@127.0.0.1:{}", r.port);
+    let s = RedisStore::new(settings(vec![url.clone()], false, 1000)).unwrap();
+    // A fresh server: EVALSHA answers NOSCRIPT, the script is loaded, then run.
+    for left in (0..2).rev() {
+        let a = s.count_quota("acl", 2, Period::Day, day(0)).await.unwrap();
+        assert!(a.allowed && a.remaining == left, "{a:?}");
+    }
+    assert!(
+        !s.count_quota("acl", 2, Period::Day, day(0))
+            .await
+            .unwrap()
+            .allowed
+    );
+    for _ in 0..5 {
+        assert!(s.acquire("acl", 10.0, 5).await.unwrap().allowed);
+    }
+    assert!(!s.acquire("acl", 10.0, 5).await.unwrap().allowed);
+    assert_eq!(s.stats().calls_failed, 0);
+
+    // Outside `~lp:*`: NOPERM, an error of the store.
+    let other = RedisStore::new(StoreSettings {
+        key_prefix: "other:".into(),
+        ..settings(vec![url.clone()], false, 1000)
+    })
+    .unwrap();
+    let res = other.count_quota("acl", 2, Period::Day, day(0)).await;
+    assert!(
+        matches!(&res, Err(StoreError::Unavailable(w)) if w.contains("NOPERM") || w.contains("permission")),
+        "{res:?}"
+    );
+    println!("key outside the ACL's pattern: {res:?}");
+    // Each command is needed: without SCRIPT LOAD a fresh server cannot run the scripts.
+    raw(r.port, &["SCRIPT", "FLUSH"]).unwrap();
+    acl_setuser(r.port, &["+script|load"], &[]);
+    let fresh = RedisStore::new(settings(vec![url], false, 1000)).unwrap();
+    let res = fresh.count_quota("acl2", 2, Period::Day, day(0)).await;
+    assert!(matches!(res, Err(StoreError::Unavailable(_))), "{res:?}");
+    println!("ACL without SCRIPT LOAD: {res:?}");
+}
+
+/// A Redis Cluster with an ACL user on every node: the standalone minimum plus what the
+/// cluster client sends (CLUSTER SLOTS; ASKING during a resharding; PING on connect and to
+/// check a connection before reusing it on a slot-map refresh).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_cluster_acl_user() {
+    if !redis_installed() {
+        return;
+    }
+    let nodes = start_cluster();
+    for n in &nodes {
+        acl_setuser(n.port, &[], &["+ping", "+cluster|slots", "+asking"]);
+    }
+    let urls = nodes
+        .iter()
+        .map(|n| format!("redis://lp:secret@127.0.0.1:{}", n.port))
+        .collect();
+    let s = RedisStore::new(settings(urls, true, 1000)).unwrap();
+    for i in 0..20 {
+        let key = format!("route-{i}");
+        assert!(s.acquire(&key, 10.0, 2).await.unwrap().allowed, "{key}");
+        assert!(
+            s.count_quota(&key, 1, Period::Month, day(0))
+                .await
+                .unwrap()
+                .allowed
+        );
+    }
+    println!("cluster ACL user: {:?}", s.stats());
+    // CLUSTER SLOTS is needed. (PING is not, strictly: redis-rs ignores its answer on
+    // connect; on a slot-map refresh a refused PING makes it reconnect instead of reusing.)
+    for missing in ["+cluster|slots"] {
+        let extra: Vec<&str> = ["+ping", "+cluster|slots", "+asking"]
+            .into_iter()
+            .filter(|c| *c != missing)
+            .collect();
+        for n in &nodes {
+            acl_setuser(n.port, &[], &extra);
+        }
+        let urls = nodes
+            .iter()
+            .map(|n| format!("redis://lp:secret@127.0.0.1:{}", n.port))
+            .collect();
+        let s = RedisStore::new(settings(urls, true, 1000)).unwrap();
+        let res = s.count_quota("route-x", 1, Period::Month, day(0)).await;
+        assert!(res.is_err(), "without {missing}: {res:?}");
+        println!("cluster ACL user without {missing}: {res:?}");
+    }
+}
+
+/// With `tls.ca_file`, the system CA store is no longer trusted (redis-rs sets native-tls's
+/// `disable_built_in_roots`). The "system store" here is `SSL_CERT_FILE` naming the private
+/// CA, in a child process (native-tls probes it once per process): there, a store without
+/// `ca_file` trusts the server, and one whose `ca_file` is another CA does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ca_file_replaces_the_system_store() {
+    if !redis_installed() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    if !make_private_ca(dir.path()) {
+        return;
+    }
+    let (_r, url) = tls_redis(dir.path(), false);
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "system_store_child", "--ignored", "--nocapture"])
+        .env("SSL_CERT_FILE", dir.path().join("ca.pem"))
+        .env_remove("SSL_CERT_DIR")
+        .env("LP_TEST_REDIS_URL", &url)
+        .env("LP_TEST_OTHER_CA", dir.path().join("other-ca.pem"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}");
+    assert!(
+        out.status.success()
+            && stdout.contains("1 passed")
+            && stdout.contains("system store trusts the CA"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Run by `ca_file_replaces_the_system_store` (ignored on its own).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn system_store_child() {
+    let (Some(url), Some(other)) = (
+        std::env::var_os("LP_TEST_REDIS_URL"),
+        std::env::var_os("LP_TEST_OTHER_CA"),
+    ) else {
+        return;
+    };
+    let url = url.to_str().unwrap().to_string();
+    let system = RedisStore::new(settings(vec![url.clone()], false, 1000)).unwrap();
+    let a = system
+        .count_quota("sys", 5, Period::Day, day(0))
+        .await
+        .unwrap();
+    assert!(a.allowed, "{a:?}");
+    let other = RedisStore::new(StoreSettings {
+        tls: Some(StoreTls {
+            ca: Some(pem_file(other.into())),
+            client: None,
+        }),
+        ..settings(vec![url], false, 1000)
+    })
+    .unwrap();
+    let res = other.count_quota("sys", 5, Period::Day, day(0)).await;
+    assert!(matches!(res, Err(StoreError::Unavailable(_))), "{res:?}");
+    println!("system store trusts the CA; ca_file with another CA: {res:?}");
+}
+
+/// A Redis Cluster of three over TLS only for clients that present a certificate
+/// (`tls-cluster yes`, `tls-auth-clients yes`; CLUSTER SLOTS answers the TLS ports to a TLS
+/// client): `ClusterClientBuilder::certs` gives every node connection the CA and the client
+/// certificate; the CA alone is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rediss_cluster_private_ca_and_client_certificate() {
+    if !redis_installed() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    if !make_private_ca(dir.path()) {
+        return;
+    }
+    let p = |f: &str| dir.path().join(f).to_str().unwrap().to_string();
+    let tls_ports: Vec<String> = (0..3).map(|_| free_port().to_string()).collect();
+    let nodes: Vec<RedisServer> = tls_ports
+        .iter()
+        .map(|tls_port| {
+            RedisServer::start(&[
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                "nodes.conf",
+                "--cluster-port",
+                &free_port().to_string(),
+                "--tls-port",
+                tls_port,
+                "--tls-cluster",
+                "yes",
+                "--tls-cert-file",
+                &p("server.pem"),
+                "--tls-key-file",
+                &p("server.key"),
+                "--tls-ca-cert-file",
+                &p("ca.pem"),
+                "--tls-auth-clients",
+                "yes",
+            ])
+        })
+        .collect();
+    let out = Command::new("redis-cli")
+        .args(["--cluster", "create"])
+        .args(tls_ports.iter().map(|t| format!("127.0.0.1:{t}")))
+        .args(["--cluster-replicas", "0", "--cluster-yes", "--tls"])
+        .args(["--cacert", &p("ca.pem"), "--cert", &p("client.pem")])
+        .args(["--key", &p("client.key")])
+        .output()
+        .expect("redis-cli (run scripts/setup.sh)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let t = Instant::now();
+    while !cluster_ok(&nodes) {
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "cluster_state not ok"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let urls: Vec<String> = tls_ports
+        .iter()
+        .map(|t| format!("rediss://127.0.0.1:{t}"))
+        .collect();
+    let yaml = format!(
+        "throttling_store:\n  redis:\n    url: ['{}']\n    key_prefix: 'lp:'\n    tls: \
+         {{ca_file: ca.pem, cert_file: client.pem, key_file: client.key}}\n  timeout: 1000\n",
+        urls.join("', '")
+    );
+    let s = store_from_yaml(dir.path(), &yaml);
+    assert!(s.settings().cluster);
+    for i in 0..20 {
+        let key = format!("route-{i}");
+        assert!(s.acquire(&key, 10.0, 2).await.unwrap().allowed, "{key}");
+        assert!(
+            s.count_quota(&key, 1, Period::Month, day(0))
+                .await
+                .unwrap()
+                .allowed
+        );
+    }
+    let sizes: Vec<u64> = nodes
+        .iter()
+        .map(|n| {
+            let r = raw(n.port, &["DBSIZE"]).unwrap();
+            r.trim_start_matches(':').trim().parse().unwrap()
+        })
+        .collect();
+    println!("TLS cluster: keys per node {sizes:?}; {:?}", s.stats());
+    assert_eq!(sizes.iter().sum::<u64>(), 40);
+    assert!(sizes.iter().filter(|&&n| n > 0).count() >= 2, "{sizes:?}");
+
+    let ca_only = RedisStore::new(StoreSettings {
+        tls: Some(StoreTls {
+            ca: Some(pem_file(dir.path().join("ca.pem"))),
+            client: None,
+        }),
+        ..settings(urls, true, 1000)
+    })
+    .unwrap();
+    let res = ca_only
+        .count_quota("route-0", 5, Period::Month, day(0))
+        .await;
+    assert!(res.is_err(), "{res:?}");
+    println!("TLS cluster, no client certificate: {res:?}");
 }

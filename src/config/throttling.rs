@@ -86,6 +86,27 @@ pub struct RedisConf {
     /// Prefix of every key the gateway writes (default `lambda-proxy:`).
     #[serde(default = "default_key_prefix")]
     pub key_prefix: String,
+    /// `rediss://` only: the CA that signed the Redis server's certificate (instead of the
+    /// system store) and a client certificate (Redis `tls-auth-clients yes`).
+    #[serde(default)]
+    pub tls: Option<RedisTlsConf>,
+}
+
+/// `throttling_store.redis.tls`: PEM files, read when the configuration is loaded (paths
+/// relative to the configuration file).
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RedisTlsConf {
+    /// CA certificate(s) to trust; they replace the system store (redis-rs and native-tls
+    /// trust only these when set).
+    #[serde(default)]
+    pub ca_file: Option<String>,
+    /// Client certificate (chain), with `key_file`.
+    #[serde(default)]
+    pub cert_file: Option<String>,
+    /// The client certificate's private key (unencrypted PEM: PKCS#8, PKCS#1 or SEC1).
+    #[serde(default)]
+    pub key_file: Option<String>,
 }
 
 fn default_key_prefix() -> String {

@@ -186,11 +186,35 @@ impl Throttling {
                     "must be 1 to 10000 ms".into(),
                 ));
             }
+            let tls = match &s.redis.tls {
+                None => None,
+                Some(conf) => {
+                    if urls.iter().any(|u| !u.starts_with("rediss://")) {
+                        return Err(err(
+                            "throttling_store.redis.tls".into(),
+                            "needs `rediss://` URLs (TLS); `redis://` is plain TCP".into(),
+                        ));
+                    }
+                    if urls.iter().any(|u| url_fragment(u) == Some("insecure")) {
+                        return Err(err(
+                            "throttling_store.redis.tls".into(),
+                            "a URL ending in `#insecure` verifies nothing, and redis-rs sends \
+                             no client certificate then: drop `#insecure` or `tls`"
+                                .into(),
+                        ));
+                    }
+                    Some(
+                        load_store_tls(file, conf)
+                            .map_err(|(f, r)| err(format!("throttling_store.redis.tls.{f}"), r))?,
+                    )
+                }
+            };
             let settings = store::StoreSettings {
                 urls,
                 cluster,
                 timeout: Duration::from_millis(s.timeout),
                 key_prefix: s.redis.key_prefix.clone(),
+                tls,
             };
             let redis = stores
                 .get(settings)
@@ -352,6 +376,88 @@ impl Throttling {
             }
         }
     }
+}
+
+/// The fragment of a URL (`#insecure`), as redis-rs reads it.
+fn url_fragment(u: &str) -> Option<&str> {
+    u.split_once('#').map(|(_, f)| f)
+}
+
+/// Reads and checks `throttling_store.redis.tls`'s files (relative to the configuration
+/// file). Err: (field, reason). Certificates are passed on re-encoded as PEM (text around
+/// them dropped), the key as PKCS#8 PEM (native-tls takes no other form; PKCS#1 and SEC1 keys
+/// are converted).
+fn load_store_tls(
+    file: &std::path::Path,
+    c: &crate::config::RedisTlsConf,
+) -> Result<store::StoreTls, (&'static str, String)> {
+    use openssl::pkey::PKey;
+    use openssl::x509::X509;
+    type Failed = (&'static str, String);
+    let read = |field: &'static str, p: &str| -> Result<(std::path::PathBuf, Vec<u8>), Failed> {
+        let path = crate::config::validate_resolve(file, p);
+        std::fs::read(&path)
+            .map(|pem| (path, pem))
+            .map_err(|e| (field, format!("cannot read `{p}`: {e}")))
+    };
+    let certs = |field: &'static str, p: &str| -> Result<(store::PemFile, Vec<X509>), Failed> {
+        let (path, pem) = read(field, p)?;
+        let certs = X509::stack_from_pem(&pem)
+            .map_err(|e| (field, format!("`{p}` is not PEM certificates: {e}")))?;
+        if certs.is_empty() {
+            return Err((field, format!("`{p}` holds no PEM certificate")));
+        }
+        let mut out = Vec::new();
+        for c in &certs {
+            out.extend(c.to_pem().map_err(|e| (field, format!("`{p}`: {e}")))?);
+        }
+        Ok((store::PemFile { path, pem: out }, certs))
+    };
+    let ca = match &c.ca_file {
+        Some(p) => Some(certs("ca_file", p)?.0),
+        None => None,
+    };
+    let client = match (&c.cert_file, &c.key_file) {
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err((
+                "key_file",
+                "`cert_file` needs `key_file` (its private key)".into(),
+            ))
+        }
+        (None, Some(_)) => {
+            return Err((
+                "cert_file",
+                "`key_file` needs `cert_file` (the client certificate)".into(),
+            ))
+        }
+        (Some(cp), Some(kp)) => {
+            let (cert, chain) = certs("cert_file", cp)?;
+            let (path, pem) = read("key_file", kp)?;
+            // An empty passphrase callback: an encrypted key fails here instead of prompting.
+            let key = PKey::private_key_from_pem_callback(&pem, |_| Ok(0)).map_err(|_| {
+                (
+                    "key_file",
+                    format!("`{kp}` is not an unencrypted PEM private key"),
+                )
+            })?;
+            let matches = chain[0]
+                .public_key()
+                .map(|pk| pk.public_eq(&key))
+                .unwrap_or(false);
+            if !matches {
+                return Err((
+                    "key_file",
+                    format!("`{kp}` is not the private key of `{cp}`'s first certificate"),
+                ));
+            }
+            let pkcs8 = key
+                .private_key_to_pem_pkcs8()
+                .map_err(|e| ("key_file", format!("`{kp}`: {e}")))?;
+            Some((cert, store::PemFile { path, pem: pkcs8 }))
+        }
+    };
+    Ok(store::StoreTls { ca, client })
 }
 
 fn admit(route_name: &str, kind: &'static str, a: &Admission) -> Result<(), GatewayError> {
@@ -532,5 +638,195 @@ impl StoreCache {
         let st = RedisStore::new(s)?;
         *cur = Some(st.clone());
         Ok(st)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A self-signed certificate named `cn` and its key (SEC1 PEM, `BEGIN EC PRIVATE KEY`).
+    fn cert_and_key(cn: &str) -> (Vec<u8>, Vec<u8>) {
+        use openssl::asn1::Asn1Time;
+        use openssl::ec::{EcGroup, EcKey};
+        use openssl::hash::MessageDigest;
+        use openssl::nid::Nid;
+        use openssl::pkey::PKey;
+        use openssl::x509::{X509Name, X509};
+        let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+        let ec = EcKey::generate(&group).unwrap();
+        let sec1 = ec.private_key_to_pem().unwrap();
+        let key = PKey::from_ec_key(ec).unwrap();
+        let mut name = X509Name::builder().unwrap();
+        name.append_entry_by_nid(Nid::COMMONNAME, cn).unwrap();
+        let name = name.build();
+        let mut b = X509::builder().unwrap();
+        b.set_version(2).unwrap();
+        b.set_subject_name(&name).unwrap();
+        b.set_issuer_name(&name).unwrap();
+        b.set_pubkey(&key).unwrap();
+        b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+            .unwrap();
+        b.set_not_after(&Asn1Time::days_from_now(1).unwrap())
+            .unwrap();
+        b.sign(&key, MessageDigest::sha256()).unwrap();
+        (b.build().to_pem().unwrap(), sec1)
+    }
+
+    fn build(
+        dir: &std::path::Path,
+        url: &str,
+        tls: &str,
+        stores: &StoreCache,
+    ) -> Result<Throttling, ConfigError> {
+        let yaml = format!("throttling_store: {{redis: {{url: '{url}', tls: {tls}}}}}\n");
+        let g: GatewayConf = serde_yaml::from_str(&yaml).unwrap();
+        Throttling::build(
+            &dir.join("gateway.yaml"),
+            &g,
+            &LimiterRegistry::new(),
+            stores,
+        )
+    }
+
+    #[test]
+    fn redis_tls_files_are_read_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let (cert, key) = cert_and_key("client");
+        let (ca, _) = cert_and_key("ca");
+        let (_, other_key) = cert_and_key("other");
+        std::fs::write(d.join("ca.pem"), [b"a comment\n".as_slice(), &ca].concat()).unwrap();
+        std::fs::write(d.join("client.pem"), &cert).unwrap();
+        std::fs::write(d.join("client.key"), &key).unwrap();
+        std::fs::write(d.join("other.key"), &other_key).unwrap();
+        std::fs::write(d.join("text.pem"), "not PEM\n").unwrap();
+        let enc = openssl::pkey::PKey::private_key_from_pem(&key)
+            .unwrap()
+            .private_key_to_pem_pkcs8_passphrase(openssl::symm::Cipher::aes_128_cbc(), b"pw")
+            .unwrap();
+        std::fs::write(d.join("encrypted.key"), &enc).unwrap();
+        let stores = StoreCache::default();
+        let tls_url = "rediss://:pw-S3cret@redis.test:6380";
+        let cases = [
+            (
+                "redis://:pw-S3cret@redis.test:6379",
+                "{ca_file: ca.pem}",
+                "throttling_store.redis.tls",
+                "rediss://",
+            ),
+            (
+                "rediss://:pw-S3cret@redis.test:6380/#insecure",
+                "{ca_file: ca.pem}",
+                "throttling_store.redis.tls",
+                "#insecure",
+            ),
+            (
+                tls_url,
+                "{ca_file: missing.pem}",
+                "throttling_store.redis.tls.ca_file",
+                "cannot read `missing.pem`",
+            ),
+            (
+                tls_url,
+                "{ca_file: text.pem}",
+                "throttling_store.redis.tls.ca_file",
+                "`text.pem`",
+            ),
+            (
+                tls_url,
+                "{ca_file: client.key}",
+                "throttling_store.redis.tls.ca_file",
+                "`client.key`",
+            ),
+            (
+                tls_url,
+                "{cert_file: client.pem}",
+                "throttling_store.redis.tls.key_file",
+                "`cert_file` needs `key_file`",
+            ),
+            (
+                tls_url,
+                "{key_file: client.key}",
+                "throttling_store.redis.tls.cert_file",
+                "`key_file` needs `cert_file`",
+            ),
+            (
+                tls_url,
+                "{cert_file: client.pem, key_file: missing.key}",
+                "throttling_store.redis.tls.key_file",
+                "cannot read `missing.key`",
+            ),
+            (
+                tls_url,
+                "{cert_file: text.pem, key_file: client.key}",
+                "throttling_store.redis.tls.cert_file",
+                "`text.pem`",
+            ),
+            (
+                tls_url,
+                "{cert_file: client.pem, key_file: client.pem}",
+                "throttling_store.redis.tls.key_file",
+                "not an unencrypted PEM private key",
+            ),
+            (
+                tls_url,
+                "{cert_file: client.pem, key_file: encrypted.key}",
+                "throttling_store.redis.tls.key_file",
+                "not an unencrypted PEM private key",
+            ),
+            (
+                tls_url,
+                "{cert_file: client.pem, key_file: other.key}",
+                "throttling_store.redis.tls.key_file",
+                "not the private key of `client.pem`",
+            ),
+        ];
+        for (url, tls, field, reason) in cases {
+            let e = build(d, url, tls, &stores).map(|_| ()).unwrap_err();
+            assert_eq!(e.field, field, "{tls}: {e}");
+            assert!(e.reason.contains(reason), "{tls}: {e}");
+            assert!(!e.to_string().contains("S3cret"), "{e}");
+        }
+        // Unknown fields are refused.
+        let yaml = "throttling_store: {redis: {url: 'rediss://h', tls: {ca: x}}}";
+        assert!(serde_yaml::from_str::<GatewayConf>(yaml).is_err());
+
+        // Accepted: paths relative to the configuration file, text around the PEM dropped, the
+        // SEC1 key passed on as PKCS#8; shown by path, never by content.
+        let all = "{ca_file: ca.pem, cert_file: client.pem, key_file: client.key}";
+        let t = build(d, tls_url, all, &stores).unwrap();
+        let s = t.store.as_ref().unwrap().redis.clone();
+        let tls = s.settings().tls.clone().unwrap();
+        assert_eq!(tls.ca.as_ref().unwrap().pem, ca);
+        assert_eq!(tls.ca.as_ref().unwrap().path, d.join("ca.pem"));
+        let (c, k) = tls.client.as_ref().unwrap();
+        assert_eq!(c.pem, cert);
+        assert!(k.pem.starts_with(b"-----BEGIN PRIVATE KEY-----"));
+        let shown = format!("{:?}", s.settings());
+        assert!(
+            shown.contains("client.key") && !shown.contains("BEGIN") && !shown.contains("S3cret"),
+            "{shown}"
+        );
+        // The same files: the same store. Another CA file content: a new store.
+        let again = build(d, tls_url, all, &stores).unwrap();
+        assert!(Arc::ptr_eq(&s, &again.store.as_ref().unwrap().redis));
+        std::fs::write(d.join("ca.pem"), cert_and_key("ca2").0).unwrap();
+        let changed = build(d, tls_url, all, &stores).unwrap();
+        assert!(!Arc::ptr_eq(&s, &changed.store.as_ref().unwrap().redis));
+        // CA only; and a cluster's seeds.
+        build(d, tls_url, "{ca_file: ca.pem}", &stores).unwrap();
+        let yaml = format!(
+            "throttling_store: {{redis: {{url: ['{tls_url}', 'rediss://:pw-S3cret@redis2.test:6380'], tls: {all}}}}}\n"
+        );
+        let g: GatewayConf = serde_yaml::from_str(&yaml).unwrap();
+        let t = Throttling::build(
+            &d.join("gateway.yaml"),
+            &g,
+            &LimiterRegistry::new(),
+            &stores,
+        )
+        .unwrap();
+        assert!(t.store.unwrap().redis.settings().cluster);
     }
 }

@@ -82,7 +82,10 @@ impl RedisServer {
         self.child = Some(child);
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(10) {
-            if raw(self.port, &["PING"]).is_some_and(|r| r.starts_with("+PONG")) {
+            // With `--requirepass`, PING before AUTH answers -NOAUTH: up as well.
+            if raw(self.port, &["PING"])
+                .is_some_and(|r| r.starts_with("+PONG") || r.starts_with("-NOAUTH"))
+            {
                 return;
             }
             std::thread::sleep(Duration::from_millis(20));

@@ -78,6 +78,16 @@
 //! from the seed nodes). Both are created on first use, inside the caller's Tokio runtime
 //! (creating them spawns their driver tasks): [`RedisStore::new`] does no I/O.
 //!
+//! TLS (`rediss://`) goes through native-tls (OpenSSL). [`StoreSettings::tls`] hands redis-rs
+//! a CA and a client certificate ([`redis::TlsCertificates`]): `Client::build_with_tls`
+//! standalone, `ClusterClientBuilder::certs` for a cluster (which redis-rs 1.8.2 compiles only
+//! with its `tls-rustls` feature, hence that feature in Cargo.toml; the connections stay on
+//! native-tls, which redis-rs picks for Tokio without `tokio-rustls-comp`, and it fills in the
+//! native-tls certificates as well). A CA replaces the system store rather than adding to it
+//! (see [`StoreTls`]). Authentication is the URL's (`redis://user:password@...`): redis-rs
+//! sends `AUTH` on each connection; a refused password is an `Unavailable` error naming no
+//! password.
+//!
 //! # Failures
 //!
 //! Every operation, including a wait for another request's refill, is bounded by
@@ -145,6 +155,50 @@ pub struct StoreSettings {
     pub timeout: Duration,
     /// Prefix of every key, e.g. `lp:`.
     pub key_prefix: String,
+    /// `rediss://` only: the CA to trust and a client certificate (`throttling_store.redis.tls`).
+    pub tls: Option<StoreTls>,
+}
+
+/// PEM read from a file: compared by content (a file whose content changed makes a new store
+/// on reload), shown by its path only (never the key material).
+#[derive(Clone, PartialEq, Eq)]
+pub struct PemFile {
+    pub path: std::path::PathBuf,
+    pub pem: Vec<u8>,
+}
+
+impl std::fmt::Debug for PemFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.path)
+    }
+}
+
+/// TLS material for `rediss://` (redis-rs [`redis::TlsCertificates`]). With `ca`, only its
+/// certificates are trusted: redis-rs 1.8.2 turns native-tls's built-in roots off when given
+/// root certificates (`disable_built_in_roots`, an empty OpenSSL store plus these), so the
+/// system store no longer counts. Without `ca`, the system store is used.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StoreTls {
+    /// CA certificates (PEM).
+    pub ca: Option<PemFile>,
+    /// Client certificate (chain) and its private key (PEM, the key as PKCS#8: native-tls
+    /// takes no other form).
+    pub client: Option<(PemFile, PemFile)>,
+}
+
+impl StoreTls {
+    fn certificates(&self) -> redis::TlsCertificates {
+        redis::TlsCertificates {
+            client_tls: self
+                .client
+                .as_ref()
+                .map(|(cert, key)| redis::ClientTlsConfig {
+                    client_cert: cert.pem.clone(),
+                    client_key: key.pem.clone(),
+                }),
+            root_cert: self.ca.as_ref().map(|ca| ca.pem.clone()),
+        }
+    }
 }
 
 impl std::fmt::Debug for StoreSettings {
@@ -157,6 +211,7 @@ impl std::fmt::Debug for StoreSettings {
             .field("cluster", &self.cluster)
             .field("timeout", &self.timeout)
             .field("key_prefix", &self.key_prefix)
+            .field("tls", &self.tls)
             .finish()
     }
 }
@@ -330,12 +385,22 @@ impl RedisStore {
         for u in &s.urls {
             redis::Client::open(u.as_str())
                 .map_err(|e| format!("throttling store: Redis URL {}: {e}", redact(u)))?;
+            if s.tls.is_some() && !u.starts_with("rediss://") {
+                return Err(format!(
+                    "throttling store: TLS certificates need a rediss:// URL, not {}",
+                    redact(u)
+                ));
+            }
         }
         let client = if s.cluster {
-            let c = redis::cluster::ClusterClient::builder(s.urls.iter().map(String::as_str))
+            let mut b = redis::cluster::ClusterClient::builder(s.urls.iter().map(String::as_str))
                 .connection_timeout(s.timeout)
                 .response_timeout(s.timeout)
-                .retries(2)
+                .retries(2);
+            if let Some(tls) = &s.tls {
+                b = b.certs(tls.certificates());
+            }
+            let c = b
                 .build()
                 .map_err(|e| format!("throttling store: Redis Cluster URLs: {e}"))?;
             Client::Cluster(Box::new(c))
@@ -346,9 +411,13 @@ impl RedisStore {
                         .into(),
                 );
             }
-            Client::Single(Box::new(
-                redis::Client::open(s.urls[0].as_str()).map_err(|e| e.to_string())?,
-            ))
+            let c = match &s.tls {
+                None => redis::Client::open(s.urls[0].as_str()),
+                Some(tls) => redis::Client::build_with_tls(s.urls[0].as_str(), tls.certificates()),
+            };
+            Client::Single(Box::new(c.map_err(|e| {
+                format!("throttling store: Redis URL {}: {e}", redact(&s.urls[0]))
+            })?))
         };
         let leases = LeaseTable::new(MAX_LEASED_KEYS as usize);
         let exhausted = moka::sync::Cache::builder()
@@ -693,6 +762,7 @@ mod tests {
             cluster: false,
             timeout: Duration::from_millis(50),
             key_prefix: "lp:".into(),
+            tls: None,
         };
         assert!(!format!("{s:?}").contains("hunter2"));
         let store = RedisStore::new(s).unwrap();
@@ -710,6 +780,7 @@ mod tests {
             cluster,
             timeout: Duration::from_millis(50),
             key_prefix: "lp:".into(),
+            tls: None,
         };
         let e = RedisStore::new(s(&["http://:pw@x"], false)).unwrap_err();
         assert!(e.contains("http://:***@x") && !e.contains("pw"), "{e}");
