@@ -91,7 +91,10 @@ pub use process::{
 pub use requests::{
     request_done, request_refused, InFlight, RefusedReason, RequestDone, RouteHandles,
 };
-pub use throttling::{throttle_keys, throttle_store_call, throttle_store_circuit, throttled};
+pub use throttling::{
+    throttle_keys, throttle_lease_wait, throttle_redis_call, throttle_store_call,
+    throttle_store_circuit, throttled,
+};
 pub use upstream::{
     function_error, invoke_api_error, retry, signing, throttle, upstream_connection, RetryReason,
 };
@@ -124,6 +127,8 @@ pub fn init(credentials: Arc<CredentialsRegistry>) {
     LazyLock::force(&throttling::STORE_CALLS);
     LazyLock::force(&throttling::KEYS);
     LazyLock::force(&throttling::CIRCUIT_OPEN);
+    LazyLock::force(&throttling::REDIS_CALLS);
+    LazyLock::force(&throttling::LEASE_WAITS);
     for reason in RefusedReason::ALL {
         requests::REQUESTS_REFUSED.with_label_values(&[reason.as_str()]);
     }

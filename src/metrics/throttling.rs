@@ -1,11 +1,15 @@
 //! Throttling (`crate::throttling`): requests refused per route and limit (`route`, `client`,
 //! `plan`, `quota`), decisions asked of the fleet-wide store by result (`ok`, `timeout`, `unavailable`:
-//! refused, erroring or its circuit breaker open), whether that breaker is open, and callers tracked by the per-process
-//! keyed limiters (after each sweep of idle ones).
+//! refused, erroring or its circuit breaker open), the store's Redis round trips by result and
+//! the requests that waited for one, whether that breaker is open, and callers tracked by the
+//! per-process keyed limiters (after each sweep of idle ones).
 
 use std::sync::LazyLock;
 
-use prometheus::{register_int_counter_vec, register_int_gauge, IntCounterVec, IntGauge};
+use prometheus::{
+    register_int_counter, register_int_counter_vec, register_int_gauge, IntCounter, IntCounterVec,
+    IntGauge,
+};
 
 pub(super) static THROTTLED: LazyLock<IntCounterVec> = LazyLock::new(|| {
     register_int_counter_vec!(
@@ -23,6 +27,23 @@ pub(super) static STORE_CALLS: LazyLock<IntCounterVec> = LazyLock::new(|| {
         &["result"]
     )
     .expect("register lambda_proxy_throttling_store_calls_total")
+});
+
+pub(super) static REDIS_CALLS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "lambda_proxy_throttling_redis_calls_total",
+        "Redis round trips of the throttling store (lease refills, quota counts), by result (ok/failed/timeout/short_circuited: refused at once by the open circuit breaker).",
+        &["result"]
+    )
+    .expect("register lambda_proxy_throttling_redis_calls_total")
+});
+
+pub(super) static LEASE_WAITS: LazyLock<IntCounter> = LazyLock::new(|| {
+    register_int_counter!(
+        "lambda_proxy_throttling_lease_waits_total",
+        "Requests that found no leased token and waited for a refill from Redis (a busy bucket's next lease is fetched ahead, so few should)."
+    )
+    .expect("register lambda_proxy_throttling_lease_waits_total")
 });
 
 pub(super) static KEYS: LazyLock<IntGauge> = LazyLock::new(|| {
@@ -61,6 +82,16 @@ pub fn throttle_store_call(result: &str) {
     } else {
         STORE_CALLS.with_label_values(&[result]).inc();
     }
+}
+
+/// A Redis round trip of the throttling store ended with `result`.
+pub fn throttle_redis_call(result: &str) {
+    REDIS_CALLS.with_label_values(&[result]).inc();
+}
+
+/// A request waited for a lease refill.
+pub fn throttle_lease_wait() {
+    LEASE_WAITS.inc();
 }
 
 /// Callers tracked after a sweep.

@@ -5,7 +5,8 @@
 //! was sent. Requests take tokens under a short `std` mutex, never across an await; refills run
 //! as their own tasks (`RedisStore::refill`), one per key at a time, so a request whose client
 //! goes away cannot strand the others waiting on that refill. A busy key is refilled ahead:
-//! once half a batch is left and the grant in use is younger than half its life, the next
+//! once half a batch is left of the grant in use and, at the pace it is used, it would run out
+//! before it expires, the next
 //! grant is fetched while requests go on using this one, so in steady state no request waits
 //! for Redis. A request finding no token waits for the refill in flight ([`Notify`]).
 //!
@@ -23,14 +24,27 @@ use super::{Admission, StoreError, LEASE_TTL, MAX_REFUSED_CACHE};
 /// Tokens granted by one refill, usable until `expires`.
 #[derive(Clone, Copy, Debug)]
 struct Grant {
+    /// Tokens left.
     tokens: u64,
-    sent: Instant,
+    /// Tokens granted.
+    granted: u64,
+    /// When requests started using it (its refill's answer, or the end of the grant before).
+    since: Instant,
     expires: Instant,
 }
 
 impl Grant {
     fn live(&self, now: Instant) -> bool {
         self.tokens > 0 && now < self.expires
+    }
+
+    /// Whether, at the pace it has been used so far, it runs out before it expires: the key
+    /// is busy, and a next grant fetched now will be used.
+    fn runs_out_first(&self, now: Instant) -> bool {
+        let used = u128::from(self.granted - self.tokens);
+        let elapsed = now.saturating_duration_since(self.since).as_nanos();
+        let life = self.expires.saturating_duration_since(now).as_nanos();
+        used > 0 && elapsed * u128::from(self.tokens) < used * life
     }
 }
 
@@ -86,7 +100,8 @@ pub(super) enum Take {
 
 impl Lease {
     /// Takes one token. `start_refill` is set when the caller must start a refill (the flag
-    /// `refilling` is set for it): the lease is empty, or running low while young (ahead).
+    /// `refilling` is set for it): the lease is empty, or running low and used fast enough to run out before it expires
+    /// (ahead).
     pub(super) fn take(&mut self, want: Want, now: Instant, start_refill: &mut bool) -> Take {
         let Want {
             rate, burst, batch, ..
@@ -110,14 +125,20 @@ impl Lease {
         }
         self.last_used = Some(now);
         if !self.current.is_some_and(|g| g.live(now)) {
-            self.current = self.next.take().filter(|g| g.live(now));
+            self.current = self
+                .next
+                .take()
+                .filter(|g| g.live(now))
+                .map(|g| Grant { since: now, ..g });
         }
         if let Some(g) = self.current.as_mut() {
             g.tokens -= 1;
-            let sent = g.sent;
-            let left = g.tokens + self.next.map_or(0, |n| n.tokens);
-            let young = now.saturating_duration_since(sent) < LEASE_TTL / 2;
-            if self.refilling.is_none() && self.next.is_none() && young && left <= batch / 2 {
+            let g = *g;
+            if self.refilling.is_none()
+                && self.next.is_none()
+                && g.tokens <= batch / 2
+                && g.runs_out_first(now)
+            {
                 start(self);
             }
             return Take::Answer(self.admission(now, true, None));
@@ -176,12 +197,13 @@ impl Lease {
             return;
         }
         self.refused_until = None;
+        let now = Instant::now();
         let g = Grant {
             tokens: r.granted,
-            sent,
+            granted: r.granted,
+            since: now,
             expires: sent + LEASE_TTL,
         };
-        let now = Instant::now();
         if self.current.is_some_and(|c| c.live(now)) {
             self.next = Some(g);
         } else {
@@ -349,9 +371,10 @@ mod tests {
     #[test]
     fn grants_expire_and_old_leases_are_not_refilled_ahead() {
         let (mut l, t0) = leased_and_one_taken();
-        // Used slowly: past half its life, no refill ahead (its tokens would go unused).
+        // Used slowly: at this pace it expires before it runs out, so no refill ahead (those
+        // tokens would go unused).
         let late = t0 + LEASE_TTL * 3 / 4;
-        for _ in 0..15 {
+        for _ in 0..10 {
             let mut s = false;
             assert!(matches!(
                 l.take(w(400.0, 100, 20), late, &mut s),
@@ -359,7 +382,7 @@ mod tests {
             ));
             assert!(!s);
         }
-        // Expired: the 4 tokens left are gone.
+        // Expired: the 9 tokens left are gone.
         let mut s = false;
         assert!(matches!(
             l.take(w(400.0, 100, 20), t0 + LEASE_TTL, &mut s),

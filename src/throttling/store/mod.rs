@@ -24,7 +24,8 @@
 //! returned). The batch is [`LEASE_WINDOW`] (50 ms) worth of the rate, between 1 and
 //! [`MAX_BATCH`] (1,000) and at most the burst; the script grants fewer when the bucket holds
 //! fewer. Refills run as tasks of their own, one per key at a time. A busy key is refilled
-//! ahead: when half a batch is left of a grant younger than half its life, the next batch is
+//! ahead: when half a batch is left of a grant that, at the pace it is used, runs out before it
+//! expires, the next batch is
 //! fetched while requests go on using this one, so at a steady load no request waits for Redis
 //! (a slowly used lease is not refilled ahead: those tokens would mostly expire unused). A
 //! request that finds the lease empty waits for the refill in flight (under the store
@@ -258,6 +259,8 @@ pub struct StoreStats {
     pub calls_timeout: u64,
     /// Calls refused at once by the open circuit breaker.
     pub calls_short_circuited: u64,
+    /// Requests that found no leased token and waited for a refill.
+    pub lease_waits: u64,
 }
 
 #[derive(Default)]
@@ -266,6 +269,7 @@ struct Counters {
     failed: AtomicU64,
     timeout: AtomicU64,
     short: AtomicU64,
+    waits: AtomicU64,
 }
 
 #[derive(Clone)]
@@ -466,6 +470,7 @@ impl RedisStore {
             calls_failed: c.failed.load(Ordering::Relaxed),
             calls_timeout: c.timeout.load(Ordering::Relaxed),
             calls_short_circuited: c.short.load(Ordering::Relaxed),
+            lease_waits: c.waits.load(Ordering::Relaxed),
         }
     }
 
@@ -547,6 +552,10 @@ impl RedisStore {
                 l.generation_is(generation)
             };
             if still_running {
+                if deadline.is_none() {
+                    self.counters.waits.fetch_add(1, Ordering::Relaxed);
+                    crate::metrics::throttle_lease_wait();
+                }
                 let dl = *deadline
                     .get_or_insert_with(|| tokio::time::Instant::now() + self.settings.timeout);
                 if tokio::time::timeout_at(dl, refilled).await.is_err() {
@@ -708,6 +717,7 @@ impl RedisStore {
     ) -> Result<T, StoreError> {
         let Some(permit) = self.breaker.permit() else {
             self.counters.short.fetch_add(1, Ordering::Relaxed);
+            crate::metrics::throttle_redis_call("short_circuited");
             return Err(StoreError::Unavailable("circuit open".into()));
         };
         let conn = match self.conn() {
@@ -715,6 +725,7 @@ impl RedisStore {
             Err(e) => {
                 permit.done(false);
                 self.counters.failed.fetch_add(1, Ordering::Relaxed);
+                crate::metrics::throttle_redis_call("failed");
                 return Err(e);
             }
         };
@@ -728,6 +739,7 @@ impl RedisStore {
             Ok(Ok(v)) => {
                 permit.done(true);
                 self.counters.ok.fetch_add(1, Ordering::Relaxed);
+                crate::metrics::throttle_redis_call("ok");
                 return Ok(v);
             }
             Ok(Err(e)) if e.is_timeout() => (&self.counters.timeout, StoreError::Timeout),
@@ -738,6 +750,10 @@ impl RedisStore {
             Err(_) => (&self.counters.timeout, StoreError::Timeout),
         };
         counter.fetch_add(1, Ordering::Relaxed);
+        crate::metrics::throttle_redis_call(match result {
+            StoreError::Timeout => "timeout",
+            StoreError::Unavailable(_) => "failed",
+        });
         if permit.done(false) {
             // The breaker just opened: the half-open probe starts from a new connection, made
             // in the prober's runtime (a connection whose runtime or state went bad heals).
