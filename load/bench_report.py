@@ -304,6 +304,7 @@ class Report:
         self.seq = {r["id"]: r for r in runs if r["mode"] == "seq"}
         self.lat = [r for r in runs if r["mode"].startswith("lat:")]
         self.pair_runs = [r for r in runs if r["mode"].startswith("pair:")]
+        self.lat_pair_runs = [r for r in runs if r["mode"].startswith("latpair:")]
         self.rss1 = {r["id"]: r for r in runs if r["mode"] == "rss1"}
         self.rss2 = {r["id"]: r for r in runs if r["mode"] == "rss2"}
         self.modes = [m for m in LOG_MODES if any(f"{p}@{m}" in self.sat for p in GATEWAY_PATHS)]
@@ -556,6 +557,18 @@ class Report:
         return {"rounds": rounds, "rps": median(rps), "cpu": median(cpu), "rps_range": (min(rps), max(rps)),
                 "cpu_range": (min(cpu), max(cpu)), "base": base}
 
+    def lat_pair(self, feature):
+        """The fixed-rate rounds of `feature` and its baseline in one process: [(feature run,
+        base run)] by round, or None."""
+        base = dict(PAIRS).get(feature)
+        by_round = {}
+        for r in self.lat_pair_runs:
+            _, feat, rnd = r["mode"].split(":")
+            if feat == feature:
+                by_round.setdefault(int(rnd), {})[r["path"]] = r
+        rounds = [(d[feature], d[base]) for _, d in sorted(by_round.items()) if feature in d and base in d]
+        return rounds or None
+
     def pairs(self):
         present = [f for f, _ in PAIRS if self.pair(f)]
         if not present:
@@ -721,6 +734,22 @@ class Report:
         red = self.lat_run("fu_limited_redis", "fu_limited_redis")
         ref = "fu_apikey_rgw" if self.lat_run("fu_limited_redis", "fu_apikey_rgw") else "fu_apikey"
         key = self.lat_run("fu_limited_redis", ref)
+        lp = self.lat_pair("fu_limited_redis")
+        if lp:
+            adds = sorted(f["wrk"]["p99_us"] - b["wrk"]["p99_us"] for f, b in lp)
+            n = len(adds)
+            add = adds[n // 2] if n % 2 else (adds[n // 2 - 1] + adds[n // 2]) / 2
+            calls = [store_calls(f) for f, _ in lp]
+            trips = [round_trips(f) for f, _ in lp]
+            failed = sum(c[1] for c in calls if c)
+            used = all(t for t in trips) and all(c is not None for c in calls)
+            p99s = ", ".join(f"{us(f['wrk']['p99_us'])} vs {us(b['wrk']['p99_us'])}" for f, b in lp)
+            row(f"Redis-backed limits add ≤ {us(REDIS_P99_ADD_MAX_US)} p99 at half load: fu_limited_redis vs "
+                f"fu_apikey_rgw at the same rate (half of fu_limited_redis's saturation rate, {lp[0][0]['target_rate']:,} "
+                f"req/s), one process, {n} alternating rounds, access log {lp[0][0]['log']}",
+                f"{us(add)} median ({us(adds[0])}…{us(adds[-1])}; rounds: {p99s}); failed store calls {failed:,.0f}",
+                add <= REDIS_P99_ADD_MAX_US and used and failed == 0)
+            red = key = None
         if red and key:
             add = red["wrk"]["p99_us"] - key["wrk"]["p99_us"]
             calls, trips = store_calls(red), round_trips(red)
