@@ -189,6 +189,11 @@ pub struct RouteConf {
     /// One rate and burst per caller (`api_key`, `jwt:<claim>` or `ip`).
     #[serde(default)]
     pub client_throttling: Option<super::ClientThrottleConf>,
+    /// `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` on the answers of
+    /// admitted requests on a route with limits (its own or a usage plan's), as Kong and APISIX
+    /// send them (default true; a 429 always has them).
+    #[serde(default = "super::model::yes")]
+    pub rate_limit_headers: bool,
     /// Upstream read timeout in milliseconds: the longest wait for the next bytes of the
     /// response (and for each write of the request). Default: 30000 for API Gateway (its own
     /// limit is 29 s); 905000 for Lambda Function URLs and the Invoke API (15 min + 5 s).

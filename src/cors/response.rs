@@ -111,13 +111,7 @@ impl HttpModule for CorsHeaders {
         }
     }
 
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
-
-    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
-        self
-    }
+    crate::gateway::http_module_any!();
 }
 
 #[cfg(test)]

@@ -6,6 +6,21 @@
 //! key and signs → response filters strip hop-by-hop headers → `fail_to_proxy` turns upstream
 //! faults into JSON errors → `logging` writes the access log line.
 
+/// The `as_any` / `as_any_mut` pair of a Pingora `HttpModule` (the downstream modules:
+/// `crate::cors::response`, `crate::throttling::headers`), written the one way it can be.
+macro_rules! http_module_any {
+    () => {
+        fn as_any(&self) -> &dyn std::any::Any {
+            self
+        }
+
+        fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+            self
+        }
+    };
+}
+pub(crate) use http_module_any;
+
 pub mod access_log;
 pub mod body_budget;
 mod context;
@@ -60,6 +75,9 @@ impl ProxyHttp for Gateway {
         modules
             .add_module(pingora::modules::http::compression::ResponseCompressionBuilder::enable(0));
         modules.add_module(Box::new(crate::cors::response::CorsHeadersBuilder));
+        modules.add_module(Box::new(
+            crate::throttling::headers::RateLimitHeadersBuilder,
+        ));
     }
 
     /// Signed bodies above the 64 KiB retry buffer are forwarded through a subrequest.

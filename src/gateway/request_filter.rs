@@ -115,8 +115,12 @@ pub async fn request_filter(
                         .throttling
                         .check(&route.name, route.throttle.as_ref(), &caller)
                         .await;
-                    if let Err(err) = checked {
-                        return refuse(session, ctx, err).await;
+                    match checked {
+                        Ok(Some(room)) if route.rate_limit_headers => {
+                            crate::throttling::headers::select(session, room);
+                        }
+                        Ok(_) => {}
+                        Err(err) => return refuse(session, ctx, err).await,
                     }
                 }
             }

@@ -42,6 +42,9 @@ pub struct Route {
     pub auth: Option<Arc<crate::authorizers::RouteAuth>>,
     /// `throttling` and `client_throttling` (`crate::throttling`).
     pub throttle: Option<crate::throttling::RouteThrottle>,
+    /// Announce the headroom of the limits on admitted requests' answers
+    /// (`crate::throttling::headers`).
+    pub rate_limit_headers: bool,
     /// Its metric handles, resolved on its first request (`crate::metrics`).
     pub metrics: crate::metrics::RouteHandles,
 }
@@ -244,6 +247,7 @@ impl RouteTable {
                 api_key_required: rc.api_key_required,
                 auth,
                 throttle,
+                rate_limit_headers: rc.rate_limit_headers,
                 metrics: Default::default(),
             }));
             for u in rc.uri.iter().chain(rc.uris.iter()) {

@@ -16,6 +16,7 @@
 //! later one refuses it.
 
 pub mod answer;
+pub mod headers;
 pub mod local;
 pub mod store;
 
@@ -28,6 +29,7 @@ use crate::config::{
 };
 use crate::gateway::GatewayError;
 pub use answer::Refusal;
+pub use headers::Headroom;
 use local::{Limit, LimiterRegistry, LocalLimiter};
 use store::{Admission, RedisStore};
 
@@ -236,36 +238,42 @@ impl Throttling {
         !self.plans.is_empty()
     }
 
-    /// Runs every limit that applies; `Err` is the answer (429, or 503 with `deny`).
+    /// Runs every limit that applies; `Ok`: where the request stands against the tightest
+    /// one it passed (`None`: no limit applied); `Err` is the answer (429, or 503 with `deny`).
     pub async fn check(
         &self,
         route_name: &str,
         rt: Option<&RouteThrottle>,
         caller: &Caller<'_>,
-    ) -> Result<(), GatewayError> {
+    ) -> Result<Option<Headroom>, GatewayError> {
+        let mut room = None;
         if let Some(rt) = rt {
             if let Some(r) = &rt.route {
-                self.take(route_name, "route", r, None).await?;
+                let h = self.take(route_name, "route", r, None).await?;
+                room = Some(Headroom::tighter(room, h));
             }
             if let Some((key, r)) = &rt.client {
                 let id = caller_id(key, caller);
-                self.take(route_name, "client", r, Some(&id)).await?;
+                let h = self.take(route_name, "client", r, Some(&id)).await?;
+                room = Some(Headroom::tighter(room, h));
             }
         }
         let Some(key) = caller.api_key else {
-            return Ok(());
+            return Ok(room);
         };
         let Some(plan) = self.plans.get(key) else {
-            return Ok(());
+            return Ok(room);
         };
         if let Some(r) = &plan.throttle {
             let id = CallerId::Name(std::borrow::Cow::Borrowed(key));
-            self.take(route_name, "plan", r, Some(&id)).await?;
+            let h = self.take(route_name, "plan", r, Some(&id)).await?;
+            room = Some(Headroom::tighter(room, h));
         }
         if let Some(q) = plan.quota {
-            self.count_quota(route_name, plan, key, q).await?;
+            let h = self.count_quota(route_name, plan, key, q).await?;
+            room = Some(Headroom::tighter(room, h));
         }
-        Ok(())
+        Ok(room)
     }
 
     /// One token of `r` for caller `id` (`None`: a route-wide limit).
@@ -275,7 +283,7 @@ impl Throttling {
         kind: &'static str,
         r: &RateRule,
         id: Option<&CallerId<'_>>,
-    ) -> Result<(), GatewayError> {
+    ) -> Result<Headroom, GatewayError> {
         let limit = r.local.limit;
         let caller = id.map_or(0, CallerId::hash);
         if let Some(s) = &self.store {
@@ -308,7 +316,13 @@ impl Throttling {
         }
         let d = r.local.check(caller);
         if d.allowed {
-            return Ok(());
+            // Until the bucket is full again, at the rate.
+            let missing = f64::from(limit.burst.saturating_sub(d.remaining));
+            return Ok(Headroom {
+                limit: u64::from(limit.burst),
+                remaining: u64::from(d.remaining),
+                reset: Duration::from_secs_f64((missing / limit.rate).min(1e9)),
+            });
         }
         crate::metrics::throttled(route_name, kind);
         Err(answer::too_many(Refusal {
@@ -324,7 +338,7 @@ impl Throttling {
         plan: &Plan,
         key: &str,
         q: QuotaConf,
-    ) -> Result<(), GatewayError> {
+    ) -> Result<Headroom, GatewayError> {
         let now = SystemTime::now();
         if let Some(s) = &self.store {
             let store_key = format!("quota:{}:{key}", plan.name);
@@ -358,14 +372,18 @@ impl Throttling {
             }
             if entry.1 < q.limit {
                 entry.1 += 1;
-                None
+                Ok(entry.1)
             } else {
-                Some(entry.1)
+                Err(entry.1)
             }
         };
         match used {
-            None => Ok(()),
-            Some(_) => {
+            Ok(used) => Ok(Headroom {
+                limit: q.limit,
+                remaining: q.limit - used,
+                reset: span.until_end(now),
+            }),
+            Err(_) => {
                 crate::metrics::throttled(route_name, "quota");
                 let left = span.until_end(now);
                 Err(answer::too_many(Refusal {
@@ -460,9 +478,13 @@ fn load_store_tls(
     Ok(store::StoreTls { ca, client })
 }
 
-fn admit(route_name: &str, kind: &'static str, a: &Admission) -> Result<(), GatewayError> {
+fn admit(route_name: &str, kind: &'static str, a: &Admission) -> Result<Headroom, GatewayError> {
     if a.allowed {
-        return Ok(());
+        return Ok(Headroom {
+            limit: a.limit,
+            remaining: a.remaining,
+            reset: a.reset,
+        });
     }
     crate::metrics::throttled(route_name, kind);
     Err(answer::too_many(Refusal {

@@ -71,12 +71,26 @@ async fn route_client_and_plan_limits_answer_429_before_aws() {
             ),
             // Usage plan quota only.
             Route::function_uri("/plan/*", &emu.http_url("/open/p")).set("api_key_required", true),
+            // Limits without the RateLimit headers on admitted answers.
+            Route::function_uri("/quiet/*", &emu.http_url("/open/p"))
+                .set("throttling", json!({"rate_limit": 0.1, "burst_limit": 3}))
+                .set("rate_limit_headers", false),
+            // An Invoke route (its answers are written by the gateway, not proxied).
+            Route::function_name("inv", "echo")
+                .on(&emu)
+                .set("throttling", json!({"rate_limit": 0.1, "burst_limit": 5})),
         ]);
     let gw = Gateway::launch(&config);
 
-    // Route-wide: 3 pass, the 4th gets 429 with its headers, and AWS saw 3.
+    // Route-wide: 3 pass, each answer saying what is left (as Kong and APISIX do), the 4th
+    // gets 429 with its headers, and AWS saw 3.
     for i in 0..3 {
-        assert_eq!(status(&gw, "/route/x", None).await.0, 200, "request {i}");
+        let (code, h) = status(&gw, "/route/x", None).await;
+        assert_eq!(code, 200, "request {i}");
+        assert_eq!(header(&h, "ratelimit-limit"), Some(3));
+        assert_eq!(header(&h, "ratelimit-remaining"), Some(2 - i));
+        let reset = header(&h, "ratelimit-reset").unwrap();
+        assert!((1..=30).contains(&reset), "reset {reset}");
     }
     let (code, h) = status(&gw, "/route/x", None).await;
     assert_eq!(code, 429);
@@ -107,9 +121,12 @@ async fn route_client_and_plan_limits_answer_429_before_aws() {
     assert_eq!(status(&gw, "/ip/x", None).await.0, 429);
 
     // Usage plan quota (partner-b used one request of its 4 above): 3 more, then 429 until the
-    // end of the UTC day, whatever route.
-    for _ in 0..3 {
-        assert_eq!(status(&gw, "/plan/x", Some(KEY_B)).await.0, 200);
+    // end of the UTC day, whatever route. The admitted answers say what is left of the quota.
+    for left in [2, 1, 0] {
+        let (code, h) = status(&gw, "/plan/x", Some(KEY_B)).await;
+        assert_eq!(code, 200);
+        assert_eq!(header(&h, "ratelimit-limit"), Some(4));
+        assert_eq!(header(&h, "ratelimit-remaining"), Some(left));
     }
     let (code, h) = status(&gw, "/plan/x", Some(KEY_B)).await;
     assert_eq!(code, 429);
@@ -121,6 +138,25 @@ async fn route_client_and_plan_limits_answer_429_before_aws() {
         assert_eq!(status(&gw, "/plan/x", Some(KEY_A)).await.0, 200);
     }
 
+    // rate_limit_headers: false: none on admitted answers; a 429 still has them.
+    for _ in 0..3 {
+        let (code, h) = status(&gw, "/quiet/x", None).await;
+        assert_eq!(code, 200);
+        assert!(h.get("ratelimit-limit").is_none(), "{h:?}");
+    }
+    let (code, h) = status(&gw, "/quiet/x", None).await;
+    assert_eq!((code, header(&h, "ratelimit-limit")), (429, Some(3)));
+    // Invoke answers carry them too.
+    let r = client()
+        .post(gw.url("/inv"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(header(r.headers(), "ratelimit-limit"), Some(5));
+    assert_eq!(header(r.headers(), "ratelimit-remaining"), Some(4));
+
     let throttled = |limit: &str| {
         metric_sum(
             metrics,
@@ -129,7 +165,7 @@ async fn route_client_and_plan_limits_answer_429_before_aws() {
         )
         .unwrap_or(0.0)
     };
-    assert_eq!(throttled("route"), 2.0);
+    assert_eq!(throttled("route"), 3.0);
     assert_eq!(throttled("client"), 2.0);
     assert_eq!(throttled("quota"), 1.0);
 }
