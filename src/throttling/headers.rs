@@ -5,8 +5,9 @@
 //! request passed (route, caller, plan, quota). A Pingora downstream module, so every answer of
 //! the request carries them: AWS's (proxied, or an Invoke result) and the gateway's own errors
 //! after the check (a 502 still counted against the limits). The upstream's fields of those
-//! names are replaced: the client sees the gateway's limits. Routes turn them off with
-//! `rate_limit_headers: false`.
+//! names are replaced: the client sees the gateway's limits. Routes turn them on with
+//! `rate_limit_headers: true` (off by default, as API Gateway: three headers formatted and
+//! inserted cost about 1 µs per answer, measured with load/bench.sh's pairs).
 
 use std::time::Duration;
 

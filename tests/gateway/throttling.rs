@@ -56,7 +56,8 @@ async fn route_client_and_plan_limits_answer_429_before_aws() {
         .routes([
             // The whole route: 3 at once, then one every 10 s.
             Route::function_uri("/route/*", &emu.http_url("/open/p"))
-                .set("throttling", json!({"rate_limit": 0.1, "burst_limit": 3})),
+                .set("throttling", json!({"rate_limit": 0.1, "burst_limit": 3}))
+                .set("rate_limit_headers", true),
             // Per caller (client API key): 2 at once each.
             Route::function_uri("/client/*", &emu.http_url("/open/p"))
                 .set("api_key_required", true)
@@ -70,15 +71,17 @@ async fn route_client_and_plan_limits_answer_429_before_aws() {
                 json!({"key": "ip", "rate_limit": 0.1, "burst_limit": 1}),
             ),
             // Usage plan quota only.
-            Route::function_uri("/plan/*", &emu.http_url("/open/p")).set("api_key_required", true),
-            // Limits without the RateLimit headers on admitted answers.
+            Route::function_uri("/plan/*", &emu.http_url("/open/p"))
+                .set("api_key_required", true)
+                .set("rate_limit_headers", true),
+            // Limits without the RateLimit headers on admitted answers (the default).
             Route::function_uri("/quiet/*", &emu.http_url("/open/p"))
-                .set("throttling", json!({"rate_limit": 0.1, "burst_limit": 3}))
-                .set("rate_limit_headers", false),
+                .set("throttling", json!({"rate_limit": 0.1, "burst_limit": 3})),
             // An Invoke route (its answers are written by the gateway, not proxied).
             Route::function_name("inv", "echo")
                 .on(&emu)
-                .set("throttling", json!({"rate_limit": 0.1, "burst_limit": 5})),
+                .set("throttling", json!({"rate_limit": 0.1, "burst_limit": 5}))
+                .set("rate_limit_headers", true),
         ]);
     let gw = Gateway::launch(&config);
 
@@ -138,7 +141,7 @@ async fn route_client_and_plan_limits_answer_429_before_aws() {
         assert_eq!(status(&gw, "/plan/x", Some(KEY_A)).await.0, 200);
     }
 
-    // rate_limit_headers: false: none on admitted answers; a 429 still has them.
+    // Without rate_limit_headers: none on admitted answers; a 429 still has them.
     for _ in 0..3 {
         let (code, h) = status(&gw, "/quiet/x", None).await;
         assert_eq!(code, 200);
