@@ -25,12 +25,24 @@ pub fn redis_installed() -> bool {
     ok
 }
 
+/// A port free now and never handed out before in this process: the kernel may give the
+/// same free port to two `bind(0)` calls in a row (a server's port and its TLS or cluster bus
+/// port, or two tests running at once), and a redis-server asked to bind one port twice does
+/// not start.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 /// One raw RESP command; the reply's first line(s), or None (no answer within 1 s).
