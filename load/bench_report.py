@@ -273,6 +273,12 @@ def mb(kb):
     return f"{kb / 1024:.1f} MiB" if kb else "–"
 
 
+def median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+
+
 def ratio(a, b):
     return f"{a / b:.2f}×" if b else "–"
 
@@ -533,41 +539,33 @@ class Report:
             p(line)
         p()
 
+    def _rounds(self, runs, feature):
+        """`feature`'s rounds among pair runs (mode `<kind>:<feature>:<round>`) with its baseline:
+        [(feature run, base run)] in round order."""
+        base = dict(PAIRS).get(feature)
+        by_round = {}
+        for r in runs:
+            _, feat, rnd = r["mode"].split(":")
+            if feat == feature:
+                by_round.setdefault(int(rnd), {})[r["path"]] = r
+        return [(d[feature], d[base]) for _, d in sorted(by_round.items()) if feature in d and base in d]
+
     def pair(self, feature):
         """A feature-cost pair's rounds: {"rounds": [(feature run, base run)], "rps": median
         ratio of req/s, "cpu": median ratio of CPU µs/req, "rps_range": (min, max)}; None
         without runs."""
-        base = dict(PAIRS).get(feature)
-        by_round = {}
-        for r in self.pair_runs:
-            _, feat, rnd = r["mode"].split(":")
-            if feat == feature:
-                by_round.setdefault(int(rnd), {})[r["path"]] = r
-        rounds = [(d[feature], d[base]) for _, d in sorted(by_round.items()) if feature in d and base in d]
+        rounds = self._rounds(self.pair_runs, feature)
         if not rounds or any(not b["rps"] or not b["cpu_us_per_req"] for _, b in rounds):
             return None
-
-        def median(xs):
-            xs = sorted(xs)
-            n = len(xs)
-            return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
-
         rps = [f["rps"] / b["rps"] for f, b in rounds]
         cpu = [f["cpu_us_per_req"] / b["cpu_us_per_req"] for f, b in rounds]
         return {"rounds": rounds, "rps": median(rps), "cpu": median(cpu), "rps_range": (min(rps), max(rps)),
-                "cpu_range": (min(cpu), max(cpu)), "base": base}
+                "cpu_range": (min(cpu), max(cpu)), "base": dict(PAIRS)[feature]}
 
     def lat_pair(self, feature):
         """The fixed-rate rounds of `feature` and its baseline in one process: [(feature run,
         base run)] by round, or None."""
-        base = dict(PAIRS).get(feature)
-        by_round = {}
-        for r in self.lat_pair_runs:
-            _, feat, rnd = r["mode"].split(":")
-            if feat == feature:
-                by_round.setdefault(int(rnd), {})[r["path"]] = r
-        rounds = [(d[feature], d[base]) for _, d in sorted(by_round.items()) if feature in d and base in d]
-        return rounds or None
+        return self._rounds(self.lat_pair_runs, feature) or None
 
     def pairs(self):
         present = [f for f, _ in PAIRS if self.pair(f)]
@@ -738,7 +736,7 @@ class Report:
         if lp:
             adds = sorted(f["wrk"]["p99_us"] - b["wrk"]["p99_us"] for f, b in lp)
             n = len(adds)
-            add = adds[n // 2] if n % 2 else (adds[n // 2 - 1] + adds[n // 2]) / 2
+            add = median(adds)
             calls = [store_calls(f) for f, _ in lp]
             trips = [round_trips(f) for f, _ in lp]
             failed = sum(c[1] for c in calls if c)

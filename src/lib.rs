@@ -24,5 +24,7 @@ pub mod reload;
 pub mod retry;
 pub mod routing;
 pub mod server;
+#[cfg(test)]
+mod test_certs;
 pub mod throttling;
 pub mod upstream;

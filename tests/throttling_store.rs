@@ -482,27 +482,43 @@ async fn slow_redis_times_out() {
 
 /// Three masters, all 16384 slots assigned, `cluster_state:ok` on each.
 fn start_cluster() -> Vec<RedisServer> {
+    start_cluster_of(|_| Vec::new(), |_, n| n.port, &[])
+}
+
+/// Three cluster nodes, node `i` started with `extra(i)` too, joined by `redis-cli --cluster
+/// create` on `port(i, node)` with `create_args`; returned once `cluster_state:ok` on each.
+fn start_cluster_of(
+    extra: impl Fn(usize) -> Vec<String>,
+    port: impl Fn(usize, &RedisServer) -> u16,
+    create_args: &[&str],
+) -> Vec<RedisServer> {
     // The bus port is named: its default (port + 10000) may be taken or past 65535.
     let nodes: Vec<RedisServer> = (0..3)
-        .map(|_| {
-            RedisServer::start(&[
+        .map(|i| {
+            let bus = free_port().to_string();
+            let mut args = vec![
                 "--cluster-enabled",
                 "yes",
                 "--cluster-config-file",
                 "nodes.conf",
                 "--cluster-port",
-                &free_port().to_string(),
-            ])
+                &bus,
+            ];
+            let more = extra(i);
+            args.extend(more.iter().map(String::as_str));
+            RedisServer::start(&args)
         })
         .collect();
     let addrs: Vec<String> = nodes
         .iter()
-        .map(|n| format!("127.0.0.1:{}", n.port))
+        .enumerate()
+        .map(|(i, n)| format!("127.0.0.1:{}", port(i, n)))
         .collect();
     let out = Command::new("redis-cli")
         .args(["--cluster", "create"])
         .args(&addrs)
         .args(["--cluster-replicas", "0", "--cluster-yes"])
+        .args(create_args)
         .output()
         .expect("redis-cli (run scripts/setup.sh)");
     assert!(
@@ -511,10 +527,7 @@ fn start_cluster() -> Vec<RedisServer> {
         String::from_utf8_lossy(&out.stdout)
     );
     let t = Instant::now();
-    while !nodes
-        .iter()
-        .all(|n| raw(n.port, &["CLUSTER", "INFO"]).is_some_and(|i| i.contains("cluster_state:ok")))
-    {
+    while !cluster_ok(&nodes) {
         assert!(
             t.elapsed() < Duration::from_secs(20),
             "cluster_state not ok"
@@ -1197,53 +1210,25 @@ async fn rediss_cluster_private_ca_and_client_certificate() {
         return;
     }
     let p = |f: &str| dir.path().join(f).to_str().unwrap().to_string();
-    let tls_ports: Vec<String> = (0..3).map(|_| free_port().to_string()).collect();
-    let nodes: Vec<RedisServer> = tls_ports
-        .iter()
-        .map(|tls_port| {
-            RedisServer::start(&[
-                "--cluster-enabled",
-                "yes",
-                "--cluster-config-file",
-                "nodes.conf",
-                "--cluster-port",
-                &free_port().to_string(),
-                "--tls-port",
-                tls_port,
-                "--tls-cluster",
-                "yes",
-                "--tls-cert-file",
-                &p("server.pem"),
-                "--tls-key-file",
-                &p("server.key"),
-                "--tls-ca-cert-file",
-                &p("ca.pem"),
-                "--tls-auth-clients",
-                "yes",
-            ])
-        })
-        .collect();
-    let out = Command::new("redis-cli")
-        .args(["--cluster", "create"])
-        .args(tls_ports.iter().map(|t| format!("127.0.0.1:{t}")))
-        .args(["--cluster-replicas", "0", "--cluster-yes", "--tls"])
-        .args(["--cacert", &p("ca.pem"), "--cert", &p("client.pem")])
-        .args(["--key", &p("client.key")])
-        .output()
-        .expect("redis-cli (run scripts/setup.sh)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
+    let tls_ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+    let tls_args = |i: usize| {
+        let mut a = vec!["--tls-port".to_string(), tls_ports[i].to_string()];
+        a.extend(["--tls-cluster", "yes", "--tls-auth-clients", "yes"].map(String::from));
+        for (flag, file) in [
+            ("--tls-cert-file", "server.pem"),
+            ("--tls-key-file", "server.key"),
+            ("--tls-ca-cert-file", "ca.pem"),
+        ] {
+            a.extend([flag.to_string(), p(file)]);
+        }
+        a
+    };
+    let (ca, cert, key) = (p("ca.pem"), p("client.pem"), p("client.key"));
+    let nodes = start_cluster_of(
+        tls_args,
+        |i, _| tls_ports[i],
+        &["--tls", "--cacert", &ca, "--cert", &cert, "--key", &key],
     );
-    let t = Instant::now();
-    while !cluster_ok(&nodes) {
-        assert!(
-            t.elapsed() < Duration::from_secs(20),
-            "cluster_state not ok"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
     let urls: Vec<String> = tls_ports
         .iter()
         .map(|t| format!("rediss://127.0.0.1:{t}"))
